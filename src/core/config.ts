@@ -1,0 +1,88 @@
+/**
+ * Configuration comes from the environment and is validated once, at start. A bad value is a clear
+ * error naming the variable, not a crash later. Every role reads the same table; each uses its part.
+ */
+import os from 'node:os';
+import { z } from 'zod';
+import { ConfigError } from './errors';
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+function availableCores(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+const envSchema = z.object({
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?(\+cluster)?:\/\//, 'must start with redis://, rediss:// or redis+cluster://')
+    .default('redis://127.0.0.1:6379'),
+  CHUNKMILL_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-" only (1-64 characters)')
+    .default('chunkmill'),
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DASHBOARD_PORT: port.default(3001),
+  WORKER_METRICS_PORT: port.default(9464),
+  WORKER_PROCESSES: positiveInt.max(256).default(availableCores()),
+  /** Compute threads per worker process; by default the cores are shared out between the processes. */
+  WORKER_THREADS: positiveInt.max(256).optional(),
+  /** Compute chunks a worker process holds at once; by default one per compute thread. */
+  WORKER_CONCURRENCY: positiveInt.max(1024).optional(),
+  /** Fetch chunks a worker process holds at once (each runs many requests). */
+  WORKER_FETCH_CONCURRENCY: positiveInt.max(1024).default(4),
+  API_TOKENS: z
+    .string()
+    .optional()
+    .transform((value) =>
+      (value ?? '')
+        .split(',')
+        .map((token) => token.trim())
+        .filter((token) => token.length > 0),
+    ),
+  FETCH_ALLOW_PRIVATE: booleanFlag.default(false),
+  RESULT_TTL_SECONDS: positiveInt.default(24 * 60 * 60),
+  /** First retry delay of a failed chunk; each later retry waits twice as long. */
+  RETRY_BACKOFF_MS: z.coerce.number().int().min(0).default(1000),
+  MAX_BODY_BYTES: positiveInt.default(8 * 1024 * 1024),
+  MAX_ITEMS_PER_WORKLOAD: positiveInt.default(1_000_000),
+  LOCK_DURATION_MS: positiveInt.default(30_000),
+  STALLED_INTERVAL_MS: positiveInt.default(30_000),
+  MAX_STALLED_COUNT: z.coerce.number().int().min(0).default(2),
+  SHUTDOWN_GRACE_MS: positiveInt.default(25_000),
+  THREAD_MAX_OLD_GENERATION_MB: positiveInt.default(512),
+  /** Extra task modules (comma-separated paths); see src/core/tasks/task-registry.ts. */
+  CHUNKMILL_TASK_MODULES: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Omit<Env, 'WORKER_THREADS' | 'WORKER_CONCURRENCY'> {
+  WORKER_THREADS: number;
+  WORKER_CONCURRENCY: number;
+}
+
+/** Reads and validates the environment. Throws a ConfigError that names every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "not set", as shells and compose files often write it.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`, problems);
+  }
+  const values = parsed.data;
+  const threads = values.WORKER_THREADS ?? Math.max(1, Math.floor(availableCores() / values.WORKER_PROCESSES));
+  return {
+    ...values,
+    WORKER_THREADS: threads,
+    WORKER_CONCURRENCY: values.WORKER_CONCURRENCY ?? threads,
+  };
+}

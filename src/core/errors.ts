@@ -1,0 +1,99 @@
+/**
+ * The errors chunkmill answers with. Each has a stable upper-case `code`; the producer's error handler
+ * maps `httpStatus` to the response, so a route never picks a status code by hand.
+ */
+
+export type ErrorDetail = string | Record<string, unknown>;
+
+export class ChunkmillError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly httpStatus: number,
+    readonly details: ErrorDetail[] = [],
+  ) {
+    super(message);
+    this.name = 'ChunkmillError';
+  }
+}
+
+export class ValidationError extends ChunkmillError {
+  constructor(message: string, details: ErrorDetail[] = []) {
+    super('VALIDATION_FAILED', message, 400, details);
+    this.name = 'ValidationError';
+  }
+}
+
+export class NotFoundError extends ChunkmillError {
+  constructor(message: string) {
+    super('NOT_FOUND', message, 404);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class ConflictError extends ChunkmillError {
+  constructor(code: string, message: string) {
+    super(code, message, 409);
+    this.name = 'ConflictError';
+  }
+}
+
+export class UnauthorizedError extends ChunkmillError {
+  constructor(message = 'A valid bearer token is required.') {
+    super('UNAUTHORIZED', message, 401);
+    this.name = 'UnauthorizedError';
+  }
+}
+
+export class RedisUnavailableError extends ChunkmillError {
+  constructor(message = 'Redis is not reachable; nothing was enqueued. Try again shortly.') {
+    super('REDIS_UNAVAILABLE', message, 503);
+    this.name = 'RedisUnavailableError';
+  }
+}
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly problems: string[],
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Item-level error codes: what `errors[i].code` may say about one item of a workload.
+ */
+export const ItemErrorCode = {
+  /** The task threw; the message is the task's. */
+  TASK_ERROR: 'TASK_ERROR',
+  /** The item ran longer than the workload's `timeoutMs`; its thread was stopped. */
+  ITEM_TIMEOUT: 'ITEM_TIMEOUT',
+  /** The compute thread died (out of memory, crash) while running the item. */
+  THREAD_CRASHED: 'THREAD_CRASHED',
+  /** The chunk's job was lost (its worker died too often) before the item finished. */
+  CHUNK_LOST: 'CHUNK_LOST',
+  /** The fetch was refused before any packet left: scheme or address not allowed. */
+  FETCH_REFUSED: 'FETCH_REFUSED',
+  /** The fetch took longer than `timeoutMs`. */
+  FETCH_TIMEOUT: 'FETCH_TIMEOUT',
+  /** A network error: connection refused or reset, DNS failure. */
+  FETCH_NETWORK: 'FETCH_NETWORK',
+  /** The response body was larger than the size cap. */
+  FETCH_TOO_LARGE: 'FETCH_TOO_LARGE',
+  /** Too many redirects, or a redirect loop. */
+  FETCH_REDIRECTS: 'FETCH_REDIRECTS',
+} as const;
+export type ItemErrorCode = (typeof ItemErrorCode)[keyof typeof ItemErrorCode];
+
+/** An error that belongs to one item: recorded in the workload's `errors`, never thrown to BullMQ. */
+export class ItemError extends Error {
+  constructor(
+    readonly code: ItemErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ItemError';
+  }
+}

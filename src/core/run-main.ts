@@ -1,0 +1,71 @@
+/**
+ * The start and end of every role's process: load and validate the configuration (a bad value exits
+ * with code 2 and a readable message), start the role, and on SIGTERM/SIGINT run its shutdown once,
+ * then exit 0. A second SIGINT during shutdown exits at once.
+ */
+import { ConfigError } from './errors';
+import { loadConfig, type Config } from './config';
+import { createLogger, type Logger } from './logger';
+
+export type Shutdown = () => Promise<void>;
+
+export interface RunMainOptions {
+  /**
+   * Signals that start the shutdown.
+   * @defaultValue ['SIGTERM', 'SIGINT']
+   */
+  signals?: NodeJS.Signals[];
+  /** Signals to ignore, e.g. SIGINT in a cluster child, whose primary relays the shutdown. */
+  ignoredSignals?: NodeJS.Signals[];
+}
+
+export function runMain(
+  role: string,
+  start: (config: Config, logger: Logger, stop: (reason: string) => void) => Promise<Shutdown>,
+  options: RunMainOptions = {},
+): void {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`chunkmill ${role}: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(role, config.LOG_LEVEL);
+  let stopping = false;
+  let started: Promise<Shutdown>;
+
+  const stop = (reason: string): void => {
+    if (stopping) {
+      // A second Ctrl-C means "now"; a repeated SIGTERM (sent to a whole process group) changes nothing.
+      if (reason !== 'SIGINT') return;
+      logger.warn({ reason }, 'interrupted again: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ reason }, 'shutting down');
+    started
+      .then((shutdown) => shutdown())
+      .then(() => {
+        logger.info('stopped');
+        process.exit(0);
+      })
+      .catch((error) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  for (const signal of options.signals ?? ['SIGTERM', 'SIGINT']) process.on(signal, () => stop(signal));
+  for (const signal of options.ignoredSignals ?? []) process.on(signal, () => undefined);
+  // Started with an IPC channel (a cluster child, or a role under `npm start`): when the parent is gone, stop.
+  if (process.send) process.on('disconnect', () => stop('parent process gone'));
+
+  started = start(config, logger, stop);
+  started.catch((error) => {
+    logger.fatal({ err: error }, `${role} failed to start`);
+    process.exit(1);
+  });
+}

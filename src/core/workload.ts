@@ -1,0 +1,115 @@
+/**
+ * The public types of a workload and its chunk jobs.
+ *
+ * A workload's life, and who moves it:
+ *
+ *   queued ──(a worker starts one of its chunks)──▶ running ──(every item finished)──▶ completed | failed
+ *   queued | running ──(DELETE /v1/workloads/:id)──▶ cancelled
+ *
+ * `completed` means every item succeeded; `failed` means every item finished and at least one failed for
+ * good. completed, failed and cancelled are final: a stale or late chunk can no longer change them.
+ * Every transition happens inside one Lua script in workload-store.ts, so two workers (or a worker and a
+ * DELETE) racing each other always leave one consistent answer.
+ */
+import type { ReduceOperation } from './reduce';
+
+export const WORKLOAD_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type WorkloadStatus = (typeof WORKLOAD_STATUSES)[number];
+export const FINAL_STATUSES: ReadonlySet<WorkloadStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+export type WorkloadType = 'compute' | 'fetch';
+
+/** A workload as stored in Redis (times in ms since the epoch). */
+export interface WorkloadRecord {
+  id: string;
+  type: WorkloadType;
+  /** The compute task's name; absent for fetch workloads. */
+  task?: string;
+  status: WorkloadStatus;
+  total: number;
+  completed: number;
+  failed: number;
+  chunks: number;
+  chunkSize: number;
+  attempts: number;
+  priority: number;
+  timeoutMs?: number;
+  reduce?: ReduceOperation;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+/** A workload as the HTTP API shows it. */
+export interface WorkloadView {
+  id: string;
+  type: WorkloadType;
+  task: string | null;
+  status: WorkloadStatus;
+  total: number;
+  completed: number;
+  failed: number;
+  chunks: number;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+}
+
+export interface ItemErrorView {
+  index: number;
+  code: string;
+  message: string;
+}
+
+export interface WorkloadResults {
+  id: string;
+  status: WorkloadStatus;
+  results: unknown[];
+  errors: ItemErrorView[];
+  reduced: number | string | null;
+}
+
+/** One finished item, on its way from a worker into the workload's results. */
+export type ItemOutcome =
+  | { index: number; ok: true; value: unknown }
+  | { index: number; ok: false; code: string; message: string };
+
+/** What a compute chunk job carries: the items themselves, so a worker needs nothing else to run it. */
+export interface ComputeChunkData {
+  workloadId: string;
+  type: 'compute';
+  chunkIndex: number;
+  /** Index of `inputs[0]` in the workload. */
+  start: number;
+  task: string;
+  inputs: unknown[];
+  timeoutMs?: number;
+}
+
+export type ChunkJobData = ComputeChunkData;
+
+export function chunkJobId(workloadId: string, chunkIndex: number): string {
+  return `${workloadId}-${chunkIndex}`;
+}
+
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
+export function toWorkloadView(record: WorkloadRecord, now = Date.now()): WorkloadView {
+  const durationMs =
+    record.startedAt === undefined ? null : (record.finishedAt ?? now) - record.startedAt;
+  return {
+    id: record.id,
+    type: record.type,
+    task: record.task ?? null,
+    status: record.status,
+    total: record.total,
+    completed: record.completed,
+    failed: record.failed,
+    chunks: record.chunks,
+    createdAt: iso(record.createdAt)!,
+    startedAt: iso(record.startedAt),
+    finishedAt: iso(record.finishedAt),
+    durationMs,
+  };
+}

@@ -1,0 +1,43 @@
+/** The producer's Express app: health, the authenticated `/v1` API, and one error handler. */
+import express, { type Express } from 'express';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../core/config';
+import { RedisUnavailableError } from '../core/errors';
+import { bearerAuth } from './auth';
+import { errorHandler, notFoundHandler } from './error-handler';
+import { workloadRoutes, type RouteDeps } from './workload-routes';
+
+const READY_TIMEOUT_MS = 1000;
+
+export interface ProducerAppDeps extends RouteDeps {
+  config: Config;
+  redis: Redis;
+  logger: Logger;
+}
+
+export function createProducerApp(deps: ProducerAppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ping = deps.redis.ping();
+    const timeout = new Promise((_, reject) => setTimeout(() => reject(new RedisUnavailableError()), READY_TIMEOUT_MS).unref());
+    try {
+      await Promise.race([ping, timeout]);
+    } catch {
+      throw new RedisUnavailableError('Redis is not reachable.');
+    }
+    res.json({ status: 'ready' });
+  });
+
+  const jsonBody = express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true, type: () => true });
+  app.use('/v1', bearerAuth(deps.config.API_TOKENS), workloadRoutes(deps, jsonBody));
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

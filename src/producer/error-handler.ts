@@ -1,0 +1,50 @@
+/**
+ * The one place where errors become HTTP answers, always shaped
+ * `{"error": {"code", "message", "details"}}`. Known errors carry their status; body-parser's errors
+ * are translated; a Redis that cannot be reached is a 503; anything else is a logged 500.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { ChunkmillError, NotFoundError, RedisUnavailableError, ValidationError } from '../core/errors';
+
+const BODY_PARSER_ERRORS: Record<string, () => ChunkmillError> = {
+  'entity.too.large': () => new ChunkmillError('PAYLOAD_TOO_LARGE', 'The request body is larger than allowed.', 413),
+  'entity.parse.failed': () => new ValidationError('The request body is not valid JSON.'),
+  'entity.verify.failed': () => new ValidationError('The request body could not be verified.'),
+  'request.aborted': () => new ValidationError('The request was aborted before its body arrived.'),
+  'request.size.invalid': () => new ValidationError('The request body does not match its Content-Length.'),
+  'encoding.unsupported': () => new ChunkmillError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported content encoding.', 415),
+  'charset.unsupported': () => new ChunkmillError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported charset; send UTF-8 JSON.', 415),
+};
+
+const REDIS_DOWN = /Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|OOM command not allowed|LOADING|MISCONF|Reached the max retries|READONLY|CLUSTERDOWN|Command timed out/;
+
+export function isRedisUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return error.name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(error.message);
+}
+
+export function toChunkmillError(error: unknown): ChunkmillError | undefined {
+  if (error instanceof ChunkmillError) return error;
+  const type = (error as { type?: unknown })?.type;
+  if (typeof type === 'string' && BODY_PARSER_ERRORS[type]) return BODY_PARSER_ERRORS[type]();
+  if (isRedisUnavailable(error)) return new RedisUnavailableError();
+  return undefined;
+}
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new NotFoundError(`No route for ${req.method} ${req.path}.`));
+};
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    const known = toChunkmillError(error);
+    if (!known) logger.error({ err: error, method: req.method, path: req.path }, 'unexpected error');
+    else if (known.httpStatus >= 500) logger.warn({ err: error, path: req.path }, known.message);
+    const answer = known ?? new ChunkmillError('INTERNAL_ERROR', 'Something went wrong on our side.', 500);
+    if (res.headersSent) return res.end();
+    res.status(answer.httpStatus).json({
+      error: { code: answer.code, message: answer.message, details: answer.details },
+    });
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * `Idempotency-Key`: the first submission with a key claims it (SET NX, 24 h) together with a digest of
+ * its body and the workload id it will get. A repeat with the same body answers that id and enqueues
+ * nothing; a repeat with another body is a 409. Concurrent repeats race on SET NX, so exactly one wins.
+ */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { ConflictError, ValidationError } from '../core/errors';
+import type { Keys } from '../core/keys';
+
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+const MAX_KEY_LENGTH = 255;
+
+export type Claim = { kind: 'claimed' } | { kind: 'repeat'; workloadId: string };
+
+const digest = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+export class IdempotencyKeys {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  static check(key: string): void {
+    if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
+      throw new ValidationError(`Idempotency-Key must be 1 to ${MAX_KEY_LENGTH} characters long.`);
+    }
+  }
+
+  /** Claims `key` for a new workload `workloadId`, or reports the workload an earlier claim made. */
+  async claim(key: string, body: unknown, workloadId: string): Promise<Claim> {
+    const redisKey = this.keys.idempotency(digest(key));
+    const bodyDigest = digest(JSON.stringify(body));
+    const claimed = await this.redis.set(redisKey, `${bodyDigest}:${workloadId}`, 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX');
+    if (claimed === 'OK') return { kind: 'claimed' };
+    const existing = await this.redis.get(redisKey);
+    if (existing === null) return this.claim(key, body, workloadId); // expired in between: claim again
+    const [existingDigest, existingId] = existing.split(':');
+    if (existingDigest !== bodyDigest) {
+      throw new ConflictError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different body.');
+    }
+    return { kind: 'repeat', workloadId: existingId };
+  }
+
+  /** Frees a claim whose submission failed, so that the client's retry with the same key can succeed. */
+  async release(key: string): Promise<void> {
+    await this.redis.del(this.keys.idempotency(digest(key)));
+  }
+}

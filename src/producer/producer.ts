@@ -1,0 +1,51 @@
+/** Wires the producer together: connections, queues, store, service and the Express app. */
+import type { Express } from 'express';
+import type { Logger } from 'pino';
+import type { Config } from '../core/config';
+import { Keys } from '../core/keys';
+import { closeQueues, openQueues, type ChunkQueues } from '../core/queues';
+import { closeRedis, createRedis, waitUntilReady } from '../core/redis-connection';
+import { RedisSubscriber } from '../core/redis-subscriber';
+import { WorkloadStore } from '../core/workload-store';
+import { createProducerApp } from './app';
+import { IdempotencyKeys } from './idempotency';
+import { WorkloadService } from './workload-service';
+
+export interface Producer {
+  app: Express;
+  queues: ChunkQueues;
+  store: WorkloadStore;
+  /** Closes what `createProducer` opened, in reverse order. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** How long start-up waits for Redis before serving anyway (answering 503 until Redis is there). */
+const REDIS_WAIT_AT_START_MS = 5_000;
+
+export async function createProducer(config: Config, logger: Logger): Promise<Producer> {
+  const keys = new Keys(config.CHUNKMILL_PREFIX);
+  const redis = createRedis(config.REDIS_URL, 'producer');
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  const subscriber = new RedisSubscriber(createRedis(config.REDIS_URL, 'subscriber'));
+  const queues = openQueues(redis, keys);
+  for (const queue of Object.values(queues)) queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
+  const store = new WorkloadStore(redis, keys, config.RESULT_TTL_SECONDS);
+  const service = new WorkloadService(config, keys, store, queues, subscriber, logger);
+  const idempotency = new IdempotencyKeys(redis, keys);
+  // Fail-fast connections refuse commands until connected: give Redis a moment before the first request.
+  await waitUntilReady([redis, subscriber.connection], REDIS_WAIT_AT_START_MS);
+  const app = createProducerApp({ config, redis, logger, service, store, subscriber, keys, idempotency });
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    queues,
+    store,
+    close: () =>
+      (closing ??= (async () => {
+        await closeQueues(queues);
+        await subscriber.close();
+        await closeRedis(redis);
+      })()),
+  };
+}

@@ -1,0 +1,118 @@
+/** The `/v1` routes: thin HTTP wrappers around WorkloadService. */
+import { randomUUID } from 'node:crypto';
+import { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
+import { ChunkmillError, NotFoundError } from '../core/errors';
+import type { Keys } from '../core/keys';
+import type { RedisSubscriber } from '../core/redis-subscriber';
+import { listTasks } from '../core/tasks/task-registry';
+import { parseOrThrow } from '../core/workload-schema';
+import type { WorkloadStore } from '../core/workload-store';
+import { WORKLOAD_STATUSES } from '../core/workload';
+import { IdempotencyKeys } from './idempotency';
+import { streamWorkloadEvents } from './workload-event-stream';
+import type { WorkloadService } from './workload-service';
+
+/** How long a results request may long-poll. */
+export const MAX_WAIT_MS = 300_000;
+/** How long a repeated Idempotency-Key waits for the first submission to be written. */
+const IDEMPOTENT_REPEAT_WAIT_MS = 5_000;
+const WORKLOAD_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+const listQuery = z.object({
+  status: z.enum(WORKLOAD_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+});
+const resultsQuery = z.object({ wait: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(0) });
+
+export interface RouteDeps {
+  service: WorkloadService;
+  store: WorkloadStore;
+  subscriber: RedisSubscriber;
+  keys: Keys;
+  idempotency: IdempotencyKeys;
+}
+
+const requireJson: RequestHandler = (req, _res, next) => {
+  if (!req.is('application/json')) {
+    return next(new ChunkmillError('UNSUPPORTED_MEDIA_TYPE', 'Send the workload as JSON (Content-Type: application/json).', 415));
+  }
+  next();
+};
+
+function workloadId(value: unknown): string {
+  if (typeof value !== 'string' || !WORKLOAD_ID.test(value)) throw new NotFoundError(`No workload with id ${String(value).slice(0, 80)}.`);
+  return value;
+}
+
+export function workloadRoutes(deps: RouteDeps, jsonBody: RequestHandler): Router {
+  const router = Router();
+  const { service, idempotency } = deps;
+
+  router.post('/workloads', requireJson, jsonBody, async (req, res) => {
+    const submission = service.validate(req.body);
+    const key = req.get('idempotency-key');
+    const id = randomUUID();
+    if (key !== undefined) {
+      IdempotencyKeys.check(key);
+      const deadline = Date.now() + IDEMPOTENT_REPEAT_WAIT_MS;
+      for (;;) {
+        const claim = await idempotency.claim(key, req.body, id);
+        if (claim.kind === 'claimed') break;
+        const existing = await deps.store.get(claim.workloadId);
+        if (existing) {
+          res.status(200).location(`/v1/workloads/${existing.id}`);
+          res.json({ id: existing.id, status: existing.status, total: existing.total, chunks: existing.chunks });
+          return;
+        }
+        if (Date.now() > deadline) throw new ChunkmillError('IDEMPOTENCY_IN_PROGRESS', 'The first submission with this key is still being written; retry.', 409);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    try {
+      const answer = await service.submit(submission, id);
+      res.status(202).location(`/v1/workloads/${id}`).json(answer);
+    } catch (error) {
+      if (key !== undefined) await idempotency.release(key).catch(() => undefined);
+      throw error;
+    }
+  });
+
+  router.get('/workloads', async (req, res) => {
+    const query = parseOrThrow(listQuery, req.query, 'The query');
+    res.json({ workloads: await service.list(query) });
+  });
+
+  router.get('/workloads/:id', async (req, res) => {
+    res.json(await service.get(workloadId(req.params.id)));
+  });
+
+  router.get('/workloads/:id/results', async (req, res) => {
+    const { wait } = parseOrThrow(resultsQuery, req.query, 'The query');
+    const aborted = new AbortController();
+    res.on('close', () => aborted.abort());
+    res.json(await service.results(workloadId(req.params.id), wait, aborted.signal));
+  });
+
+  router.get('/workloads/:id/events', async (req, res) => {
+    await streamWorkloadEvents(res, workloadId(req.params.id), deps);
+  });
+
+  router.delete('/workloads/:id', async (req, res) => {
+    res.json(await service.cancel(workloadId(req.params.id)));
+  });
+
+  router.get('/tasks', (_req, res) => {
+    res.json({
+      tasks: listTasks().map((task) => ({
+        name: task.name,
+        description: task.description,
+        input: z.toJSONSchema(task.input, { unrepresentable: 'any' }),
+        output: task.output,
+        deterministic: task.deterministic,
+      })),
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,40 @@
+/**
+ * `npm run worker`: a worker host. The cluster primary supervises the worker processes and does the
+ * host's housekeeping; each child runs BullMQ workers and a thread pool (worker-process.ts).
+ */
+import cluster from 'node:cluster';
+import { Keys } from '../core/keys';
+import { closeRedis, createRedis } from '../core/redis-connection';
+import { runMain } from '../core/run-main';
+import { WorkloadStore } from '../core/workload-store';
+import { ClusterSupervisor } from './cluster-supervisor';
+import { LostChunkReaper } from './lost-chunk-reaper';
+import { startWorkerProcess } from './worker-process';
+
+if (cluster.isPrimary) {
+  runMain('worker-host', async (config, logger) => {
+    const keys = new Keys(config.CHUNKMILL_PREFIX);
+    const connection = createRedis(config.REDIS_URL, 'worker', 'chunkmill-worker-host');
+    connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+    const store = new WorkloadStore(connection, keys, config.RESULT_TTL_SECONDS);
+    const reaper = new LostChunkReaper('compute', connection, keys, store, logger);
+    const supervisor = new ClusterSupervisor(
+      { processes: config.WORKER_PROCESSES, shutdownGraceMs: config.SHUTDOWN_GRACE_MS },
+      logger,
+    );
+    supervisor.start();
+    logger.info({ processes: config.WORKER_PROCESSES, threads: config.WORKER_THREADS }, 'worker host started');
+    return async () => {
+      await supervisor.stop();
+      await reaper.close();
+      await closeRedis(connection);
+    };
+  });
+} else {
+  runMain(
+    'worker',
+    // The primary relays Ctrl-C as SIGTERM (and run-main stops the child if the primary vanishes).
+    async (config, logger) => startWorkerProcess(config, logger),
+    { signals: ['SIGTERM'], ignoredSignals: ['SIGINT'] },
+  );
+}

@@ -1,0 +1,90 @@
+/**
+ * Each worker process's compute threads (piscina). CPU work runs here so that the process's event loop
+ * stays free for BullMQ's lock renewals, Redis and fetches.
+ *
+ * Items are let in only when a thread is free (a semaphore the size of the pool), so an item's timeout
+ * counts from when it starts, not from when it was queued. A timeout or an abort terminates the thread
+ * running the item (piscina replaces it); the process lives on.
+ */
+import path from 'node:path';
+import { Piscina } from 'piscina';
+import { ItemError, ItemErrorCode } from '../core/errors';
+import type { ThreadAnswer, ThreadTask } from './compute-thread';
+import { Semaphore } from './semaphore';
+
+export interface ThreadPoolOptions {
+  /**
+   * Threads in the pool.
+   * @defaultValue cores / WORKER_PROCESSES, at least 1
+   */
+  threads: number;
+  /** Heap limit of each thread; a task that passes it kills only its thread. */
+  maxOldGenerationMb: number;
+  /**
+   * The compiled thread entry point.
+   * @defaultValue compute-thread.js next to this file
+   */
+  filename?: string;
+}
+
+export interface ItemRun {
+  value: unknown;
+  runMs: number;
+}
+
+export class ThreadPool {
+  private readonly piscina: Piscina<ThreadTask, ThreadAnswer>;
+  private readonly slots: Semaphore;
+  private closed = false;
+
+  constructor(readonly options: ThreadPoolOptions) {
+    this.slots = new Semaphore(options.threads);
+    this.piscina = new Piscina({
+      filename: options.filename ?? path.join(__dirname, 'compute-thread.js'),
+      minThreads: options.threads,
+      maxThreads: options.threads,
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+      resourceLimits: { maxOldGenerationSizeMb: options.maxOldGenerationMb },
+    });
+  }
+
+  /**
+   * Runs one item. Throws an ItemError for a task error, a timeout or a dead thread; throws the
+   * signal's reason when `signal` aborts (cancellation, shutdown), which is not the item's fault.
+   */
+  async run(task: string, input: unknown, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ItemRun> {
+    await this.slots.acquire(opts.signal);
+    const timeout = opts.timeoutMs === undefined ? undefined : AbortSignal.timeout(opts.timeoutMs);
+    const signals = [opts.signal, timeout].filter((signal): signal is AbortSignal => signal !== undefined);
+    try {
+      const answer = await this.piscina.run({ task, input }, { signal: signals.length > 0 ? AbortSignal.any(signals) : null });
+      if (!answer.ok) throw new ItemError(ItemErrorCode.TASK_ERROR, answer.message);
+      return { value: answer.value, runMs: answer.runMs };
+    } catch (error) {
+      if (error instanceof ItemError) throw error;
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      if (timeout?.aborted) {
+        throw new ItemError(ItemErrorCode.ITEM_TIMEOUT, `The item ran longer than ${opts.timeoutMs} ms; its thread was stopped.`);
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      throw new ItemError(ItemErrorCode.THREAD_CRASHED, `The compute thread died: ${message}`);
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  get threads(): number {
+    return this.options.threads;
+  }
+
+  /** Share of the pool's capacity in use since it started (piscina's own measure), 0..1. */
+  get utilization(): number {
+    return this.piscina.utilization;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.piscina.destroy();
+  }
+}
