@@ -8,9 +8,13 @@ export const TARGET_CHUNKS = 64;
 /** ...but never chunks larger than this, so one retry never repeats too much work. */
 export const MAX_DEFAULT_CHUNK_SIZE = 1000;
 
-/** The default chunk size: ceil(total / 64), between 1 and 1000 items. */
-export function defaultChunkSize(total: number): number {
-  return Math.min(MAX_DEFAULT_CHUNK_SIZE, Math.max(1, Math.ceil(total / TARGET_CHUNKS)));
+/**
+ * The default chunk size: ceil(total / 64), between `minimum` and 1000 items. Fetch workloads pass their
+ * concurrency as the minimum: their items run concurrently inside a chunk, so one chunk should be able to
+ * fill the workload's concurrency (17 cities are one chunk, all 17 in flight, not 17 chunk jobs).
+ */
+export function defaultChunkSize(total: number, minimum = 1): number {
+  return Math.min(MAX_DEFAULT_CHUNK_SIZE, Math.max(minimum, Math.ceil(total / TARGET_CHUNKS)));
 }
 
 export interface ChunkRange {

@@ -46,6 +46,8 @@ const envSchema = z.object({
         .map((token) => token.trim())
         .filter((token) => token.length > 0),
     ),
+  /** Requests per minute and API token when API_TOKENS is set (429 past it); 0 turns the limit off. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
   FETCH_ALLOW_PRIVATE: booleanFlag.default(false),
   RESULT_TTL_SECONDS: positiveInt.default(24 * 60 * 60),
   /** First retry delay of a failed chunk; each later retry waits twice as long. */

@@ -52,6 +52,13 @@ export class RedisUnavailableError extends ChunkmillError {
   }
 }
 
+export class RateLimitedError extends ChunkmillError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('RATE_LIMITED', `Too many requests with this token; retry in ${retryAfterSeconds} s.`, 429);
+    this.name = 'RateLimitedError';
+  }
+}
+
 export class ConfigError extends Error {
   constructor(
     message: string,

@@ -15,6 +15,8 @@ export interface WorkloadKeys {
   errors: string;
   /** Pub/sub channel: progress, results and the final state as they happen. */
   events: string;
+  /** Sorted set: fetch concurrency leases (lease id → expiry in ms), the workload-wide in-flight limit. */
+  fetchLeases: string;
 }
 
 export class Keys {
@@ -43,8 +45,19 @@ export class Keys {
     return `${this.prefix}:idempotency:${keyDigest}`;
   }
 
+  /** Counter of one API token's requests in one rate-limit window (a digest, never the token). */
+  rateLimit(tokenDigest: string, window: number): string {
+    return `${this.prefix}:ratelimit:${tokenDigest}:${window}`;
+  }
+
   workload(id: string): WorkloadKeys {
     const base = `${this.prefix}:wl:{${id}}`;
-    return { meta: `${base}:meta`, results: `${base}:results`, errors: `${base}:errors`, events: `${base}:events` };
+    return {
+      meta: `${base}:meta`,
+      results: `${base}:results`,
+      errors: `${base}:errors`,
+      events: `${base}:events`,
+      fetchLeases: `${base}:fetch-leases`,
+    };
   }
 }

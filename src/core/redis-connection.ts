@@ -46,3 +46,15 @@ export async function waitUntilReady(connections: Redis[], timeoutMs: number): P
   clearTimeout(timer);
   return answer;
 }
+
+/** Unlinks every key under `prefix:` (SCAN, not KEYS, so a large Redis is not blocked). */
+export async function unlinkKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let unlinked = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) unlinked += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return unlinked;
+}

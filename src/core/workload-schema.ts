@@ -5,9 +5,11 @@
  */
 import { z } from 'zod';
 import { ValidationError, type ErrorDetail } from './errors';
+import { extractPathProblem } from './extract-path';
 import { REDUCE_OPERATIONS } from './reduce';
 import { findTask, listTasks } from './tasks/task-registry';
 import type { TaskDefinition } from './tasks/task-definition';
+import type { FetchOptions, FetchRequestSpec } from './workload';
 
 export const LIMITS = {
   maxChunkSize: 100_000,
@@ -19,6 +21,23 @@ export const LIMITS = {
   normalPriority: 50,
   /** How many problems one 400 answer lists at most. */
   maxReportedIssues: 20,
+  /** Fetch: requests in flight for the whole workload, across every worker (enforced through Redis). */
+  defaultFetchConcurrency: 16,
+  maxFetchConcurrency: 1000,
+  /** Fetch: requests in flight to one origin from one worker process. */
+  defaultPerHostConcurrency: 8,
+  maxPerHostConcurrency: 256,
+  /** Fetch: per request attempt, headers and body included. */
+  defaultFetchTimeoutMs: 10_000,
+  maxFetchTimeoutMs: 5 * 60 * 1000,
+  /** Fetch: retries of one request after a network error, a timeout, a 5xx or a 429. */
+  defaultFetchRetries: 2,
+  maxFetchRetries: 10,
+  /** Fetch: the response size cap; a longer body is an item error (FETCH_TOO_LARGE). */
+  defaultMaxResponseBytes: 1024 * 1024,
+  maxMaxResponseBytes: 16 * 1024 * 1024,
+  maxUrlLength: 8192,
+  maxExtractLength: 512,
 } as const;
 
 const commonOptions = {
@@ -39,10 +58,101 @@ export function computeSubmissionSchema(maxItems: number) {
 }
 
 export type ComputeSubmission = z.infer<ReturnType<typeof computeSubmissionSchema>>;
-export type WorkloadSubmission = ComputeSubmission;
+
+export const FETCH_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export type FetchMethod = (typeof FETCH_METHODS)[number];
+
+/** Headers undici or the connection manage themselves; a request may not set them. */
+const RESERVED_HEADERS = new Set([
+  'host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect',
+  'proxy-authorization', 'proxy-connection',
+]);
+
+// Only the scheme is checked here; addresses are checked by the worker on the resolved IP of every
+// connection, since a name resolved now may point elsewhere when the request is made (DNS rebinding).
+const httpUrl = z
+  .string()
+  .max(LIMITS.maxUrlLength)
+  .refine((value) => {
+    try {
+      const { protocol } = new URL(value);
+      return protocol === 'http:' || protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'must be an absolute http:// or https:// URL');
+
+const fetchRequest = z.strictObject({
+  url: httpUrl,
+  method: z.enum(FETCH_METHODS).optional(),
+  headers: z
+    .record(
+      z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'must be an HTTP header name')
+        .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), 'is set by chunkmill itself'),
+      z.string().max(8192).regex(/^[^\r\n\0]*$/, 'must not contain CR, LF or NUL'),
+    )
+    .optional(),
+  /** A string is sent as is; any other JSON value is sent as JSON. */
+  body: z.unknown().optional(),
+});
+
+export function fetchSubmissionSchema(maxItems: number) {
+  return z
+    .strictObject({
+      type: z.literal('fetch'),
+      urls: z.array(httpUrl).min(1).max(maxItems).optional(),
+      requests: z.array(fetchRequest).min(1).max(maxItems).optional(),
+      extract: z
+        .string()
+        .min(1)
+        .max(LIMITS.maxExtractLength)
+        .superRefine((path, context) => {
+          const problem = extractPathProblem(path);
+          if (problem) context.addIssue({ code: 'custom', message: problem });
+        })
+        .optional(),
+      concurrency: z.number().int().min(1).max(LIMITS.maxFetchConcurrency).optional(),
+      perHostConcurrency: z.number().int().min(1).max(LIMITS.maxPerHostConcurrency).optional(),
+      retries: z.number().int().min(0).max(LIMITS.maxFetchRetries).optional(),
+      maxResponseBytes: z.number().int().min(1).max(LIMITS.maxMaxResponseBytes).optional(),
+      ...commonOptions,
+      timeoutMs: z.number().int().min(1).max(LIMITS.maxFetchTimeoutMs).optional(),
+    })
+    .superRefine((submission, context) => {
+      if ((submission.urls === undefined) === (submission.requests === undefined)) {
+        context.addIssue({ code: 'custom', path: ['urls'], message: 'give exactly one of "urls" and "requests"' });
+      }
+    });
+}
+
+export type FetchSubmission = z.infer<ReturnType<typeof fetchSubmissionSchema>>;
+export type WorkloadSubmission = ComputeSubmission | FetchSubmission;
 
 export function submissionSchema(maxItems: number) {
-  return z.discriminatedUnion('type', [computeSubmissionSchema(maxItems)]);
+  return z.discriminatedUnion('type', [computeSubmissionSchema(maxItems), fetchSubmissionSchema(maxItems)]);
+}
+
+/** A fetch submission's items as uniform requests (`urls` become GETs), bodies ready to send. */
+export function toFetchRequests(submission: FetchSubmission): FetchRequestSpec[] {
+  if (submission.urls) return submission.urls.map((url) => ({ url }));
+  return (submission.requests ?? []).map(({ url, method, headers, body }) => {
+    if (body === undefined) return { url, method, headers };
+    if (typeof body === 'string') return { url, method, headers, body };
+    const hasType = Object.keys(headers ?? {}).some((name) => name.toLowerCase() === 'content-type');
+    return { url, method, headers: hasType ? headers : { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  });
+}
+
+/** A fetch submission's options with every default filled in, as its chunk jobs carry them. */
+export function toFetchOptions(submission: FetchSubmission): FetchOptions {
+  return {
+    extract: submission.extract,
+    concurrency: submission.concurrency ?? LIMITS.defaultFetchConcurrency,
+    perHostConcurrency: submission.perHostConcurrency ?? LIMITS.defaultPerHostConcurrency,
+    timeoutMs: submission.timeoutMs ?? LIMITS.defaultFetchTimeoutMs,
+    retries: submission.retries ?? LIMITS.defaultFetchRetries,
+    maxResponseBytes: submission.maxResponseBytes ?? LIMITS.defaultMaxResponseBytes,
+  };
 }
 
 export function issuesToDetails(issues: z.core.$ZodIssue[], pathPrefix: Array<string | number> = []): ErrorDetail[] {

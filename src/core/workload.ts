@@ -87,7 +87,60 @@ export interface ComputeChunkData {
   timeoutMs?: number;
 }
 
-export type ChunkJobData = ComputeChunkData;
+/** One fetch item: what to request. A `urls` submission becomes GETs. */
+export interface FetchRequestSpec {
+  url: string;
+  /** @defaultValue 'GET' */
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** How a fetch workload's requests are made; every default is filled in by the producer. */
+export interface FetchOptions {
+  /** Dotted path into a JSON body (`main.temp`); without it the whole body is the value. */
+  extract?: string;
+  /** Requests in flight for the whole workload, across every worker process and host. */
+  concurrency: number;
+  /** Requests in flight to one origin from one worker process. */
+  perHostConcurrency: number;
+  /** Per request attempt, headers and body included. */
+  timeoutMs: number;
+  /** Retries of one request (network error, timeout, 5xx, 429), inside one chunk run. */
+  retries: number;
+  maxResponseBytes: number;
+}
+
+/** What a fetch chunk job carries. */
+export interface FetchChunkData {
+  workloadId: string;
+  type: 'fetch';
+  chunkIndex: number;
+  /** Index of `requests[0]` in the workload. */
+  start: number;
+  requests: FetchRequestSpec[];
+  fetch: FetchOptions;
+}
+
+/** A fetch item's result: `results[i]` of a fetch workload. */
+export interface FetchItemResult {
+  /** The URL as requested (before any redirect). */
+  url: string;
+  status: number;
+  ok: boolean;
+  /** From the first attempt's start to the last answer's end, retries included. */
+  ms: number;
+  /** Body bytes of the last answer. */
+  bytes: number;
+  value: unknown;
+}
+
+export type ChunkJobData = ComputeChunkData | FetchChunkData;
+
+/** How many items a chunk job holds, whatever its type. */
+export function chunkItemCount(data: ChunkJobData): number {
+  return data.type === 'compute' ? data.inputs.length : data.requests.length;
+}
 
 export function chunkJobId(workloadId: string, chunkIndex: number): string {
   return `${workloadId}-${chunkIndex}`;

@@ -1,16 +1,19 @@
 /**
- * `npm run dashboard`: for now a small JSON overview of the queues and recent workloads. The live
- * page, Prometheus metrics and bull-board come with the dashboard issue.
+ * `npm run dashboard`: the live page, the queue-level Prometheus metrics and bull-board
+ * (see dashboard-app.ts), on DASHBOARD_PORT.
  */
-import express from 'express';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { QUEUE_KINDS, Keys } from '../core/keys';
+import { Registry } from 'prom-client';
+import { Keys } from '../core/keys';
+import { dashboardMetrics, processMetrics } from '../core/metrics';
 import { closeQueues, openQueues } from '../core/queues';
 import { closeRedis, createRedis } from '../core/redis-connection';
 import { runMain } from '../core/run-main';
 import { WorkloadStore } from '../core/workload-store';
-import { toWorkloadView } from '../core/workload';
+import { createDashboardApp } from './dashboard-app';
+import { LiveFeed } from './live-feed';
+import { QueueOverview } from './queue-overview';
 
 runMain('dashboard', async (config, logger) => {
   const keys = new Keys(config.CHUNKMILL_PREFIX);
@@ -18,23 +21,23 @@ runMain('dashboard', async (config, logger) => {
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const queues = openQueues(redis, keys);
   const store = new WorkloadStore(redis, keys, config.RESULT_TTL_SECONDS);
+  const overview = new QueueOverview(queues, store);
 
-  const app = express();
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/api/overview', async (_req, res) => {
-    const counts = await Promise.all(
-      QUEUE_KINDS.map(async (kind) => [kind, await queues[kind].getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed')]),
-    );
-    const workloads = (await store.list({ limit: 20 })).map((record) => toWorkloadView(record));
-    res.json({ queues: Object.fromEntries(counts), workloads });
-  });
+  const registry = new Registry();
+  processMetrics(registry);
+  dashboardMetrics(registry, overview);
+  const feed = new LiveFeed(overview, logger);
+  // Sampling starts once Redis answers (this connection does not queue commands while offline).
+  if (redis.status === 'ready') feed.start();
+  else redis.once('ready', () => feed.start());
+
+  const app = createDashboardApp({ registry, queues, feed });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(config.DASHBOARD_PORT, config.HOST, () => resolve(listening));
   });
   logger.info({ port: (server.address() as AddressInfo).port }, 'dashboard listening');
   return async () => {
+    feed.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

@@ -4,8 +4,11 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config';
 import { RedisUnavailableError } from '../core/errors';
+import { apiDocsRoutes } from './api-docs';
 import { bearerAuth } from './auth';
+import { tokenRateLimit } from './rate-limit';
 import { errorHandler, notFoundHandler } from './error-handler';
+import { buildOpenApiDocument } from './openapi';
 import { workloadRoutes, type RouteDeps } from './workload-routes';
 
 const READY_TIMEOUT_MS = 1000;
@@ -35,8 +38,15 @@ export function createProducerApp(deps: ProducerAppDeps): Express {
     res.json({ status: 'ready' });
   });
 
+  app.use(apiDocsRoutes(buildOpenApiDocument({ maxItemsPerWorkload: deps.config.MAX_ITEMS_PER_WORKLOAD })));
+
   const jsonBody = express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true, type: () => true });
-  app.use('/v1', bearerAuth(deps.config.API_TOKENS), workloadRoutes(deps, jsonBody));
+  app.use(
+    '/v1',
+    bearerAuth(deps.config.API_TOKENS),
+    tokenRateLimit(deps.redis, deps.keys, deps.config.RATE_LIMIT_PER_MINUTE),
+    workloadRoutes(deps, jsonBody),
+  );
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;

@@ -5,7 +5,7 @@
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { ChunkmillError, NotFoundError, RedisUnavailableError, ValidationError } from '../core/errors';
+import { ChunkmillError, NotFoundError, RateLimitedError, RedisUnavailableError, ValidationError } from '../core/errors';
 
 const BODY_PARSER_ERRORS: Record<string, () => ChunkmillError> = {
   'entity.too.large': () => new ChunkmillError('PAYLOAD_TOO_LARGE', 'The request body is larger than allowed.', 413),
@@ -21,7 +21,10 @@ const REDIS_DOWN = /Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRE
 
 export function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  return error.name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(error.message);
+  if (error.name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(error.message)) return true;
+  // A MULTI that Redis refused (EXECABORT) carries the real reasons, e.g. OOM when Redis is full.
+  const previous = (error as { previousErrors?: unknown }).previousErrors;
+  return Array.isArray(previous) && previous.some(isRedisUnavailable);
 }
 
 export function toChunkmillError(error: unknown): ChunkmillError | undefined {
@@ -29,6 +32,9 @@ export function toChunkmillError(error: unknown): ChunkmillError | undefined {
   const type = (error as { type?: unknown })?.type;
   if (typeof type === 'string' && BODY_PARSER_ERRORS[type]) return BODY_PARSER_ERRORS[type]();
   if (isRedisUnavailable(error)) return new RedisUnavailableError();
+  // Other client errors of body-parser (e.g. a gzip body that is not gzip) have no type; they are still the request's fault.
+  const status = (error as { status?: unknown })?.status;
+  if ((error as { expose?: unknown })?.expose === true && status === 400) return new ValidationError('The request body could not be read.');
   return undefined;
 }
 
@@ -43,6 +49,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if (known.httpStatus >= 500) logger.warn({ err: error, path: req.path }, known.message);
     const answer = known ?? new ChunkmillError('INTERNAL_ERROR', 'Something went wrong on our side.', 500);
     if (res.headersSent) return res.end();
+    if (answer instanceof RateLimitedError) res.set('Retry-After', String(answer.retryAfterSeconds));
     res.status(answer.httpStatus).json({
       error: { code: answer.code, message: answer.message, details: answer.details },
     });

@@ -10,6 +10,7 @@ import { parseOrThrow } from '../core/workload-schema';
 import type { WorkloadStore } from '../core/workload-store';
 import { WORKLOAD_STATUSES } from '../core/workload';
 import { IdempotencyKeys } from './idempotency';
+import { limitJsonDepth } from './json-depth';
 import { streamWorkloadEvents } from './workload-event-stream';
 import type { WorkloadService } from './workload-service';
 
@@ -19,11 +20,11 @@ export const MAX_WAIT_MS = 300_000;
 const IDEMPOTENT_REPEAT_WAIT_MS = 5_000;
 const WORKLOAD_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-const listQuery = z.object({
+export const listQuery = z.object({
   status: z.enum(WORKLOAD_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
 });
-const resultsQuery = z.object({ wait: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(0) });
+export const resultsQuery = z.object({ wait: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(0) });
 
 export interface RouteDeps {
   service: WorkloadService;
@@ -49,7 +50,7 @@ export function workloadRoutes(deps: RouteDeps, jsonBody: RequestHandler): Route
   const router = Router();
   const { service, idempotency } = deps;
 
-  router.post('/workloads', requireJson, jsonBody, async (req, res) => {
+  router.post('/workloads', requireJson, jsonBody, limitJsonDepth, async (req, res) => {
     const submission = service.validate(req.body);
     const key = req.get('idempotency-key');
     const id = randomUUID();

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { defaultChunkSize, planChunks } from '../core/chunk-planner';
+import { defaultChunkSize, planChunks, type ChunkRange } from '../core/chunk-planner';
 import type { Config } from '../core/config';
 import { ConflictError, NotFoundError } from '../core/errors';
 import type { ChunkQueue, ChunkQueues } from '../core/queues';
@@ -19,6 +19,8 @@ import {
   parseOrThrow,
   resolveComputeTask,
   submissionSchema,
+  toFetchOptions,
+  toFetchRequests,
   type WorkloadSubmission,
 } from '../core/workload-schema';
 import type { WorkloadEvent, WorkloadStore } from '../core/workload-store';
@@ -33,8 +35,37 @@ import {
   type WorkloadView,
 } from '../core/workload';
 
+/**
+ * A submission's items, whatever its type: how many, and each chunk job's data. The one place that
+ * knows what a chunk of each type carries, so that submit() builds every job the same way.
+ */
+function chunkItems(
+  submission: WorkloadSubmission,
+  workloadId: string,
+): { count: number; minimumChunkSize: number; chunkData: (chunk: ChunkRange) => ChunkJobData } {
+  const base = (chunk: ChunkRange) => ({ workloadId, chunkIndex: chunk.chunkIndex, start: chunk.start });
+  if (submission.type === 'compute') {
+    const { task, inputs, timeoutMs } = submission;
+    return {
+      count: inputs.length,
+      minimumChunkSize: 1,
+      chunkData: (chunk) => ({ ...base(chunk), type: 'compute', task, inputs: inputs.slice(chunk.start, chunk.end), timeoutMs }),
+    };
+  }
+  const requests = toFetchRequests(submission);
+  const fetch = toFetchOptions(submission);
+  return {
+    count: requests.length,
+    minimumChunkSize: fetch.concurrency,
+    chunkData: (chunk) => ({ ...base(chunk), type: 'fetch', requests: requests.slice(chunk.start, chunk.end), fetch }),
+  };
+}
+
 /** Jobs per addBulk call: large enough to amortise round trips, small enough to keep Redis responsive. */
 const ENQUEUE_BATCH = 1000;
+/** How long, and how often, the rollback of a failed submission is retried while Redis is away. */
+const ROLLBACK_RETRY_MS = 10 * 60_000;
+const ROLLBACK_RETRY_INTERVAL_MS = 500;
 /** Default attempts per chunk, as in BullMQ's own examples and the API contract. */
 const DEFAULT_ATTEMPTS = 3;
 
@@ -62,18 +93,19 @@ export class WorkloadService {
   /** Validates a submission; throws a ValidationError before anything is written. */
   validate(body: unknown): WorkloadSubmission {
     const submission = parseOrThrow(this.schema, body, 'The workload');
-    resolveComputeTask(submission);
+    if (submission.type === 'compute') resolveComputeTask(submission);
     return submission;
   }
 
   async submit(submission: WorkloadSubmission, id: string = randomUUID()): Promise<SubmitAnswer> {
-    const total = submission.inputs.length;
-    const chunkSize = submission.chunkSize ?? defaultChunkSize(total);
+    const items = chunkItems(submission, id);
+    const total = items.count;
+    const chunkSize = submission.chunkSize ?? defaultChunkSize(total, items.minimumChunkSize);
     const chunks = planChunks(total, chunkSize);
     const record: WorkloadRecord = {
       id,
       type: submission.type,
-      task: submission.task,
+      task: submission.type === 'compute' ? submission.task : undefined,
       status: 'queued',
       total,
       completed: 0,
@@ -83,20 +115,12 @@ export class WorkloadService {
       attempts: submission.attempts ?? DEFAULT_ATTEMPTS,
       priority: submission.priority ?? LIMITS.normalPriority,
       timeoutMs: submission.timeoutMs,
-      reduce: submission.reduce,
+      reduce: submission.type === 'compute' ? submission.reduce : undefined,
       createdAt: Date.now(),
     };
     const jobs = chunks.map((chunk) => ({
       name: submission.type,
-      data: {
-        workloadId: id,
-        type: 'compute',
-        chunkIndex: chunk.chunkIndex,
-        start: chunk.start,
-        task: submission.task,
-        inputs: submission.inputs.slice(chunk.start, chunk.end),
-        timeoutMs: submission.timeoutMs,
-      } satisfies ChunkJobData,
+      data: items.chunkData(chunk),
       opts: {
         jobId: chunkJobId(id, chunk.chunkIndex),
         attempts: record.attempts,
@@ -113,9 +137,7 @@ export class WorkloadService {
         await queue.addBulk(jobs.slice(offset, offset + ENQUEUE_BATCH));
       }
     } catch (error) {
-      await this.rollBack(queue, record).catch((rollbackError) =>
-        this.logger.error({ err: rollbackError, workloadId: id }, 'could not roll back a failed submission'),
-      );
+      await this.rollBack(queue, record);
       throw error;
     }
     this.logger.info({ workloadId: id, type: record.type, task: record.task, total, chunks: chunks.length }, 'workload accepted');
@@ -207,8 +229,27 @@ export class WorkloadService {
     }
   }
 
+  /**
+   * Removes a failed submission's record and jobs. When Redis went away in the middle (the usual reason
+   * for the failure), the removal is retried in the background until Redis is back, so that no
+   * half-written workload outlives the outage; the client has its 503 at once either way.
+   */
   private async rollBack(queue: ChunkQueue, record: WorkloadRecord): Promise<void> {
-    await this.removeChunkJobs(queue, record);
-    await this.store.remove(record.id);
+    const remove = async (): Promise<void> => {
+      await this.removeChunkJobs(queue, record);
+      await this.store.remove(record.id);
+    };
+    const deadline = Date.now() + ROLLBACK_RETRY_MS;
+    const retry = (error: unknown): void => {
+      if (Date.now() > deadline) {
+        this.logger.error({ err: error, workloadId: record.id }, 'could not roll back a failed submission');
+        return;
+      }
+      setTimeout(() => remove().then(() => this.logger.info({ workloadId: record.id }, 'rolled back a failed submission'), retry), ROLLBACK_RETRY_INTERVAL_MS).unref();
+    };
+    await remove().catch((error) => {
+      this.logger.warn({ err: error, workloadId: record.id }, 'could not roll back a failed submission yet; retrying');
+      retry(error);
+    });
   }
 }

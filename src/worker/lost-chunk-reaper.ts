@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { ItemErrorCode } from '../core/errors';
 import type { Keys, QueueKind } from '../core/keys';
 import type { WorkloadStore } from '../core/workload-store';
-import type { ChunkJobData } from '../core/workload';
+import { chunkItemCount, type ChunkJobData } from '../core/workload';
 
 export class LostChunkReaper {
   private readonly events: QueueEvents;
@@ -38,7 +38,7 @@ export class LostChunkReaper {
     // Only a job that is failed for good; one that will be retried is not lost.
     if (!job?.data || (await job.getState()) !== 'failed') return;
     const data = job.data;
-    const count = data.type === 'compute' ? data.inputs.length : 0;
+    const count = chunkItemCount(data);
     const unfinished = await this.store.unfinishedIndexes(
       data.workloadId,
       Array.from({ length: count }, (_, offset) => data.start + offset),

@@ -3,10 +3,14 @@
  * host's housekeeping; each child runs BullMQ workers and a thread pool (worker-process.ts).
  */
 import cluster from 'node:cluster';
-import { Keys } from '../core/keys';
+import { Registry } from 'prom-client';
+import { Keys, QUEUE_KINDS } from '../core/keys';
 import { closeRedis, createRedis } from '../core/redis-connection';
 import { runMain } from '../core/run-main';
 import { WorkloadStore } from '../core/workload-store';
+import { processMetrics, workerHostMetrics } from '../core/metrics';
+import { ClusterMetrics } from './cluster-metrics';
+import { HostMetricsServer } from './host-metrics-server';
 import { ClusterSupervisor } from './cluster-supervisor';
 import { LostChunkReaper } from './lost-chunk-reaper';
 import { startWorkerProcess } from './worker-process';
@@ -17,16 +21,25 @@ if (cluster.isPrimary) {
     const connection = createRedis(config.REDIS_URL, 'worker', 'chunkmill-worker-host');
     connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
     const store = new WorkloadStore(connection, keys, config.RESULT_TTL_SECONDS);
-    const reaper = new LostChunkReaper('compute', connection, keys, store, logger);
+    const reapers = QUEUE_KINDS.map((kind) => new LostChunkReaper(kind, connection, keys, store, logger));
     const supervisor = new ClusterSupervisor(
       { processes: config.WORKER_PROCESSES, shutdownGraceMs: config.SHUTDOWN_GRACE_MS },
       logger,
     );
+    const hostRegistry = new Registry();
+    processMetrics(hostRegistry);
+    const { processExits } = workerHostMetrics(hostRegistry);
+    cluster.on('exit', () => processExits.inc());
+    const clusterMetrics = new ClusterMetrics(hostRegistry);
+    const metricsServer = new HostMetricsServer(clusterMetrics, logger);
+    await metricsServer.listen(config.WORKER_METRICS_PORT, config.HOST);
     supervisor.start();
     logger.info({ processes: config.WORKER_PROCESSES, threads: config.WORKER_THREADS }, 'worker host started');
     return async () => {
       await supervisor.stop();
-      await reaper.close();
+      await metricsServer.close();
+      clusterMetrics.close();
+      await Promise.all(reapers.map((reaper) => reaper.close()));
       await closeRedis(connection);
     };
   });

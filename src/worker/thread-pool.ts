@@ -35,6 +35,7 @@ export interface ItemRun {
 export class ThreadPool {
   private readonly piscina: Piscina<ThreadTask, ThreadAnswer>;
   private readonly slots: Semaphore;
+  private running = 0;
   private closed = false;
 
   constructor(readonly options: ThreadPoolOptions) {
@@ -54,6 +55,7 @@ export class ThreadPool {
    */
   async run(task: string, input: unknown, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ItemRun> {
     await this.slots.acquire(opts.signal);
+    this.running++;
     const timeout = opts.timeoutMs === undefined ? undefined : AbortSignal.timeout(opts.timeoutMs);
     const signals = [opts.signal, timeout].filter((signal): signal is AbortSignal => signal !== undefined);
     try {
@@ -69,12 +71,18 @@ export class ThreadPool {
       const message = error instanceof Error ? error.message : String(error);
       throw new ItemError(ItemErrorCode.THREAD_CRASHED, `The compute thread died: ${message}`);
     } finally {
+      this.running--;
       this.slots.release();
     }
   }
 
   get threads(): number {
     return this.options.threads;
+  }
+
+  /** Threads running an item now. */
+  get busy(): number {
+    return this.running;
   }
 
   /** Share of the pool's capacity in use since it started (piscina's own measure), 0..1. */

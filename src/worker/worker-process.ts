@@ -14,10 +14,16 @@ import { closeRedis, createRedis } from '../core/redis-connection';
 import { RedisSubscriber } from '../core/redis-subscriber';
 import type { Shutdown } from '../core/run-main';
 import { WorkloadStore } from '../core/workload-store';
-import type { ComputeChunkData } from '../core/workload';
+import type { ComputeChunkData, FetchChunkData } from '../core/workload';
+import { AddressGuard } from './address-guard';
 import { CancellationRegistry } from './cancellation-registry';
 import { createComputeProcessor } from './compute-chunk-processor';
+import { createFetchProcessor } from './fetch-chunk-processor';
+import { HttpFetcher } from './http-fetcher';
+import { OriginLimiter } from './origin-limiter';
 import { ThreadPool } from './thread-pool';
+import { WorkerMetrics } from './worker-metrics';
+import { WorkloadSlots } from './workload-slots';
 
 export class ShutdownTimeoutError extends Error {
   constructor() {
@@ -33,38 +39,76 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const subscriber = new RedisSubscriber(createRedis(config.REDIS_URL, 'subscriber'));
   const store = new WorkloadStore(connection, keys, config.RESULT_TTL_SECONDS);
   const pool = new ThreadPool({ threads: config.WORKER_THREADS, maxOldGenerationMb: config.THREAD_MAX_OLD_GENERATION_MB });
+  const metrics = new WorkerMetrics(pool);
   const cancellations = new CancellationRegistry(subscriber, keys.cancelChannel);
   await cancellations.start();
   const shutdown = new AbortController();
 
+  const workerOptions = (concurrency: number) => ({
+    connection,
+    prefix: keys.bullPrefix,
+    concurrency,
+    lockDuration: config.LOCK_DURATION_MS,
+    stalledInterval: config.STALLED_INTERVAL_MS,
+    maxStalledCount: config.MAX_STALLED_COUNT,
+  });
   const computeWorker = new Worker<ComputeChunkData>(
     keys.queueName('compute'),
-    createComputeProcessor({ store, pool, cancellations, shutdownSignal: shutdown.signal, logger }),
-    {
-      connection,
-      prefix: keys.bullPrefix,
-      concurrency: config.WORKER_CONCURRENCY,
-      lockDuration: config.LOCK_DURATION_MS,
-      stalledInterval: config.STALLED_INTERVAL_MS,
-      maxStalledCount: config.MAX_STALLED_COUNT,
-    },
+    metrics.instrument(
+      'compute',
+      createComputeProcessor({ store, pool, cancellations, shutdownSignal: shutdown.signal, logger, onItemDone: metrics.computeItemDone }),
+    ),
+    workerOptions(config.WORKER_CONCURRENCY),
   );
-  computeWorker.on('error', (error) => logger.warn({ err: error }, 'compute worker error'));
-  computeWorker.on('failed', (job, error) =>
-    logger.info({ jobId: job?.id, attemptsMade: job?.attemptsMade, err: error.message }, 'chunk attempt failed'),
+
+  // Fetch chunks run on this event loop, not on the threads: a compute chunk and a fetch chunk in the
+  // same process do not compete, the threads do the CPU work and the loop only waits for sockets.
+  const fetcher = new HttpFetcher({
+    guard: new AddressGuard({ allowPrivate: config.FETCH_ALLOW_PRIVATE }),
+    onExchange: (status, durationMs) => metrics.fetchRequestDone(status, durationMs),
+  });
+  const slots = new WorkloadSlots(connection, keys);
+  const fetchWorker = new Worker<FetchChunkData>(
+    keys.queueName('fetch'),
+    metrics.instrument(
+      'fetch',
+      createFetchProcessor({
+        store,
+        cancellations,
+        shutdownSignal: shutdown.signal,
+        fetcher,
+        origins: new OriginLimiter(),
+        slots,
+        onItemDone: (item) => metrics.itemDone('fetch', item),
+      }),
+    ),
+    workerOptions(config.WORKER_FETCH_CONCURRENCY),
   );
-  computeWorker.on('stalled', (jobId) => logger.warn({ jobId }, 'chunk stalled'));
-  logger.info({ threads: pool.threads, concurrency: config.WORKER_CONCURRENCY }, 'worker process ready');
+
+  for (const [kind, worker] of [['compute', computeWorker], ['fetch', fetchWorker]] as const) {
+    worker.on('error', (error) => logger.warn({ err: error }, `${kind} worker error`));
+    worker.on('failed', (job, error) =>
+      logger.info({ queue: kind, jobId: job?.id, attemptsMade: job?.attemptsMade, err: error.message }, 'chunk attempt failed'),
+    );
+    worker.on('stalled', (jobId) => logger.warn({ queue: kind, jobId }, 'chunk stalled'));
+  }
+  logger.info(
+    { threads: pool.threads, concurrency: config.WORKER_CONCURRENCY, fetchConcurrency: config.WORKER_FETCH_CONCURRENCY },
+    'worker process ready',
+  );
 
   return async () => {
     const grace = setTimeout(() => shutdown.abort(new ShutdownTimeoutError()), config.SHUTDOWN_GRACE_MS);
     try {
-      await computeWorker.close();
+      await Promise.all([computeWorker.close(), fetchWorker.close()]);
     } finally {
       clearTimeout(grace);
     }
+    await slots.close();
+    await fetcher.close();
     cancellations.close();
     await pool.close();
+    metrics.close();
     await subscriber.close();
     await closeRedis(connection);
   };

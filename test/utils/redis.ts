@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { unlinkKeysWithPrefix } from '../../src/core/redis-connection';
 
 export function testRedisUrl(): string {
   const url = process.env.CHUNKMILL_TEST_REDIS_URL;
@@ -16,12 +17,7 @@ export function uniquePrefix(name: string): string {
 export async function deletePrefix(prefix: string, url = testRedisUrl()): Promise<void> {
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await unlinkKeysWithPrefix(redis, prefix);
   } finally {
     redis.disconnect();
   }

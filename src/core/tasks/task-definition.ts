@@ -20,6 +20,9 @@ export interface TaskDefinition<Input = unknown, Output = unknown> {
   run(input: Input): Output | Promise<Output>;
 }
 
-export function defineTask<Input, Output>(task: TaskDefinition<Input, Output>): TaskDefinition<Input, Output> {
+/** Keeps the task's name as a literal type, so that clients (the SDK) can key typed signatures by name. */
+export function defineTask<Input, Output, Name extends string = string>(
+  task: TaskDefinition<Input, Output> & { name: Name },
+): TaskDefinition<Input, Output> & { name: Name } {
   return task;
 }

@@ -18,7 +18,9 @@ import { sumSquares } from './sum-squares';
 
 const builtInTasks = [sumSquares, countPrimes, mulArrays, spin, sleep] as const;
 
-export type BuiltInTaskName = (typeof builtInTasks)[number]['name'];
+/** The built-in task definitions as a tuple type: what the SDK derives its typed task signatures from. */
+export type BuiltInTasks = typeof builtInTasks;
+export type BuiltInTaskName = BuiltInTasks[number]['name'];
 
 function isTaskDefinition(value: unknown): value is TaskDefinition {
   const task = value as Partial<TaskDefinition> | undefined;

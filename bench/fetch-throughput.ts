@@ -1,0 +1,159 @@
+/**
+ * Question: how close does chunkmill come to the ideal for many slow HTTP requests, next to the
+ * notebook's ThreadPool?
+ *
+ * A local server on 127.0.0.1 answers like the weather API after LATENCY_MS (85 ms). Measured in the
+ * same run, against the same server:
+ * 1. chunkmill: a fetch workload of N requests, concurrency 100, through a worker host of 2 processes,
+ *    timed from POST to results. Target: ≥ 0.9 of the ideal throughput, ideal = ceil(N / 100) × 85 ms.
+ * 2. The notebook's approach: Python's ThreadPool(100) with urllib (bench/fetch_threadpool.py).
+ * 3. A bare undici client in the bench process, 100 at a time: the machine's own ceiling right now.
+ * 4. A plain serial loop, estimated as N × the median latency of single requests made one after another.
+ * 5. The 17 cities as one workload (concurrency 17): wall time from POST to results, in round trips of
+ *    85 ms. Target: about one round trip (≤ 2, since the POST, the queue and the results poll add to it).
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { Agent, request } from 'undici';
+import { CITIES, WeatherServer } from './lib/weather-server';
+import { isQuick, median, publish, round, verdict } from './lib/bench-report';
+import { benchRedis, runWorkload, startStack } from './lib/chunkmill-stack';
+
+const quick = isQuick();
+const LATENCY_MS = 85;
+const REQUESTS = quick ? 200 : 2000;
+const CONCURRENCY = 100;
+const REPEATS = quick ? 1 : 3;
+const SERIAL_SAMPLES = quick ? 5 : 20;
+const PYTHON_SCRIPT = path.resolve(__dirname, '../../bench/fetch_threadpool.py');
+
+const urls = (server: WeatherServer, count: number): string[] =>
+  Array.from({ length: count }, (_, index) => `${server.weatherUrl(CITIES[index % CITIES.length])}&n=${index}`);
+
+/** Median latency of single requests, one after another on one keep-alive connection. */
+async function serialLatencyMs(server: WeatherServer): Promise<number> {
+  const agent = new Agent({ connections: 1 });
+  const latencies: number[] = [];
+  try {
+    for (let index = 0; index < SERIAL_SAMPLES; index++) {
+      const started = performance.now();
+      const response = await request(server.weatherUrl('Zurich'), { dispatcher: agent });
+      await response.body.json();
+      latencies.push(performance.now() - started);
+    }
+  } finally {
+    await agent.close();
+  }
+  return median(latencies);
+}
+
+/**
+ * The same requests from a bare undici client in this process, 100 at a time: what this machine allows
+ * right now, with no queue, no Redis and no second process (a same-run reference for a shared machine).
+ */
+async function bareClientMs(server: WeatherServer): Promise<number> {
+  const agent = new Agent({ connections: CONCURRENCY });
+  const pending = urls(server, REQUESTS);
+  const started = performance.now();
+  try {
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        for (let url = pending.shift(); url !== undefined; url = pending.shift()) {
+          const response = await request(url, { dispatcher: agent });
+          await response.body.json();
+        }
+      }),
+    );
+  } finally {
+    await agent.close();
+  }
+  return performance.now() - started;
+}
+
+/** Asynchronous on purpose: the server runs on this process's event loop and must keep answering. */
+async function pythonThreadPoolMs(server: WeatherServer): Promise<number | null> {
+  const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile('python3', [PYTHON_SCRIPT, server.origin, String(REQUESTS), String(CONCURRENCY)], { timeout: 120_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? 1 : 0, stdout, stderr: stderr || (error?.message ?? '') }),
+    );
+    child.stdin?.end();
+  });
+  if (run.code !== 0) {
+    process.stderr.write(`python3 baseline failed: ${run.stderr}\n`);
+    return null;
+  }
+  const { ms, ok } = JSON.parse(run.stdout) as { ms: number; ok: number };
+  if (ok !== REQUESTS) throw new Error(`python baseline: ${ok} of ${REQUESTS} requests succeeded`);
+  return ms;
+}
+
+async function main(): Promise<void> {
+  const server = await new WeatherServer({ delayMs: LATENCY_MS }).listen();
+  const redis = await benchRedis();
+  const stack = await startStack(redis.url, { workerProcesses: 2, workerThreads: 1, env: { FETCH_ALLOW_PRIVATE: 'true' } });
+  const workload = (count: number, concurrency: number) => ({
+    type: 'fetch',
+    urls: urls(server, count),
+    extract: 'main.temp',
+    concurrency,
+    // Per process; the workload-wide limit is `concurrency`.
+    perHostConcurrency: concurrency,
+  });
+  const chunkmillMs: number[] = [];
+  const peaks: number[] = [];
+  const pythonMs: number[] = [];
+  const citiesMs: number[] = [];
+  const bareMs: number[] = [];
+  let serialMs = Number.NaN;
+  try {
+    await runWorkload(stack.baseUrl, workload(CONCURRENCY, CONCURRENCY)); // warm-up: connections, JIT
+    serialMs = await serialLatencyMs(server);
+    for (let run = 0; run < REPEATS; run++) {
+      server.resetPeaks();
+      const fetched = await runWorkload(stack.baseUrl, workload(REQUESTS, CONCURRENCY));
+      if (fetched.body.status !== 'completed') throw new Error(`fetch workload ended ${fetched.body.status}: ${JSON.stringify(fetched.body.errors.slice(0, 3))}`);
+      chunkmillMs.push(fetched.wallMs);
+      peaks.push(server.stats.maxInFlight);
+      const cities = await runWorkload(stack.baseUrl, workload(CITIES.length, CITIES.length));
+      if (cities.body.status !== 'completed') throw new Error(`cities workload ended ${cities.body.status}`);
+      citiesMs.push(cities.wallMs);
+      bareMs.push(await bareClientMs(server));
+      const python = await pythonThreadPoolMs(server);
+      if (python !== null) pythonMs.push(python);
+    }
+  } finally {
+    await stack.stop();
+    await redis.stop();
+    await server.close();
+  }
+
+  const idealMs = Math.ceil(REQUESTS / CONCURRENCY) * LATENCY_MS;
+  const serialEstimateMs = REQUESTS * serialMs;
+  const chunkmill = median(chunkmillMs);
+  const python = pythonMs.length > 0 ? median(pythonMs) : Number.NaN;
+  const cities = median(citiesMs);
+  const perSecond = (ms: number): number => REQUESTS / (ms / 1000);
+  publish({
+    bench: 'fetch-throughput',
+    question: `${REQUESTS} requests to a local server with ${LATENCY_MS} ms latency, concurrency ${CONCURRENCY}: chunkmill vs the ideal, a serial loop and Python's ThreadPool(${CONCURRENCY})`,
+    rows: [
+      { name: `ideal: ceil(${REQUESTS}/${CONCURRENCY}) × ${LATENCY_MS} ms`, wallMs: idealMs, requestsPerSecond: perSecond(idealMs), fractionOfIdeal: 1, peakInFlight: CONCURRENCY },
+      { name: 'chunkmill fetch (2 processes)', wallMs: chunkmill, requestsPerSecond: perSecond(chunkmill), fractionOfIdeal: idealMs / chunkmill, peakInFlight: Math.max(...peaks) },
+      { name: `bare undici client, ${CONCURRENCY} at a time (reference)`, wallMs: median(bareMs), requestsPerSecond: perSecond(median(bareMs)), fractionOfIdeal: idealMs / median(bareMs), peakInFlight: CONCURRENCY },
+      { name: `Python ThreadPool(${CONCURRENCY}) + urllib`, wallMs: python, requestsPerSecond: perSecond(python), fractionOfIdeal: idealMs / python, peakInFlight: null },
+      { name: `serial loop (estimate: ${REQUESTS} × ${round(serialMs)} ms)`, wallMs: serialEstimateMs, requestsPerSecond: perSecond(serialEstimateMs), fractionOfIdeal: idealMs / serialEstimateMs, peakInFlight: 1 },
+      { name: `17 cities, one workload (POST to results)`, wallMs: cities, requestsPerSecond: null, fractionOfIdeal: null, peakInFlight: null, roundTrips: cities / LATENCY_MS },
+    ],
+    verdicts: [
+      verdict('chunkmill fraction of ideal throughput', idealMs / chunkmill, 0.9),
+      verdict('17 cities wall time in round trips of 85 ms', cities / LATENCY_MS, 2, false),
+      verdict('peak requests in flight (workload concurrency 100)', Math.max(...peaks), CONCURRENCY, false),
+    ],
+    parameters: { requests: REQUESTS, latencyMs: LATENCY_MS, concurrency: CONCURRENCY, repeats: REPEATS, workerProcesses: 2, runsMs: { chunkmill: chunkmillMs, bare: bareMs, python: pythonMs, cities: citiesMs } },
+  });
+}
+
+main().catch((error) => {
+  process.stderr.write(`${(error as Error).stack ?? error}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,91 @@
+/**
+ * Question: what does chunkmill cost per job, next to raw BullMQ on the same Redis?
+ *
+ * 1. Raw BullMQ: one process, a Queue and a Worker whose processor returns at once; N jobs added in
+ *    bulk, timed until the last one completed (jobs/s).
+ * 2. chunkmill, one item per chunk: N no-op items (`sumSquares(0)`) with chunkSize 1 through a worker
+ *    host of one process (the same single process as raw BullMQ), timed from POST to results (jobs/s).
+ *    Target: ≥ 0.8 × raw BullMQ.
+ * 3. chunkmill with batching: many tiny items, chunkSize 1000 (items/s). Target: ≥ 20 × raw BullMQ's
+ *    jobs/s, because a chunk pays the per-job cost once for all its items.
+ */
+import { randomBytes } from 'node:crypto';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { unlinkKeysWithPrefix } from '../src/core/redis-connection';
+import { isQuick, median, publish, verdict } from './lib/bench-report';
+import { benchRedis, runWorkload, startStack } from './lib/chunkmill-stack';
+
+const quick = isQuick();
+const JOBS = quick ? 200 : 3000;
+const TINY_ITEMS = quick ? 5000 : 300_000;
+const REPEATS = quick ? 1 : 3;
+
+async function rawBullmqJobsPerSecond(redisUrl: string, concurrency: number): Promise<number> {
+  const prefix = `cmbench-raw-${randomBytes(4).toString('hex')}`;
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue('raw', { connection, prefix });
+  let done = 0;
+  let finished!: () => void;
+  const allDone = new Promise<void>((resolve) => (finished = resolve));
+  const worker = new Worker('raw', async () => 0, { connection, prefix, concurrency, autorun: false });
+  worker.on('completed', () => {
+    if (++done === JOBS) finished();
+  });
+  await worker.waitUntilReady();
+  const started = performance.now();
+  for (let offset = 0; offset < JOBS; offset += 1000) {
+    await queue.addBulk(Array.from({ length: Math.min(1000, JOBS - offset) }, (_, i) => ({ name: 'noop', data: { i: offset + i }, opts: { removeOnComplete: true } })));
+  }
+  void worker.run();
+  await allDone;
+  const seconds = (performance.now() - started) / 1000;
+  await worker.close();
+  await queue.close();
+  await unlinkKeysWithPrefix(connection, prefix);
+  connection.disconnect();
+  return JOBS / seconds;
+}
+
+async function main(): Promise<void> {
+  const redis = await benchRedis();
+  const stack = await startStack(redis.url, { workerProcesses: 1, workerThreads: 1 });
+  const raw: number[] = [];
+  const perChunk: number[] = [];
+  const batched: number[] = [];
+  try {
+    await runWorkload(stack.baseUrl, { type: 'compute', task: 'sumSquares', inputs: new Array(100).fill(0), chunkSize: 1 }); // warm-up
+    for (let run = 0; run < REPEATS; run++) {
+      raw.push(await rawBullmqJobsPerSecond(redis.url, 1));
+      const single = await runWorkload(stack.baseUrl, { type: 'compute', task: 'sumSquares', inputs: new Array(JOBS).fill(0), chunkSize: 1 });
+      perChunk.push(JOBS / (single.wallMs / 1000));
+      const tiny = await runWorkload(stack.baseUrl, { type: 'compute', task: 'sumSquares', inputs: new Array(TINY_ITEMS).fill(0), chunkSize: 1000 });
+      batched.push(TINY_ITEMS / (tiny.wallMs / 1000));
+    }
+  } finally {
+    await stack.stop();
+    await redis.stop();
+  }
+  const rawRate = median(raw);
+  const chunkRate = median(perChunk);
+  const itemRate = median(batched);
+  publish({
+    bench: 'job-overhead',
+    question: 'no-op jobs through chunkmill vs a raw BullMQ worker, one process each, same Redis',
+    rows: [
+      { name: 'raw BullMQ worker (concurrency 1)', perSecond: rawRate, unit: 'jobs/s', ratioToRaw: 1 },
+      { name: 'chunkmill, chunkSize 1 (1 process × 1 thread)', perSecond: chunkRate, unit: 'jobs/s', ratioToRaw: chunkRate / rawRate },
+      { name: 'chunkmill, chunkSize 1000, tiny items', perSecond: itemRate, unit: 'items/s', ratioToRaw: itemRate / rawRate },
+    ],
+    verdicts: [
+      verdict('chunkmill one-item chunks vs raw BullMQ (jobs/s ratio)', chunkRate / rawRate, 0.8),
+      verdict('chunkmill batched items/s vs raw BullMQ jobs/s', itemRate / rawRate, 20),
+    ],
+    parameters: { jobs: JOBS, tinyItems: TINY_ITEMS, repeats: REPEATS },
+  });
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,33 @@
+/** What every command gets: a Pool for the URL and token chosen, and how to write its output. */
+import { InvalidArgumentError } from 'commander';
+import { Pool } from '../sdk';
+
+export interface GlobalOptions {
+  url: string;
+  token?: string;
+}
+
+export interface CliContext {
+  pool: Pool;
+  /** One line on stdout. */
+  print(line: string): void;
+  /** Aborted on Ctrl-C: stops waiting (a workload you follow is not cancelled by it). */
+  signal: AbortSignal;
+}
+
+export function createContext(options: GlobalOptions, signal: AbortSignal): CliContext {
+  return {
+    pool: new Pool({ url: options.url, token: options.token }),
+    print: (line) => process.stdout.write(`${line}\n`),
+    signal,
+  };
+}
+
+/** Parses an integer option of at least `min`, for commander. */
+export function integerOption(name: string, min = 0) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
+    return value;
+  };
+}

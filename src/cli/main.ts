@@ -1,0 +1,162 @@
+#!/usr/bin/env node
+/**
+ * `chunkmill`: submit, follow and fetch workloads from the shell. The server is `--url` or
+ * `CHUNKMILL_URL`, the token `--token` or `CHUNKMILL_TOKEN`. Exit codes: see exit-codes.ts (and README).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { ChunkmillClientError } from '../sdk';
+import { createContext, integerOption, type CliContext, type GlobalOptions } from './context';
+import { EXIT, exitCodeFor, type ExitCode } from './exit-codes';
+import { showResults, type ResultsFormat } from './commands/results';
+import { submit, type SubmitOptions } from './commands/submit';
+import { watchWorkload } from './commands/watch';
+
+/** chunkmill's version, from the package.json above this file (in src/ or dist/src/ alike). */
+function packageVersion(): string {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    try {
+      const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === 'chunkmill') return manifest.version ?? '0.0.0';
+    } catch {
+      // no package.json here: look further up
+    }
+  }
+  return '0.0.0';
+}
+
+const formatOption = (): Option => new Option('--format <format>', 'json: one document; ndjson: one line per item').choices(['json', 'ndjson']).default('json');
+const intervalOption = (): Option =>
+  new Option('--interval-ms <ms>', 'least ms between plain progress lines (when stdout is not a terminal)').argParser(integerOption('--interval-ms')).default(1000);
+
+export function buildProgram(run: (action: (context: CliContext) => Promise<ExitCode>) => Promise<void>): Command {
+  const program = new Command('chunkmill')
+    .description('Submit and follow chunkmill workloads.')
+    .version(packageVersion())
+    .addOption(new Option('--url <url>', 'the producer API').env('CHUNKMILL_URL').default('http://127.0.0.1:3000'))
+    .addOption(new Option('--token <token>', 'bearer token').env('CHUNKMILL_TOKEN'))
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('submit')
+    .description('submit a compute workload (<task> [inputs...]) or, with --fetch, a fetch workload ([urls...])')
+    .argument('[args...]', 'the task and its inputs (each read as JSON when it parses), or the URLs with --fetch')
+    .option('--fetch', 'a fetch workload: the arguments (or file, or stdin) are URLs or request objects')
+    .option('-f, --file <path>', 'read the items from a JSON array or NDJSON file ("-" for stdin)')
+    .option('--chunk-size <n>', 'items per chunk (default: chosen by the SDK)', integerOption('--chunk-size', 1))
+    .option('--attempts <n>', 'runs per chunk', integerOption('--attempts', 1))
+    .option('--timeout-ms <ms>', 'per item', integerOption('--timeout-ms', 1))
+    .option('--priority <n>', '1 (most urgent) to 100', integerOption('--priority', 1))
+    .addOption(new Option('--reduce <op>', 'reduce the results (compute)').choices(['sum', 'min', 'max', 'count']))
+    .option('--extract <path>', 'fetch: dotted path into each JSON body, e.g. main.temp')
+    .option('--concurrency <n>', 'fetch: requests at once per chunk', integerOption('--concurrency', 1))
+    .option('--per-host-concurrency <n>', 'fetch: requests at once per host', integerOption('--per-host-concurrency', 1))
+    .option('--retries <n>', 'fetch: retries per request', integerOption('--retries', 0))
+    .option('--idempotency-key <key>', 'a repeat with the same key answers the first workload')
+    .option('-q, --quiet', 'print only the workload id')
+    .option('-w, --watch', 'then follow it with a progress bar; exit by its final status')
+    .option('--wait', 'then wait for it and print its results; exit by its final status')
+    .addOption(formatOption())
+    .addOption(intervalOption())
+    .action((args: string[], options: SubmitOptions) => run((context) => submit(context, args, options)));
+
+  program
+    .command('status')
+    .description('show a workload: status and counters (JSON)')
+    .argument('<id>')
+    .action((id: string) =>
+      run(async (context) => {
+        context.print(JSON.stringify(await context.pool.status(id, { signal: context.signal })));
+        return EXIT.OK;
+      }),
+    );
+
+  program
+    .command('results')
+    .description("print a workload's results; exit 0 completed, 1 failed or cancelled, 6 not finished")
+    .argument('<id>')
+    .option('--wait <ms>', 'long-poll up to this long for the workload to finish', integerOption('--wait'), 0)
+    .addOption(formatOption())
+    .action((id: string, options: { wait: number; format: ResultsFormat }) =>
+      run((context) => showResults(context, id, { waitMs: options.wait, format: options.format })),
+    );
+
+  program
+    .command('watch')
+    .description('follow a workload to its end with a progress bar (items/s, ETA); exit 0 completed, 1 failed or cancelled')
+    .argument('<id>')
+    .addOption(intervalOption())
+    .action((id: string, options: { intervalMs: number }) => run((context) => watchWorkload(context, id, options)));
+
+  program
+    .command('cancel')
+    .description('cancel a workload (exit 7 if it had already finished)')
+    .argument('<id>')
+    .action((id: string) =>
+      run(async (context) => {
+        context.print(JSON.stringify(await context.pool.cancel(id, { signal: context.signal })));
+        return EXIT.OK;
+      }),
+    );
+
+  program
+    .command('tasks')
+    .description('list the compute tasks the cluster runs')
+    .option('--json', 'print the JSON answer')
+    .action((options: { json?: boolean }) =>
+      run(async (context) => {
+        const tasks = await context.pool.tasks({ signal: context.signal });
+        if (options.json) context.print(JSON.stringify({ tasks }));
+        else {
+          const width = Math.max(...tasks.map((task) => task.name.length), 4);
+          for (const task of tasks) context.print(`${task.name.padEnd(width)}  ${task.description}`);
+        }
+        return EXIT.OK;
+      }),
+    );
+  return program;
+}
+
+function reportError(error: unknown): ExitCode {
+  const code = exitCodeFor(error);
+  const tag = error instanceof ChunkmillClientError ? `${error.code}: ` : '';
+  process.stderr.write(`chunkmill: ${tag}${(error as Error)?.message ?? String(error)}\n`);
+  const details = (error as { details?: unknown[] }).details;
+  if (Array.isArray(details)) for (const detail of details) process.stderr.write(`  ${typeof detail === 'string' ? detail : JSON.stringify(detail)}\n`);
+  return code;
+}
+
+export async function main(argv: string[]): Promise<ExitCode> {
+  const interrupt = new AbortController();
+  const onSigint = (): void => interrupt.abort(new Error('interrupted'));
+  process.once('SIGINT', onSigint);
+  let exitCode: ExitCode = EXIT.OK;
+  const program = buildProgram(async (action) => {
+    const context = createContext(program.opts<GlobalOptions>(), interrupt.signal);
+    try {
+      exitCode = await action(context);
+    } catch (error) {
+      exitCode = interrupt.signal.aborted ? EXIT.INTERRUPTED : reportError(error);
+    }
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with exitCode 0; usage errors were already printed by commander.
+      exitCode = error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    } else exitCode = reportError(error);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  return exitCode;
+}
+
+if (require.main === module) {
+  void main(process.argv).then((code) => {
+    // Let stdout drain before exiting (a pipe may be slow).
+    process.exitCode = code;
+  });
+}

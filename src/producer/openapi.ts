@@ -1,0 +1,193 @@
+/**
+ * The OpenAPI 3.1 document of the producer API, built from the zod schemas the routes validate with
+ * (`submissionSchema`, the list and results queries, each task's input) plus the answers' shapes below.
+ * OpenAPI 3.1 uses JSON Schema draft 2020-12, which is what `z.toJSONSchema` emits. Served at
+ * `/openapi.json`; test/producer/openapi.test.ts checks that every route the app answers is in it.
+ */
+import { z } from 'zod';
+import { listTasks } from '../core/tasks/task-registry';
+import { submissionSchema } from '../core/workload-schema';
+import { WORKLOAD_STATUSES } from '../core/workload';
+import { listQuery, resultsQuery } from './workload-routes';
+
+type JsonSchema = Record<string, unknown>;
+
+/** JSON Schema of what a request may send (zod's input side: defaults optional, coercions as given). */
+function inputSchema(schema: z.ZodType): JsonSchema {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' });
+  return rest;
+}
+
+/** JSON Schema of what an answer holds. */
+function outputSchema(schema: z.ZodType): JsonSchema {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'output', target: 'draft-2020-12', unrepresentable: 'any' });
+  return rest;
+}
+
+const status = z.enum(WORKLOAD_STATUSES);
+const isoTime = z.iso.datetime();
+const apiError = z.object({
+  error: z.object({
+    code: z.string().meta({ description: 'A stable upper-case code, e.g. VALIDATION_FAILED' }),
+    message: z.string(),
+    details: z.array(z.unknown()),
+  }),
+});
+const submitAnswer = z.object({ id: z.string(), status, total: z.number().int(), chunks: z.number().int() });
+const workloadView = z.object({
+  id: z.string(),
+  type: z.enum(['compute', 'fetch']),
+  task: z.string().nullable(),
+  status,
+  total: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  chunks: z.number().int(),
+  createdAt: isoTime,
+  startedAt: isoTime.nullable(),
+  finishedAt: isoTime.nullable(),
+  durationMs: z.number().nullable(),
+});
+const workloadResults = z.object({
+  id: z.string(),
+  status,
+  results: z.array(z.unknown()).meta({ description: 'results[i] answers inputs[i] (urls[i]); null for a failed or unfinished item' }),
+  errors: z.array(z.object({ index: z.number().int(), code: z.string(), message: z.string() })),
+  reduced: z.union([z.number(), z.string(), z.null()]).meta({ description: 'integers beyond 2^53 as decimal strings' }),
+});
+const taskList = z.object({
+  tasks: z.array(
+    z.object({
+      name: z.string(),
+      description: z.string(),
+      input: z.record(z.string(), z.unknown()).meta({ description: "JSON Schema of one input" }),
+      output: z.enum(['integer', 'number', 'other']),
+      deterministic: z.boolean(),
+    }),
+  ),
+});
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: unknown, description: string) => ({ description, content: { 'application/json': { schema } } });
+const errorAnswer = (description: string) => json(ref('Error'), description);
+const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } };
+
+/** Query parameters from a zod object schema, one per property. */
+function queryParameters(schema: z.ZodObject): unknown[] {
+  const json = inputSchema(schema) as { properties: Record<string, JsonSchema>; required?: string[] };
+  return Object.entries(json.properties).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: json.required?.includes(name) ?? false,
+    schema: property,
+  }));
+}
+
+const v1Errors = {
+  '401': errorAnswer('UNAUTHORIZED: a bearer token is required (when API_TOKENS is set)'),
+  '503': errorAnswer('REDIS_UNAVAILABLE'),
+};
+
+export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; version?: string }): Record<string, unknown> {
+  const taskInputs = Object.fromEntries(listTasks().map((task) => [`TaskInput.${task.name}`, { description: task.description, ...inputSchema(task.input) }]));
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: 'chunkmill',
+      version: options.version ?? '0.1.0',
+      description:
+        'A distributed job queue for chunked work: submit a workload (a list of items and what to do with each), follow it, read its results per item, in order.',
+    },
+    servers: [{ url: '/' }],
+    tags: [{ name: 'workloads' }, { name: 'tasks' }, { name: 'health' }, { name: 'docs' }],
+    paths: {
+      '/healthz': { get: { tags: ['health'], summary: 'Alive', security: [], responses: { '200': json({ type: 'object', properties: { status: { const: 'ok' } } }, 'alive') } } },
+      '/readyz': {
+        get: {
+          tags: ['health'],
+          summary: 'Ready (Redis reachable)',
+          security: [],
+          responses: { '200': json({ type: 'object', properties: { status: { const: 'ready' } } }, 'ready'), '503': errorAnswer('REDIS_UNAVAILABLE') },
+        },
+      },
+      '/openapi.json': { get: { tags: ['docs'], summary: 'This document', security: [], responses: { '200': json({ type: 'object' }, 'the OpenAPI 3.1 document') } } },
+      '/docs': { get: { tags: ['docs'], summary: 'The API reference page (Swagger UI)', security: [], responses: { '200': { description: 'HTML', content: { 'text/html': {} } } } } },
+      '/v1/workloads': {
+        post: {
+          tags: ['workloads'],
+          summary: 'Submit a workload',
+          operationId: 'submitWorkload',
+          parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 255 }, description: 'a repeat with the same key answers the first workload (200) and enqueues nothing' }],
+          requestBody: { required: true, content: { 'application/json': { schema: ref('WorkloadSubmission') } } },
+          responses: {
+            '202': { ...json(ref('SubmitAnswer'), 'accepted'), headers: { Location: { schema: { type: 'string' } } } },
+            '200': json(ref('SubmitAnswer'), 'a repeat of an Idempotency-Key: the first workload'),
+            '400': errorAnswer('VALIDATION_FAILED'),
+            '409': errorAnswer('IDEMPOTENCY_KEY_REUSED, IDEMPOTENCY_IN_PROGRESS'),
+            '413': errorAnswer('PAYLOAD_TOO_LARGE'),
+            '415': errorAnswer('UNSUPPORTED_MEDIA_TYPE'),
+            ...v1Errors,
+          },
+        },
+        get: {
+          tags: ['workloads'],
+          summary: 'Recent workloads, newest first',
+          operationId: 'listWorkloads',
+          parameters: queryParameters(listQuery),
+          responses: { '200': json({ type: 'object', properties: { workloads: { type: 'array', items: ref('Workload') } }, required: ['workloads'] }, 'the workloads'), '400': errorAnswer('VALIDATION_FAILED'), ...v1Errors },
+        },
+      },
+      '/v1/workloads/{id}': {
+        get: {
+          tags: ['workloads'],
+          summary: 'Status and counters',
+          operationId: 'getWorkload',
+          parameters: [idParameter],
+          responses: { '200': json(ref('Workload'), 'the workload'), '404': errorAnswer('NOT_FOUND'), ...v1Errors },
+        },
+        delete: {
+          tags: ['workloads'],
+          summary: 'Cancel: queued chunks are removed, running ones aborted',
+          operationId: 'cancelWorkload',
+          parameters: [idParameter],
+          responses: { '200': json(ref('Workload'), 'cancelled (again)'), '404': errorAnswer('NOT_FOUND'), '409': errorAnswer('ALREADY_FINISHED'), ...v1Errors },
+        },
+      },
+      '/v1/workloads/{id}/results': {
+        get: {
+          tags: ['workloads'],
+          summary: 'Results per item, in input order; `wait` long-polls for the workload to finish',
+          operationId: 'getResults',
+          parameters: [idParameter, ...queryParameters(resultsQuery)],
+          responses: { '200': json(ref('WorkloadResults'), 'the results so far'), '400': errorAnswer('VALIDATION_FAILED'), '404': errorAnswer('NOT_FOUND'), ...v1Errors },
+        },
+      },
+      '/v1/workloads/{id}/events': {
+        get: {
+          tags: ['workloads'],
+          summary: 'Server-Sent Events: `progress` {status, completed, failed, total}; `result` {index, value[, error]} in completion order; `done`',
+          operationId: 'streamEvents',
+          parameters: [idParameter],
+          responses: { '200': { description: 'an event stream, ending after `done`', content: { 'text/event-stream': { schema: { type: 'string' } } } }, '404': errorAnswer('NOT_FOUND'), ...v1Errors },
+        },
+      },
+      '/v1/tasks': {
+        get: { tags: ['tasks'], summary: 'The registered compute tasks', operationId: 'listTasks', responses: { '200': json(ref('TaskList'), 'the tasks'), ...v1Errors } },
+      },
+    },
+    security: [{ bearerAuth: [] }],
+    components: {
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'one of API_TOKENS (when set)' } },
+      schemas: {
+        WorkloadSubmission: inputSchema(submissionSchema(options.maxItemsPerWorkload)),
+        SubmitAnswer: outputSchema(submitAnswer),
+        Workload: outputSchema(workloadView),
+        WorkloadResults: outputSchema(workloadResults),
+        TaskList: outputSchema(taskList),
+        Error: outputSchema(apiError),
+        ...taskInputs,
+      },
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * A per-token rate limit for `/v1` when API_TOKENS is set: a fixed one-minute window per token,
+ * counted in Redis so that every producer replica shares it, under the token's SHA-256 digest (the
+ * token itself is never stored). Past the limit a request gets 429 RATE_LIMITED with `Retry-After`.
+ *
+ * It fails open: when Redis cannot count (down, or full), the request goes on, and whatever it needs
+ * from Redis answers for itself (a 503 when Redis is down). Without tokens there is nothing to key on.
+ */
+import type { RequestHandler } from 'express';
+import type { Redis } from 'ioredis';
+import { RateLimitedError } from '../core/errors';
+import type { Keys } from '../core/keys';
+
+export const RATE_LIMIT_WINDOW_MS = 60_000;
+
+export function tokenRateLimit(redis: Redis, keys: Keys, perMinute: number): RequestHandler {
+  return async (_req, res, next) => {
+    const tokenDigest = res.locals.tokenDigest as string | undefined;
+    if (tokenDigest === undefined || perMinute === 0) return next();
+    const now = Date.now();
+    const window = Math.floor(now / RATE_LIMIT_WINDOW_MS);
+    const key = keys.rateLimit(tokenDigest, window);
+    let count: number;
+    try {
+      const replies = await redis.multi().incr(key).pexpire(key, RATE_LIMIT_WINDOW_MS * 2).exec();
+      count = Number(replies?.[0]?.[1] ?? 0);
+    } catch {
+      return next();
+    }
+    if (count <= perMinute) return next();
+    const retryAfterSeconds = Math.max(1, Math.ceil(((window + 1) * RATE_LIMIT_WINDOW_MS - now) / 1000));
+    next(new RateLimitedError(retryAfterSeconds));
+  };
+}

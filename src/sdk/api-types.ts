@@ -1,0 +1,95 @@
+/** What the HTTP API sends and answers, as the SDK sees it (see API.md). */
+import type { ItemErrorView, WorkloadStatus, WorkloadView } from '../core/workload';
+
+export type { ItemErrorView, WorkloadStatus, WorkloadView };
+
+export type ReduceOperation = 'sum' | 'min' | 'max' | 'count';
+
+/** Options every submission may carry. */
+export interface WorkloadOptions {
+  /** Items per chunk job. @defaultValue chosen by the SDK, see chunk-size.ts */
+  chunkSize?: number;
+  /** How many times a chunk may run. @defaultValue 3 (the server's) */
+  attempts?: number;
+  /** Per item, in milliseconds. @defaultValue none */
+  timeoutMs?: number;
+  /** 1 (most urgent) to 100. @defaultValue 50 (the server's) */
+  priority?: number;
+}
+
+export interface ComputeSubmission extends WorkloadOptions {
+  type: 'compute';
+  task: string;
+  inputs: unknown[];
+  reduce?: ReduceOperation;
+}
+
+/** One request of a fetch workload, when a bare URL is not enough. */
+export interface FetchRequest {
+  url: string;
+  /** @defaultValue `'GET'` */
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+  headers?: Record<string, string>;
+  /** A string is sent as is; any other JSON value as JSON. */
+  body?: unknown;
+}
+
+export interface FetchSubmission extends WorkloadOptions {
+  type: 'fetch';
+  urls?: string[];
+  requests?: FetchRequest[];
+  extract?: string;
+  concurrency?: number;
+  perHostConcurrency?: number;
+  retries?: number;
+  maxResponseBytes?: number;
+}
+
+export type Submission = ComputeSubmission | FetchSubmission;
+
+export interface SubmitAnswer {
+  id: string;
+  status: WorkloadStatus;
+  total: number;
+  chunks: number;
+}
+
+export interface ResultsAnswer<Output = unknown> {
+  id: string;
+  status: WorkloadStatus;
+  results: Array<Output | null>;
+  errors: ItemErrorView[];
+  reduced: number | string | null;
+}
+
+/** The result of one fetch item. */
+export interface FetchResult<Value = unknown> {
+  url: string;
+  status: number;
+  ok: boolean;
+  ms: number;
+  bytes: number;
+  value: Value;
+}
+
+export interface TaskInfo {
+  name: string;
+  description: string;
+  /** JSON Schema of one input. */
+  input: unknown;
+  output: 'integer' | 'number' | 'other';
+  deterministic: boolean;
+}
+
+export interface ProgressData {
+  status: WorkloadStatus;
+  completed: number;
+  failed: number;
+  total: number;
+}
+
+/** One event of `GET /v1/workloads/:id/events`. */
+export type WorkloadEvent =
+  | { type: 'progress'; data: ProgressData }
+  | { type: 'result'; data: { index: number; value: unknown; error?: { code: string; message: string } } }
+  | { type: 'done'; data: ProgressData };

@@ -1,0 +1,15 @@
+/** The chunkmill SDK: a `multiprocessing.Pool`-shaped client for a chunkmill cluster. */
+export { Pool } from './pool';
+export type { PoolOptions, CallOptions, SubmitOptions, MapOptions, ImapOptions, FetchOptions, ResultsOptions, ErrorMode, Outcome } from './pool';
+export { AsyncResult } from './async-result';
+export {
+  ChunkmillClientError,
+  ChunkmillApiError,
+  ChunkmillConnectionError,
+  ItemFailedError,
+  WorkloadCancelledError,
+  ResultTimeoutError,
+} from './errors';
+export { autoChunkSize, CHUNKS_PER_THREAD, MAX_AUTO_CHUNK_SIZE } from './chunk-size';
+export type * from './api-types';
+export type { AsJson, BuiltInTaskTypes, TaskMap, TaskSignature, TaskName, TaskInput, TaskOutput } from './task-types';

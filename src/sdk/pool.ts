@@ -1,0 +1,491 @@
+/**
+ * `Pool`: Python's `multiprocessing.Pool`, over a chunkmill cluster.
+ *
+ *   map          submit, wait, answer every result in input order (throws on a failed item)
+ *   imap         yield results in input order as they become available; at most `lookAhead` items are
+ *                submitted and not yet yielded at any time (the input is submitted in windows)
+ *   imapUnordered  yield results in completion order, read from the workload's event stream
+ *   applyAsync   submit one item, answer a handle whose `get(timeoutMs)` waits for it
+ *   fetch        a fetch workload (I/O: many URLs at once), results in input order
+ *
+ * Ownership: a call that submits a workload owns it until the call is done. When its AbortSignal
+ * aborts, or an iterator is left early (`break`, `return`, an exception), the call cancels the
+ * workloads it still owns (DELETE) and closes its streams. Calls on an existing id (`status`,
+ * `results`, `events`) only stop waiting.
+ */
+import { AsyncResult, type AsyncResultBackend } from './async-result';
+import type {
+  ComputeSubmission,
+  FetchRequest,
+  FetchResult,
+  FetchSubmission,
+  ProgressData,
+  ReduceOperation,
+  ResultsAnswer,
+  Submission,
+  SubmitAnswer,
+  TaskInfo,
+  WorkloadEvent,
+  WorkloadOptions,
+  WorkloadStatus,
+  WorkloadView,
+} from './api-types';
+import { autoChunkSize } from './chunk-size';
+import { ChunkmillConnectionError, ItemFailedError, WorkloadCancelledError } from './errors';
+import { HttpClient } from './http-client';
+import { readSse } from './sse-stream';
+import type { BuiltInTaskTypes, TaskInput, TaskMap, TaskName, TaskOutput } from './task-types';
+
+const FINAL: ReadonlySet<WorkloadStatus> = new Set(['completed', 'failed', 'cancelled']);
+/** How often an event stream that ended without `done` is reopened before giving up. */
+const MAX_STREAM_RECONNECTS = 5;
+const STREAM_RECONNECT_DELAY_MS = 250;
+
+export interface PoolOptions {
+  /** The producer API's base URL. @defaultValue `process.env.CHUNKMILL_URL`, else `http://127.0.0.1:3000` */
+  url?: string;
+  /** Bearer token for `/v1`. @defaultValue `process.env.CHUNKMILL_TOKEN` (none when unset) */
+  token?: string;
+  /**
+   * How many compute threads the cluster has, roughly: the automatic chunk size aims for 4 chunks per
+   * thread (see chunk-size.ts). @defaultValue 16
+   */
+  parallelism?: number;
+  /** The longest single long-poll request while waiting for results, in ms. @defaultValue 30000 */
+  pollMs?: number;
+  /** The fetch implementation. @defaultValue `globalThis.fetch` */
+  fetch?: typeof fetch;
+}
+
+export interface CallOptions {
+  /** Aborting stops waiting, closes streams and cancels the workloads the call submitted. @defaultValue none */
+  signal?: AbortSignal;
+}
+
+export interface SubmitOptions extends CallOptions {
+  /** Sent as `Idempotency-Key`: a repeat answers the first workload and enqueues nothing. @defaultValue none */
+  idempotencyKey?: string;
+}
+
+/** What a failed item becomes: thrown (`'throw'`) or put in its place as an `ItemFailedError` (`'yield'`). */
+export type ErrorMode = 'throw' | 'yield';
+export type Outcome<Output, Mode extends ErrorMode> = Mode extends 'yield' ? Output | ItemFailedError : Output;
+
+export interface MapOptions<Mode extends ErrorMode = 'throw'> extends WorkloadOptions, SubmitOptions {
+  /** What a failed item does. @defaultValue `'throw'` (an `ItemFailedError` for the lowest failed index) */
+  errors?: Mode;
+}
+
+export interface ImapOptions<Mode extends ErrorMode = 'throw'> extends MapOptions<Mode> {
+  /**
+   * At most this many items are submitted and not yet yielded. Inputs longer than this go in windows
+   * (workloads) of `floor(lookAhead / 2)` items, so the next window runs while you consume one.
+   * @defaultValue 1000
+   */
+  lookAhead?: number;
+}
+
+export interface FetchOptions<Mode extends ErrorMode = 'throw'> extends MapOptions<Mode> {
+  /** A dotted path into each JSON body (`"main.temp"`); the item's `value` is what it points at. @defaultValue whole body */
+  extract?: string;
+  /** Requests in flight at once for the whole workload, across every worker. @defaultValue 16 (the server's) */
+  concurrency?: number;
+  /** Requests in flight at once to one origin from one worker process. @defaultValue 8 (the server's) */
+  perHostConcurrency?: number;
+  /** Retries per request inside one run (network errors, timeouts, 5xx, 429). @defaultValue 2 (the server's) */
+  retries?: number;
+  /** A longer response body is an item error (`FETCH_TOO_LARGE`). @defaultValue 1 MiB (the server's) */
+  maxResponseBytes?: number;
+}
+
+export interface ResultsOptions extends CallOptions {
+  /** Long-poll up to this many ms for the workload to finish. @defaultValue 0 (answer at once) */
+  waitMs?: number;
+}
+
+/** One finished item as the event stream reports it. */
+interface StreamItem {
+  index: number;
+  value: unknown;
+  error?: { code: string; message: string };
+}
+
+const DEFAULTS = { parallelism: 16, pollMs: 30_000, lookAhead: 1000 } as const;
+
+/**
+ * A client for a chunkmill cluster shaped like `multiprocessing.Pool`. `Tasks` types the task names:
+ * the built-in tasks by default; add your own with `new Pool<BuiltInTaskTypes & { fib: { input: number; output: number | string } }>()`.
+ */
+export class Pool<Tasks extends TaskMap = BuiltInTaskTypes> {
+  private readonly http: HttpClient;
+  private readonly options: Required<Omit<PoolOptions, 'token' | 'fetch'>>;
+  private readonly backend: AsyncResultBackend;
+
+  constructor(options: PoolOptions = {}) {
+    this.options = {
+      url: process.env.CHUNKMILL_URL ?? 'http://127.0.0.1:3000',
+      ...DEFAULTS,
+      ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
+    } as Required<Omit<PoolOptions, 'token' | 'fetch'>>;
+    this.http = new HttpClient(this.options.url, options.token ?? process.env.CHUNKMILL_TOKEN, options.fetch);
+    this.backend = {
+      waitForOne: async (id, timeoutMs, signal) => {
+        const answer = await this.waitForResults(id, timeoutMs, signal);
+        if (!FINAL.has(answer.status)) return { final: false };
+        return { final: true, value: outcomes(answer, 'throw')[0] };
+      },
+      isFinal: async (id, signal) => FINAL.has((await this.status(id, { signal })).status),
+      cancel: (id, callOptions) => this.cancel(id, callOptions),
+    };
+  }
+
+  /** The base URL this pool talks to. */
+  get url(): string {
+    return this.options.url;
+  }
+
+  /**
+   * Runs `task` over `inputs` and answers the outputs in input order, like `Pool.map`.
+   * Throws `ItemFailedError` for the lowest failed index (or, with `errors: 'yield'`, puts it in that
+   * item's place), `WorkloadCancelledError` when the workload was cancelled, `ChunkmillApiError` when the
+   * server refused the submission.
+   */
+  async map<Name extends TaskName<Tasks>, Mode extends ErrorMode = 'throw'>(
+    task: Name,
+    inputs: ReadonlyArray<TaskInput<Tasks, Name>>,
+    options: MapOptions<Mode> = {},
+  ): Promise<Array<Outcome<TaskOutput<Tasks, Name>, Mode>>> {
+    const { id } = await this.submit(this.computeSubmission(task, inputs, options), options);
+    return this.owning([id], options.signal, async () => {
+      const answer = await this.waitForResults(id, Infinity, options.signal);
+      return outcomes(answer, options.errors ?? 'throw') as Array<Outcome<TaskOutput<Tasks, Name>, Mode>>;
+    });
+  }
+
+  /**
+   * Yields the outputs in input order as soon as each (and all before it) is done, like `Pool.imap`.
+   * Look-ahead is bounded: at most `lookAhead` items are submitted and not yet yielded, and at most that
+   * many results are buffered. Submission starts with the first `next()`. Leaving the loop early cancels
+   * what is still running.
+   */
+  async *imap<Name extends TaskName<Tasks>, Mode extends ErrorMode = 'throw'>(
+    task: Name,
+    inputs: ReadonlyArray<TaskInput<Tasks, Name>>,
+    options: ImapOptions<Mode> = {},
+  ): AsyncGenerator<Outcome<TaskOutput<Tasks, Name>, Mode>, void, undefined> {
+    const lookAhead = Math.max(1, options.lookAhead ?? DEFAULTS.lookAhead);
+    const windowSize = inputs.length <= lookAhead ? inputs.length : Math.max(1, Math.floor(lookAhead / 2));
+    const mode = options.errors ?? 'throw';
+    interface Window {
+      start: number;
+      end: number;
+      id: string;
+    }
+    const inFlight: Window[] = [];
+    let nextStart = 0;
+    let outstanding = 0; // submitted and not yet yielded
+    const fill = async (): Promise<void> => {
+      while (nextStart < inputs.length) {
+        const end = Math.min(inputs.length, nextStart + windowSize);
+        if (inFlight.length > 0 && outstanding + (end - nextStart) > lookAhead) return;
+        const slice = inputs.slice(nextStart, end);
+        const { id } = await this.submit(this.computeSubmission(task, slice, options), {
+          signal: options.signal,
+          idempotencyKey: options.idempotencyKey && `${options.idempotencyKey}:${nextStart}`,
+        });
+        inFlight.push({ start: nextStart, end, id });
+        outstanding += end - nextStart;
+        nextStart = end;
+      }
+    };
+    try {
+      await fill();
+      while (inFlight.length > 0) {
+        const window = inFlight[0];
+        const buffered = new Map<number, StreamItem>();
+        let wanted = 0;
+        for await (const item of this.streamItems(window.id, options.signal)) {
+          buffered.set(item.index, item);
+          for (let ready = buffered.get(wanted); ready; ready = buffered.get(wanted)) {
+            buffered.delete(wanted);
+            wanted++;
+            outstanding--;
+            yield outcomeOf(window.id, ready, window.start, mode) as Outcome<TaskOutput<Tasks, Name>, Mode>;
+            await fill();
+          }
+        }
+        inFlight.shift();
+      }
+    } finally {
+      await Promise.all(inFlight.map((window) => this.cancelQuietly(window.id)));
+    }
+  }
+
+  /**
+   * Yields the outputs in completion order, like `Pool.imap_unordered`, as the workload's event stream
+   * reports them; the first result arrives while slower chunks still run. Use `imapUnorderedEntries`
+   * to learn each result's index. Leaving the loop early cancels the workload.
+   */
+  async *imapUnordered<Name extends TaskName<Tasks>, Mode extends ErrorMode = 'throw'>(
+    task: Name,
+    inputs: ReadonlyArray<TaskInput<Tasks, Name>>,
+    options: MapOptions<Mode> = {},
+  ): AsyncGenerator<Outcome<TaskOutput<Tasks, Name>, Mode>, void, undefined> {
+    for await (const entry of this.imapUnorderedEntries(task, inputs, options)) {
+      yield (options.errors === 'yield' && entry.error ? entry.error : entry.value) as Outcome<TaskOutput<Tasks, Name>, Mode>;
+    }
+  }
+
+  /**
+   * `imapUnordered` with each output's index: yields `{index, value}` in completion order, and for a
+   * failed item (with `errors: 'yield'`) `{index, value: null, error}`.
+   */
+  async *imapUnorderedEntries<Name extends TaskName<Tasks>, Mode extends ErrorMode = 'throw'>(
+    task: Name,
+    inputs: ReadonlyArray<TaskInput<Tasks, Name>>,
+    options: MapOptions<Mode> = {},
+  ): AsyncGenerator<{ index: number; value: TaskOutput<Tasks, Name> | null; error?: ItemFailedError }, void, undefined> {
+    const { id } = await this.submit(this.computeSubmission(task, inputs, options), options);
+    let finished = false;
+    try {
+      for await (const item of this.streamItems(id, options.signal)) {
+        const outcome = outcomeOf(id, item, 0, options.errors ?? 'throw');
+        if (outcome instanceof ItemFailedError) yield { index: item.index, value: null, error: outcome };
+        else yield { index: item.index, value: outcome as TaskOutput<Tasks, Name> };
+      }
+      finished = true;
+    } finally {
+      if (!finished) await this.cancelQuietly(id);
+    }
+  }
+
+  /**
+   * Submits one item and answers a handle to it, like `Pool.apply_async`. Aborting `signal` later
+   * cancels the workload unless its result was already taken with `get()`.
+   */
+  async applyAsync<Name extends TaskName<Tasks>>(
+    task: Name,
+    input: TaskInput<Tasks, Name>,
+    options: Omit<MapOptions, 'errors'> = {},
+  ): Promise<AsyncResult<TaskOutput<Tasks, Name>>> {
+    const { id } = await this.submit(this.computeSubmission(task, [input], options), options);
+    const signal = options.signal;
+    const onAbort = (): void => void this.cancelQuietly(id);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return new AsyncResult<TaskOutput<Tasks, Name>>(id, this.backend, () => signal?.removeEventListener('abort', onAbort));
+  }
+
+  /**
+   * Fetches every URL (or request) on the cluster and answers the outcomes in input order: the
+   * notebook's threaded weather fetch. A network error, timeout or refused address is a failed item
+   * (`FETCH_*` codes); an HTTP error status is a result with `ok: false`.
+   */
+  async fetch<Value = unknown, Mode extends ErrorMode = 'throw'>(
+    urls: ReadonlyArray<string | FetchRequest>,
+    options: FetchOptions<Mode> = {},
+  ): Promise<Array<Outcome<FetchResult<Value>, Mode>>> {
+    const { id } = await this.submit(this.fetchSubmission(urls, options), options);
+    return this.owning([id], options.signal, async () => {
+      const answer = await this.waitForResults(id, Infinity, options.signal);
+      return outcomes(answer, options.errors ?? 'throw') as Array<Outcome<FetchResult<Value>, Mode>>;
+    });
+  }
+
+  /**
+   * Submits a compute workload without waiting for it (automatic chunk size when none is given);
+   * follow it with `status`, `results`, `events`, or the CLI.
+   */
+  submitCompute<Name extends TaskName<Tasks>>(
+    task: Name,
+    inputs: ReadonlyArray<TaskInput<Tasks, Name>>,
+    options: WorkloadOptions & SubmitOptions & { reduce?: ReduceOperation } = {},
+  ): Promise<SubmitAnswer> {
+    const submission = this.computeSubmission(task, inputs, options);
+    if (options.reduce) (submission as ComputeSubmission).reduce = options.reduce;
+    return this.submit(submission, options);
+  }
+
+  /** Submits a fetch workload without waiting for it (automatic chunk size when none is given). */
+  submitFetch(urls: ReadonlyArray<string | FetchRequest>, options: Omit<FetchOptions, 'errors'> = {}): Promise<SubmitAnswer> {
+    return this.submit(this.fetchSubmission(urls, options), options);
+  }
+
+  /** Submits a workload exactly as given (no automatic chunk size): `POST /v1/workloads`. */
+  submit(submission: Submission, options: SubmitOptions = {}): Promise<SubmitAnswer> {
+    return this.http.json<SubmitAnswer>('POST', '/v1/workloads', {
+      body: submission,
+      signal: options.signal,
+      headers: options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : undefined,
+    });
+  }
+
+  /** `GET /v1/workloads/:id`: status and counters. */
+  status(id: string, options: CallOptions = {}): Promise<WorkloadView> {
+    return this.http.json<WorkloadView>('GET', `/v1/workloads/${encodeURIComponent(id)}`, options);
+  }
+
+  /** `GET /v1/workloads/:id/results`, long-polling up to `waitMs` (in steps of at most `pollMs`). */
+  results<Output = unknown>(id: string, options: ResultsOptions = {}): Promise<ResultsAnswer<Output>> {
+    return this.waitForResults(id, options.waitMs ?? 0, options.signal) as Promise<ResultsAnswer<Output>>;
+  }
+
+  /** `GET /v1/workloads`: recent workloads, newest first. */
+  async list(options: CallOptions & { status?: WorkloadStatus; limit?: number } = {}): Promise<WorkloadView[]> {
+    const query = new URLSearchParams();
+    if (options.status) query.set('status', options.status);
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    const text = query.toString();
+    const suffix = text ? `?${text}` : '';
+    return (await this.http.json<{ workloads: WorkloadView[] }>('GET', `/v1/workloads${suffix}`, options)).workloads;
+  }
+
+  /** `DELETE /v1/workloads/:id`. Throws `ChunkmillApiError` `ALREADY_FINISHED` (409) for a finished workload. */
+  cancel(id: string, options: CallOptions = {}): Promise<WorkloadView> {
+    return this.http.json<WorkloadView>('DELETE', `/v1/workloads/${encodeURIComponent(id)}`, options);
+  }
+
+  /** `GET /v1/tasks`: the registered compute tasks. */
+  async tasks(options: CallOptions = {}): Promise<TaskInfo[]> {
+    return (await this.http.json<{ tasks: TaskInfo[] }>('GET', '/v1/tasks', options)).tasks;
+  }
+
+  /**
+   * The workload's events (`progress`, `result`, `done`) as they happen, ending after `done`. A stream
+   * that breaks is reopened; results already seen are not repeated.
+   */
+  async *events(id: string, options: CallOptions = {}): AsyncGenerator<WorkloadEvent, void, undefined> {
+    const seen = new Set<number>();
+    for (let attempt = 0; ; attempt++) {
+      let body: ReadableStream<Uint8Array>;
+      try {
+        body = await this.http.stream(`/v1/workloads/${encodeURIComponent(id)}/events`, options.signal);
+      } catch (error) {
+        if (!(error instanceof ChunkmillConnectionError) || attempt >= MAX_STREAM_RECONNECTS) throw error;
+        await delay(STREAM_RECONNECT_DELAY_MS * (attempt + 1), options.signal);
+        continue;
+      }
+      try {
+        for await (const message of readSse(body)) {
+          const data = JSON.parse(message.data) as never;
+          if (message.event === 'result') {
+            const index = (data as StreamItem).index;
+            if (seen.has(index)) continue;
+            seen.add(index);
+          }
+          if (message.event === 'progress' || message.event === 'result' || message.event === 'done') {
+            yield { type: message.event, data } as WorkloadEvent;
+          }
+          if (message.event === 'done') return;
+        }
+      } catch (error) {
+        if (options.signal?.aborted) throw options.signal.reason;
+        if (attempt >= MAX_STREAM_RECONNECTS) throw error;
+      }
+      if (attempt >= MAX_STREAM_RECONNECTS) throw new ChunkmillConnectionError(`the event stream of workload ${id} kept ending before "done"`);
+      await delay(STREAM_RECONNECT_DELAY_MS * (attempt + 1), options.signal);
+    }
+  }
+
+  /** Finished items from the event stream, ending when the workload is done; throws if it was cancelled. */
+  private async *streamItems(id: string, signal: AbortSignal | undefined): AsyncGenerator<StreamItem, void, undefined> {
+    let done: ProgressData | undefined;
+    for await (const event of this.events(id, { signal })) {
+      if (event.type === 'result') yield event.data;
+      if (event.type === 'done') done = event.data;
+    }
+    if (done?.status === 'cancelled') throw new WorkloadCancelledError(id);
+  }
+
+  /** Long-polls the results until the workload is final or `timeoutMs` has passed; answers the last answer. */
+  private async waitForResults(id: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<ResultsAnswer> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const waitMs = Math.max(0, Math.min(this.options.pollMs, deadline - Date.now()));
+      const answer = await this.http.json<ResultsAnswer>('GET', `/v1/workloads/${encodeURIComponent(id)}/results?wait=${Math.floor(waitMs)}`, { signal });
+      if (FINAL.has(answer.status) || Date.now() >= deadline) return answer;
+    }
+  }
+
+  /** Runs `work` for workloads this call submitted; if the signal aborts, cancels them before rethrowing. */
+  private async owning<T>(ids: string[], signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (signal?.aborted) await Promise.all(ids.map((id) => this.cancelQuietly(id)));
+      throw error;
+    }
+  }
+
+  /** Best-effort cancel for cleanup: a workload that already finished (409) or vanished is fine. */
+  private async cancelQuietly(id: string): Promise<void> {
+    await this.cancel(id).catch(() => undefined);
+  }
+
+  private computeSubmission(task: string, inputs: readonly unknown[], options: WorkloadOptions): ComputeSubmission {
+    return {
+      type: 'compute',
+      task,
+      inputs: [...inputs],
+      ...workloadOptions(options),
+      chunkSize: options.chunkSize ?? autoChunkSize(inputs.length, this.options.parallelism),
+    };
+  }
+
+  private fetchSubmission(urls: ReadonlyArray<string | FetchRequest>, options: Omit<FetchOptions<ErrorMode>, 'errors'>): FetchSubmission {
+    const plain = urls.every((entry): entry is string => typeof entry === 'string');
+    const submission: FetchSubmission = {
+      type: 'fetch',
+      ...(plain ? { urls: [...urls] } : { requests: urls.map((entry) => (typeof entry === 'string' ? { url: entry } : entry)) }),
+      ...workloadOptions(options),
+      chunkSize: options.chunkSize ?? autoChunkSize(urls.length, this.options.parallelism),
+    };
+    for (const key of ['extract', 'concurrency', 'perHostConcurrency', 'retries', 'maxResponseBytes'] as const) {
+      if (options[key] !== undefined) (submission as unknown as Record<string, unknown>)[key] = options[key];
+    }
+    return submission;
+  }
+}
+
+function workloadOptions(options: WorkloadOptions): WorkloadOptions {
+  const picked: WorkloadOptions = {};
+  if (options.attempts !== undefined) picked.attempts = options.attempts;
+  if (options.timeoutMs !== undefined) picked.timeoutMs = options.timeoutMs;
+  if (options.priority !== undefined) picked.priority = options.priority;
+  return picked;
+}
+
+/** The results of a final workload as outputs, failed items thrown or in place. */
+function outcomes(answer: ResultsAnswer, mode: ErrorMode): unknown[] {
+  if (answer.status === 'cancelled') throw new WorkloadCancelledError(answer.id);
+  const failures = [...answer.errors].sort((a, b) => a.index - b.index);
+  if (mode === 'throw' && failures.length > 0) {
+    const first = failures[0];
+    throw new ItemFailedError(answer.id, first.index, first.code, first.message);
+  }
+  const values: unknown[] = [...answer.results];
+  for (const failure of failures) values[failure.index] = new ItemFailedError(answer.id, failure.index, failure.code, failure.message);
+  return values;
+}
+
+/** One streamed item as an output; `offset` maps a window's index back to the caller's inputs. */
+function outcomeOf(id: string, item: StreamItem, offset: number, mode: ErrorMode): unknown {
+  if (!item.error) return item.value;
+  const failure = new ItemFailedError(id, offset + item.index, item.error.code, item.error.message);
+  if (mode === 'throw') throw failure;
+  return failure;
+}
+
+function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    signal?.throwIfAborted();
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

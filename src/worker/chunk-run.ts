@@ -1,0 +1,97 @@
+/**
+ * The life of one chunk job, whatever its type: the skeleton that the compute and fetch processors share.
+ *
+ *   markRunning ─▶ (workload final? stop) ─▶ run every unfinished item, recording each outcome as it lands
+ *     ─▶ cancelled?        stop quietly (the workload is already final)
+ *     ─▶ shutting down?    hand the chunk back to the queue (moveToDelayed + DelayedError): no attempt used
+ *     ─▶ retryable failures and attempts left?  throw, so that BullMQ runs the chunk again; the retry runs
+ *                          only the items still unfinished (exactly-once recording, see workload-store.ts)
+ *     ─▶ otherwise         record the failures as the items' errors; the job completes
+ *
+ * A failure marked `permanent` (a refused address, a body over the cap) is recorded at once: running the
+ * chunk again could not change it.
+ */
+import { setMaxListeners } from 'node:events';
+import { DelayedError, type Job } from 'bullmq';
+import { ItemError } from '../core/errors';
+import type { WorkloadStore } from '../core/workload-store';
+import { chunkItemCount, type ChunkJobData, type ItemOutcome } from '../core/workload';
+import type { CancellationRegistry } from './cancellation-registry';
+import { ItemRecorder } from './item-recorder';
+
+export interface ChunkOutcome {
+  /** Items that ran in this attempt. */
+  ran: number;
+  /** Items that failed in this attempt. */
+  failed: number;
+  /** Set when the chunk did not run to its end: the workload was already final, or was cancelled. */
+  stopped?: string;
+}
+
+export interface ChunkRunDeps {
+  store: WorkloadStore;
+  cancellations: CancellationRegistry;
+  /** Aborts when the process is shutting down and its grace period is over. */
+  shutdownSignal: AbortSignal;
+}
+
+export interface ChunkItemRunner {
+  /** Runs item `index` (its index in the workload) and answers its value; an ItemError fails the item. */
+  run(index: number, signal: AbortSignal): Promise<unknown>;
+  /** Failures that another attempt could not change: recorded at once. @defaultValue none */
+  isPermanent?(error: ItemError): boolean;
+}
+
+/** True when this run of the job is its last attempt: a failure now is the item's final word. */
+export const isLastAttempt = (job: Job): boolean => job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+
+const range = (start: number, count: number): number[] => Array.from({ length: count }, (_, offset) => start + offset);
+
+export async function runChunk(job: Job<ChunkJobData>, token: string | undefined, deps: ChunkRunDeps, items: ChunkItemRunner): Promise<ChunkOutcome> {
+  const { workloadId, start } = job.data;
+  const status = await deps.store.markRunning(workloadId);
+  if (deps.store.isFinal(status)) return { ran: 0, failed: 0, stopped: status };
+
+  const unfinished = await deps.store.unfinishedIndexes(workloadId, range(start, chunkItemCount(job.data)));
+  const cancellation = deps.cancellations.register(workloadId);
+  const signal = AbortSignal.any([cancellation.signal, deps.shutdownSignal]);
+  // Every item of the chunk (hundreds, for fetch) listens to this one signal while it waits or runs.
+  setMaxListeners(0, signal);
+  const recorder = new ItemRecorder(deps.store, workloadId);
+  const retryable: ItemOutcome[] = [];
+  let failed = 0;
+  try {
+    await Promise.all(
+      unfinished.map(async (index) => {
+        try {
+          recorder.add({ index, ok: true, value: await items.run(index, signal) });
+        } catch (error) {
+          if (signal.aborted) return;
+          if (!(error instanceof ItemError)) throw error;
+          failed++;
+          const outcome: ItemOutcome = { index, ok: false, code: error.code, message: error.message };
+          if (items.isPermanent?.(error)) recorder.add(outcome);
+          else retryable.push(outcome);
+        }
+      }),
+    );
+    await recorder.flush();
+  } finally {
+    cancellation.release();
+  }
+
+  if (cancellation.signal.aborted) return { ran: unfinished.length, failed: 0, stopped: 'cancelled' };
+  if (deps.shutdownSignal.aborted) {
+    // Hand the chunk back: it waits in the queue for another worker, its attempt not counted.
+    await job.moveToDelayed(Date.now(), token);
+    throw new DelayedError();
+  }
+  if (retryable.length > 0) {
+    if (!isLastAttempt(job)) {
+      const first = retryable[0] as Extract<ItemOutcome, { ok: false }>;
+      throw new Error(`${retryable.length} of ${unfinished.length} items failed (first: ${first.code}: ${first.message})`);
+    }
+    await deps.store.recordItems(workloadId, retryable);
+  }
+  return { ran: unfinished.length, failed };
+}

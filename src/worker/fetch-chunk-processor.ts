@@ -1,0 +1,64 @@
+/**
+ * Runs one fetch chunk job on this process's event loop (never on the compute threads): every unfinished
+ * request of the chunk is started at once and waits for its slots — the origin's `perHostConcurrency`
+ * in this process (origin-limiter.ts), then the workload's `concurrency` across every process (Redis
+ * leases, workload-slots.ts). The origin slot is taken first: waiting for a workload-wide slot while
+ * holding an origin slot costs nobody else anything, the other way round would idle a scarce global slot.
+ * Attempts, cancellation and shutdown are the shared chunk skeleton's (chunk-run.ts).
+ */
+import type { Job } from 'bullmq';
+import { ItemError } from '../core/errors';
+import type { FetchChunkData } from '../core/workload';
+import { runChunk, type ChunkOutcome, type ChunkRunDeps } from './chunk-run';
+import { isPermanentFetchError, type HttpFetcher, type SlotGate } from './http-fetcher';
+import type { OriginLimiter } from './origin-limiter';
+import type { WorkloadSlots } from './workload-slots';
+
+export interface FetchProcessorDeps extends ChunkRunDeps {
+  fetcher: HttpFetcher;
+  origins: OriginLimiter;
+  slots: WorkloadSlots;
+  /** Called when an item ends (`final` false: its chunk runs it again), for metrics. */
+  onItemDone?: (item: { ok: boolean; runMs: number; task: 'fetch'; final: boolean }) => void;
+}
+
+export function createFetchProcessor(deps: FetchProcessorDeps) {
+  return async (job: Job<FetchChunkData>, token?: string): Promise<ChunkOutcome> => {
+    const { workloadId, start, requests, fetch: options } = job.data;
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const gate: SlotGate = async (origin, signal) => {
+      const releaseOrigin = await deps.origins.acquire(workloadId, origin, options.perHostConcurrency, signal);
+      try {
+        const releaseSlot = await deps.slots.acquire(workloadId, options.concurrency, signal);
+        return () => {
+          releaseSlot();
+          releaseOrigin();
+        };
+      } catch (error) {
+        releaseOrigin();
+        throw error;
+      }
+    };
+    const releaseAgent = deps.fetcher.retain(workloadId, options.perHostConcurrency);
+    try {
+      return await runChunk(job, token, deps, {
+        async run(index, signal) {
+          const started = performance.now();
+          try {
+            const result = await deps.fetcher.fetch(workloadId, requests[index - start], options, signal, gate);
+            deps.onItemDone?.({ ok: true, runMs: performance.now() - started, task: 'fetch', final: true });
+            return result;
+          } catch (error) {
+            if (error instanceof ItemError && !signal.aborted) {
+              deps.onItemDone?.({ ok: false, runMs: performance.now() - started, task: 'fetch', final: lastAttempt || isPermanentFetchError(error) });
+            }
+            throw error;
+          }
+        },
+        isPermanent: isPermanentFetchError,
+      });
+    } finally {
+      releaseAgent();
+    }
+  };
+}

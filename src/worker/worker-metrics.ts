@@ -1,0 +1,128 @@
+/**
+ * A worker process's metrics: its own registry (answered to the primary, which adds up the host's
+ * processes) and the hooks that feed it. Work done on threads is recorded here, in the process that
+ * ran the thread, from the timings the threads send back.
+ */
+import { DelayedError, type Job } from 'bullmq';
+import { Registry } from 'prom-client';
+import type { QueueKind } from '../core/keys';
+import { listTasks } from '../core/tasks/task-registry';
+import {
+  CHUNK_OUTCOMES,
+  ITEM_OUTCOMES,
+  STATUS_CLASSES,
+  processMetrics,
+  statusClass,
+  taskLabel,
+  workerProcessMetrics,
+  type ChunkMetricOutcome,
+  type WorkerProcessMetrics,
+} from '../core/metrics';
+import { answerMetricsRequests } from './cluster-metrics';
+import type { ThreadPool } from './thread-pool';
+
+/** What a chunk job carries that metrics look at. */
+interface ChunkLabels {
+  type: string;
+  task?: unknown;
+}
+
+type Processor<D, R> = (job: Job<D>, token?: string, signal?: AbortSignal) => Promise<R>;
+
+/** One finished item, as the chunk processors report it. */
+export interface ItemDone {
+  ok: boolean;
+  /** Time the item ran (on a thread for compute). */
+  runMs: number;
+  task: string;
+  /** False for a failure that the chunk's next attempt runs again. */
+  final?: boolean;
+}
+
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  readonly metrics: WorkerProcessMetrics;
+  private readonly detach: () => void;
+
+  constructor(pool: ThreadPool) {
+    processMetrics(this.registry);
+    this.metrics = workerProcessMetrics(this.registry, {
+      busyThreads: () => pool.busy,
+      threadPoolUtilization: () => pool.utilization,
+    });
+    this.metrics.processes.set(1);
+    this.metrics.threads.set(pool.threads);
+    this.zeroSeries();
+    this.detach = answerMetricsRequests(this.registry);
+  }
+
+  /** The hook for compute-chunk-processor's `onItemDone`. */
+  computeItemDone = (item: ItemDone): void => this.itemDone('compute', item);
+
+  itemDone(queue: QueueKind, item: ItemDone): void {
+    const task = queue === 'compute' ? taskLabel(item.task) : 'fetch';
+    const outcome = item.ok ? 'succeeded' : item.final === false ? 'retried' : 'failed';
+    this.metrics.items.inc({ queue, task, outcome });
+    if (item.runMs > 0) {
+      this.metrics.itemRunSeconds.observe({ queue, task }, item.runMs / 1000);
+      if (queue === 'compute') this.metrics.threadBusySeconds.inc(item.runMs / 1000);
+    }
+  }
+
+  /** One HTTP request of a fetch item (status undefined: no answer). */
+  fetchRequestDone(status: number | undefined, durationMs: number): void {
+    const labels = { status_class: statusClass(status) };
+    this.metrics.fetchResponses.inc(labels);
+    this.metrics.fetchRequestSeconds.observe(labels, durationMs / 1000);
+  }
+
+  /** Wraps a BullMQ processor: chunk outcome, run time, queue wait and the running count. */
+  instrument<D extends ChunkLabels, R>(queue: QueueKind, processor: Processor<D, R>): Processor<D, R> {
+    const { chunks, chunkRunSeconds, queueWaitSeconds, activeChunks } = this.metrics;
+    return async (job, token, signal) => {
+      const task = queue === 'fetch' ? 'fetch' : typeof job.data.task === 'string' ? taskLabel(job.data.task) : 'unknown';
+      // The first run only: a retry's wait would count its backoff, a handed-back chunk's its earlier run.
+      if (job.attemptsStarted <= 1 && job.processedOn) {
+        const readyAt = job.timestamp + (job.opts.delay ?? 0);
+        queueWaitSeconds.observe({ queue, task }, Math.max(0, job.processedOn - readyAt) / 1000);
+      }
+      activeChunks.inc({ queue });
+      const endRun = chunkRunSeconds.startTimer({ queue, task });
+      let outcome: ChunkMetricOutcome = 'failed';
+      try {
+        const result = await processor(job, token, signal);
+        const stopped = (result as { stopped?: string } | undefined)?.stopped;
+        outcome = stopped ? 'cancelled' : 'completed';
+        return result;
+      } catch (error) {
+        if (error instanceof DelayedError) outcome = 'handed_back';
+        throw error;
+      } finally {
+        endRun();
+        activeChunks.dec({ queue });
+        chunks.inc({ queue, task, outcome });
+      }
+    };
+  }
+
+  /**
+   * Every label set exists from the start, at zero: a failure panel or a fetch panel then shows 0
+   * rather than "no data", and the first increment is seen by rate() (the label sets are bounded).
+   */
+  private zeroSeries(): void {
+    const { items, chunks, fetchResponses, fetchRequestSeconds } = this.metrics;
+    const work = [...listTasks().map((task) => ({ queue: 'compute', task: task.name })), { queue: 'fetch', task: 'fetch' }];
+    for (const labels of work) {
+      for (const outcome of ITEM_OUTCOMES) items.inc({ ...labels, outcome }, 0);
+      for (const outcome of CHUNK_OUTCOMES) chunks.inc({ ...labels, outcome }, 0);
+    }
+    for (const statusClass of STATUS_CLASSES) {
+      fetchResponses.inc({ status_class: statusClass }, 0);
+      fetchRequestSeconds.zero({ status_class: statusClass });
+    }
+  }
+
+  close(): void {
+    this.detach();
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * A fetch workload's `concurrency`: requests in flight for the whole workload, across every worker
+ * process and host. Each request holds a lease in the workload's lease set in Redis (a sorted set of
+ * lease id → expiry); a Lua script grants leases only while the set is smaller than the limit.
+ *
+ * - Crash safety: a lease carries an expiry; the grant script first drops expired leases, so the slots
+ *   of a process that died come back after `leaseTtlMs`. Live processes renew their leases well before.
+ * - Few round trips: one broker per process. A request that ends hands its lease straight to a request
+ *   of the same workload waiting in this process (no Redis call); only a lease nobody here waits for is
+ *   given back to Redis. Waiters of a workload ask Redis together, for as many leases as they are.
+ * - Waiting: when the set is full, the broker asks again after a short jittered backoff (2 → 50 ms),
+ *   which stays cheap for Redis and quick to notice a slot freed by another process.
+ * - Time is Redis's (TIME in the scripts), so hosts with skewed clocks agree on expiries.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Keys } from '../core/keys';
+
+const GRANT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl, limit, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local free = limit - redis.call('ZCARD', KEYS[1])
+local granted = {}
+for i = 1, math.min(free, wanted) do
+  redis.call('ZADD', KEYS[1], now + ttl, ARGV[3 + i])
+  granted[#granted + 1] = ARGV[3 + i]
+end
+redis.call('PEXPIRE', KEYS[1], ttl * 2)
+return granted
+`;
+
+const RENEW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[1])
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + ttl, ARGV[i]) end
+redis.call('PEXPIRE', KEYS[1], ttl * 2)
+return 1
+`;
+
+type ScriptedRedis = Redis & {
+  chunkmillGrantLeases(key: string, ...args: Array<string | number>): Promise<string[]>;
+  chunkmillRenewLeases(key: string, ...args: Array<string | number>): Promise<number>;
+};
+
+export interface WorkloadSlotsOptions {
+  /** How long a lease lives without renewal: how soon a crashed process's slots come back. @defaultValue 30000 */
+  leaseTtlMs?: number;
+  /** @defaultValue leaseTtlMs / 3 */
+  renewEveryMs?: number;
+  /** Backoff bounds while the lease set is full. @defaultValue 2 and 50 */
+  minPollMs?: number;
+  maxPollMs?: number;
+}
+
+interface Waiter {
+  grant(leaseId: string): void;
+}
+
+interface WorkloadState {
+  key: string;
+  limit: number;
+  /** Leases this process holds for the workload (each one is a request in flight). */
+  held: Set<string>;
+  waiters: Waiter[];
+  polling: boolean;
+}
+
+/** Given back exactly once, when the request is over. */
+export type ReleaseSlot = () => void;
+
+export class WorkloadSlots {
+  private readonly redis: ScriptedRedis;
+  private readonly options: Required<WorkloadSlotsOptions>;
+  private readonly workloads = new Map<string, WorkloadState>();
+  private readonly processToken = randomUUID();
+  private nextLease = 0;
+  private readonly renewTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    redis: Redis,
+    private readonly keys: Keys,
+    options: WorkloadSlotsOptions = {},
+  ) {
+    const leaseTtlMs = options.leaseTtlMs ?? 30_000;
+    this.options = { leaseTtlMs, renewEveryMs: leaseTtlMs / 3, minPollMs: 2, maxPollMs: 50, ...options };
+    this.redis = redis as ScriptedRedis;
+    if (typeof this.redis.chunkmillGrantLeases !== 'function') {
+      redis.defineCommand('chunkmillGrantLeases', { numberOfKeys: 1, lua: GRANT });
+      redis.defineCommand('chunkmillRenewLeases', { numberOfKeys: 1, lua: RENEW });
+    }
+    this.renewTimer = setInterval(() => void this.renew(), this.options.renewEveryMs).unref();
+  }
+
+  /** Waits for one of the workload's `limit` slots; answers the function that gives it back. */
+  async acquire(workloadId: string, limit: number, signal?: AbortSignal): Promise<ReleaseSlot> {
+    signal?.throwIfAborted();
+    const state = this.state(workloadId, limit);
+    const leaseId = await new Promise<string>((resolve, reject) => {
+      const onAbort = (): void => {
+        const position = state.waiters.indexOf(waiter);
+        if (position >= 0) state.waiters.splice(position, 1);
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = {
+        grant: (granted) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(granted);
+        },
+      };
+      state.waiters.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      void this.poll(workloadId, state);
+    });
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.release(workloadId, state, leaseId);
+    };
+  }
+
+  /** Gives every lease back. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.renewTimer);
+    const releases = [...this.workloads.values()]
+      .filter((state) => state.held.size > 0)
+      .map((state) => this.redis.zrem(state.key, ...state.held).catch(() => undefined));
+    this.workloads.clear();
+    await Promise.all(releases);
+  }
+
+  private state(workloadId: string, limit: number): WorkloadState {
+    let state = this.workloads.get(workloadId);
+    if (!state) {
+      state = { key: this.keys.workload(workloadId).fetchLeases, limit, held: new Set(), waiters: [], polling: false };
+      this.workloads.set(workloadId, state);
+    }
+    return state;
+  }
+
+  private release(workloadId: string, state: WorkloadState, leaseId: string): void {
+    const waiter = state.waiters.shift();
+    if (waiter) {
+      // Hand-off in process: the slot never goes idle and Redis is not asked.
+      waiter.grant(leaseId);
+      return;
+    }
+    state.held.delete(leaseId);
+    if (state.held.size === 0 && !state.polling && this.workloads.get(workloadId) === state) this.workloads.delete(workloadId);
+    // If Redis is unreachable the lease simply expires; nothing else to do.
+    this.redis.zrem(state.key, leaseId).catch(() => undefined);
+  }
+
+  /** Asks Redis for leases while this workload has waiters here; one loop per workload at a time. */
+  private async poll(workloadId: string, state: WorkloadState): Promise<void> {
+    if (state.polling) return;
+    state.polling = true;
+    let delayMs = this.options.minPollMs;
+    try {
+      while (state.waiters.length > 0 && !this.closed) {
+        const ids = state.waiters.map(() => `${this.processToken}:${this.nextLease++}`);
+        let granted: string[] = [];
+        try {
+          granted = await this.redis.chunkmillGrantLeases(state.key, this.options.leaseTtlMs, state.limit, ids.length, ...ids);
+        } catch {
+          // Redis hiccup: wait and ask again; the waiters' own signals bound how long they wait.
+        }
+        for (const leaseId of granted) {
+          state.held.add(leaseId);
+          const waiter = state.waiters.shift();
+          if (waiter) waiter.grant(leaseId);
+          else this.release(workloadId, state, leaseId); // its waiter gave up meanwhile
+        }
+        if (state.waiters.length === 0) break;
+        if (granted.length > 0) {
+          delayMs = this.options.minPollMs;
+          continue;
+        }
+        // Full jitter, so that many waiting processes do not ask in lockstep.
+        await new Promise((resolve) => setTimeout(resolve, delayMs / 2 + Math.random() * delayMs));
+        delayMs = Math.min(this.options.maxPollMs, delayMs * 2);
+      }
+    } finally {
+      state.polling = false;
+      if (state.held.size === 0 && state.waiters.length === 0 && this.workloads.get(workloadId) === state) this.workloads.delete(workloadId);
+    }
+  }
+
+  private async renew(): Promise<void> {
+    for (const state of this.workloads.values()) {
+      if (state.held.size === 0) continue;
+      await this.redis.chunkmillRenewLeases(state.key, this.options.leaseTtlMs, ...state.held).catch(() => undefined);
+    }
+  }
+}

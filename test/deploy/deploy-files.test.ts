@@ -1,0 +1,121 @@
+/**
+ * The deployment files, checked without Docker: `docker-compose config -q` and `promtool check config`
+ * pass, and the compose services run the same commands, ports and settings as the npm scripts and
+ * configuration the other tests run.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '../..');
+const read = (file: string): string => fs.readFileSync(path.join(ROOT, file), 'utf8');
+/** Debian's docker-compose is Python and brings PyYAML: the YAML reader these checks use. */
+const yaml = (text: string): any =>
+  JSON.parse(execFileSync('python3', ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], { input: text }).toString());
+
+interface ComposeService {
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: Array<{ published: string | number; target: string | number }>;
+  expose?: Array<string | number>;
+  volumes?: string[];
+  image?: string;
+}
+
+describe('deployment files', () => {
+  const scripts: Record<string, string> = JSON.parse(read('package.json')).scripts;
+  let services: Record<string, ComposeService>;
+
+  beforeAll(() => {
+    services = yaml(execFileSync('docker-compose', ['config'], { cwd: ROOT }).toString()).services;
+  });
+
+  it('docker-compose config -q passes', () => {
+    const check = spawnSync('docker-compose', ['config', '-q'], { cwd: ROOT, encoding: 'utf8' });
+    expect(check.stderr).toBe('');
+    expect(check.status).toBe(0);
+  });
+
+  it('promtool check config passes on the Prometheus config', () => {
+    const check = spawnSync('promtool', ['check', 'config', 'deploy/prometheus/prometheus.yml'], { cwd: ROOT, encoding: 'utf8' });
+    expect(check.stdout + check.stderr).toContain('SUCCESS');
+    expect(check.status).toBe(0);
+  });
+
+  it('has every service; the roles run what `npm run <role>` runs', () => {
+    expect(Object.keys(services).sort()).toEqual(['dashboard', 'grafana', 'producer', 'prometheus', 'redis', 'worker']);
+    for (const role of ['producer', 'worker', 'dashboard']) {
+      const command = services[role].command!;
+      // Node itself as the container's process, so SIGTERM reaches it.
+      expect(command[0]).toBe('node');
+      expect(command.join(' ')).toBe(scripts[role]);
+      expect(services[role].environment?.REDIS_URL).toBe('redis://redis:6379');
+      expect(services[role].image).toBe('chunkmill:local');
+    }
+  });
+
+  it('runs Redis with AOF and noeviction', () => {
+    const command = services.redis.command!.join(' ');
+    expect(command).toContain('--appendonly yes');
+    expect(command).toContain('--maxmemory-policy noeviction');
+  });
+
+  it('publishes the ports the roles listen on; workers scale (no host port) and expose their metrics', () => {
+    const published = (service: ComposeService) => (service.ports ?? []).map((port) => [Number(port.published), Number(port.target)]);
+    expect(published(services.producer)).toEqual([[3000, Number(services.producer.environment!.PORT)]]);
+    expect(published(services.dashboard)).toEqual([[3001, Number(services.dashboard.environment!.DASHBOARD_PORT)]]);
+    expect(services.worker.ports ?? []).toEqual([]);
+    const metricsPort = Number(services.worker.environment!.WORKER_METRICS_PORT);
+    expect((services.worker.expose ?? []).map(Number)).toContain(metricsPort);
+
+    const prometheus = yaml(read('deploy/prometheus/prometheus.yml'));
+    const jobs = Object.fromEntries(prometheus.scrape_configs.map((job: any) => [job.job_name, job]));
+    expect(jobs['chunkmill-worker'].dns_sd_configs).toEqual([expect.objectContaining({ names: ['worker'], type: 'A', port: metricsPort })]);
+    expect(jobs['chunkmill-dashboard'].static_configs[0].targets).toEqual([`dashboard:${services.dashboard.environment!.DASHBOARD_PORT}`]);
+  });
+
+  it('provisions Grafana from files: the datasource the dashboard uses, the dashboard JSON', () => {
+    expect(services.prometheus.volumes!.some((volume) => volume.includes('deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml'))).toBe(true);
+    expect(services.grafana.volumes!.some((volume) => volume.includes('deploy/grafana/provisioning:/etc/grafana/provisioning'))).toBe(true);
+    expect(services.grafana.volumes!.some((volume) => volume.includes('deploy/grafana/dashboards:/var/lib/grafana/dashboards'))).toBe(true);
+    const datasource = yaml(read('deploy/grafana/provisioning/datasources/prometheus.yml')).datasources[0];
+    expect(datasource).toMatchObject({ type: 'prometheus', url: 'http://prometheus:9090' });
+    const provider = yaml(read('deploy/grafana/provisioning/dashboards/chunkmill.yml')).providers[0];
+    expect(provider.options.path).toBe('/var/lib/grafana/dashboards');
+
+    const dashboard = JSON.parse(read('deploy/grafana/dashboards/chunkmill.json'));
+    const exprs: string[] = dashboard.panels.flatMap((panel: any) => {
+      expect(panel.datasource.uid).toBe(datasource.uid);
+      return panel.targets.map((target: any) => target.expr);
+    });
+    const all = exprs.join('\n');
+    for (const needed of [
+      'chunkmill_items_total{outcome="succeeded"}', // throughput by type and task
+      'histogram_quantile(0.5, sum by (le) (rate(chunkmill_chunk_run_seconds_bucket',
+      'histogram_quantile(0.95, sum by (le) (rate(chunkmill_chunk_run_seconds_bucket',
+      'histogram_quantile(0.99, sum by (le) (rate(chunkmill_chunk_run_seconds_bucket',
+      'chunkmill_queue_wait_seconds_bucket',
+      'chunkmill_queue_jobs',
+      'outcome=~"failed|retried"',
+      'sum by (instance) (rate(chunkmill_items_total', // per-host throughput
+      'chunkmill_thread_busy_seconds_total',
+      'chunkmill_nodejs_eventloop_lag_p99_seconds',
+    ]) {
+      expect(all).toContain(needed);
+    }
+  });
+
+  it('builds one multi-stage, non-root image with only production dependencies in the final stage', () => {
+    const dockerfile = read('Dockerfile');
+    const stages = dockerfile.split(/^FROM /m).slice(1);
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    expect(stages.every((stage) => stage.startsWith('node:20-bookworm-slim'))).toBe(true);
+    expect(stages[0]).toMatch(/RUN npm ci\n/);
+    expect(stages[0]).toContain('npm run build');
+    const final = stages[stages.length - 1];
+    expect(final).toContain('npm ci --omit=dev');
+    expect(final).toMatch(/^USER node$/m);
+    expect(final).toContain('COPY --from=build /app/dist ./dist');
+    expect(final).toContain('src/dashboard/live-page');
+  });
+});

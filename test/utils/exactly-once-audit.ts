@@ -1,0 +1,149 @@
+/**
+ * The Jepsen-style check behind every fault scenario: remember each workload the producer accepted
+ * (202) with the outcome each of its items must have, and after the faults check every one of them:
+ * - lost: an item whose exact expected outcome is not stored (missing, wrong value, wrong error code,
+ *   or the workload never finished);
+ * - counted twice: an index stored both as a result and as an error, or counters (`completed`,
+ *   `failed`) larger than the outcomes actually stored.
+ * Each audit appends a row to the run's summary table (see fault-summary-reporter.js).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import type { Redis } from 'ioredis';
+import { Keys } from '../../src/core/keys';
+import type { ApiClient } from './api-client';
+
+/** What one item must end as: a result value, or an item error with this code. */
+export type ExpectedItem = { value: unknown } | { code: string };
+
+export const expectValues = (values: unknown[]): ExpectedItem[] => values.map((value) => ({ value }));
+
+export interface AuditResult {
+  scenario: string;
+  workloads: number;
+  /** Items of all accepted workloads. */
+  accepted: number;
+  lost: number;
+  countedTwice: number;
+  /** What went wrong, readable in a failed expectation. Empty when all is exact. */
+  problems: string[];
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { summaryFile } = require('./fault-summary-reporter') as { summaryFile: () => string };
+
+/** How many workloads are checked at once. */
+const AUDIT_CONCURRENCY = 32;
+const MAX_PROBLEMS = 20;
+
+export class ExactlyOnceLedger {
+  private readonly accepted = new Map<string, ExpectedItem[]>();
+  private readonly keys: Keys;
+
+  constructor(
+    private readonly api: () => ApiClient,
+    private readonly connect: () => Redis,
+    prefix = 'chunkmill',
+  ) {
+    this.keys = new Keys(prefix);
+  }
+
+  accept(id: string, expected: ExpectedItem[]): void {
+    this.accepted.set(id, expected);
+  }
+
+  get ids(): string[] {
+    return [...this.accepted.keys()];
+  }
+
+  /**
+   * Waits (up to `waitMs` in all) for every accepted workload to finish, checks each item, and adds
+   * the scenario's row to the summary table.
+   */
+  async audit(scenario: string, waitMs = 60_000): Promise<AuditResult> {
+    const redis = this.connect();
+    const deadline = Date.now() + waitMs;
+    const result: AuditResult = { scenario, workloads: this.accepted.size, accepted: 0, lost: 0, countedTwice: 0, problems: [] };
+    const problem = (text: string): void => {
+      if (result.problems.length < MAX_PROBLEMS) result.problems.push(text);
+    };
+    const entries = [...this.accepted.entries()];
+    for (let offset = 0; offset < entries.length; offset += AUDIT_CONCURRENCY) {
+      await Promise.all(
+        entries.slice(offset, offset + AUDIT_CONCURRENCY).map(async ([id, expected]) => {
+          result.accepted += expected.length;
+          const wait = Math.max(0, Math.min(300_000, deadline - Date.now()));
+          const answer = await this.api().get(`/v1/workloads/${id}/results?wait=${wait}`);
+          const view = await this.api().get(`/v1/workloads/${id}`);
+          if (answer.status !== 200 || view.status !== 200) {
+            result.lost += expected.length;
+            problem(`${id}: results ${answer.status}, view ${view.status}`);
+            return;
+          }
+          const keys = this.keys.workload(id);
+          const [resultIndexes, errorIndexes] = await Promise.all([redis.hkeys(keys.results), redis.hkeys(keys.errors)]);
+          const errorByIndex = new Map<number, string>(answer.body.errors.map((error: { index: number; code: string }) => [error.index, error.code]));
+          let lostHere = 0;
+          expected.forEach((item, index) => {
+            const exact =
+              'value' in item
+                ? isDeepStrictEqual(answer.body.results[index], item.value) && !errorByIndex.has(index)
+                : errorByIndex.get(index) === item.code && answer.body.results[index] === null;
+            if (!exact) {
+              lostHere++;
+              problem(`${id}[${index}]: expected ${JSON.stringify(item)}, got result ${JSON.stringify(answer.body.results[index])} error ${errorByIndex.get(index)}`);
+            }
+          });
+          const stored = new Set(resultIndexes);
+          const both = errorIndexes.filter((index) => stored.has(index)).length;
+          const twice =
+            both +
+            Math.max(0, view.body.completed - resultIndexes.length) +
+            Math.max(0, view.body.failed - errorIndexes.length) +
+            Math.max(0, view.body.completed + view.body.failed - expected.length);
+          if (twice > 0) problem(`${id}: counted twice ${twice} (completed ${view.body.completed}, failed ${view.body.failed}, stored ${resultIndexes.length} + ${errorIndexes.length})`);
+          const wantStatus = expected.every((item) => 'value' in item) ? 'completed' : 'failed';
+          if (view.body.status !== wantStatus) problem(`${id}: status ${view.body.status}, expected ${wantStatus}`);
+          result.lost += lostHere;
+          result.countedTwice += twice;
+        }),
+      );
+    }
+    recordSummaryRow(result);
+    return result;
+  }
+
+  /**
+   * Traces of workloads that were never accepted: workload records and chunk jobs whose workload id
+   * got no 202. After a refused submission there must be none (nothing half-enqueued).
+   */
+  async unaccepted(): Promise<{ workloads: string[]; jobs: string[] }> {
+    const redis = this.connect();
+    const metaPattern = new RegExp(`^${this.keys.prefix}:wl:\\{(.+)\\}:meta$`);
+    const jobPattern = new RegExp(`^${this.keys.prefix}:compute:([0-9a-f-]{36})-\\d+$`);
+    const workloads: string[] = [];
+    const jobs: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${this.keys.prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of found) {
+        const meta = metaPattern.exec(key);
+        if (meta && !this.accepted.has(meta[1])) workloads.push(meta[1]);
+        const job = jobPattern.exec(key);
+        if (job && !this.accepted.has(job[1])) jobs.push(key);
+      }
+    } while (cursor !== '0');
+    const indexed = await redis.zrange(this.keys.workloadIndex, 0, -1);
+    for (const id of indexed) if (!this.accepted.has(id) && !workloads.includes(id)) workloads.push(id);
+    return { workloads, jobs };
+  }
+}
+
+function recordSummaryRow(result: AuditResult): void {
+  const file = summaryFile();
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const { scenario, workloads, accepted, lost, countedTwice } = result;
+  fs.appendFileSync(file, `${JSON.stringify({ scenario, workloads, accepted, lost, countedTwice })}\n`);
+}

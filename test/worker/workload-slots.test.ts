@@ -1,0 +1,66 @@
+/**
+ * The workload-wide fetch concurrency through Redis: several brokers (as several processes would have)
+ * never hold more leases than the limit together, and a crashed holder's leases come back after their TTL.
+ */
+import { Redis } from 'ioredis';
+import { Keys } from '../../src/core/keys';
+import { WorkloadSlots } from '../../src/worker/workload-slots';
+import { deletePrefix, testRedisUrl, uniquePrefix } from '../utils/redis';
+
+describe('workload slots', () => {
+  const prefix = uniquePrefix('slots');
+  const keys = new Keys(prefix);
+  const connections: Redis[] = [];
+  const brokers: WorkloadSlots[] = [];
+  const broker = (options = {}): WorkloadSlots => {
+    const connection = new Redis(testRedisUrl());
+    connections.push(connection);
+    const slots = new WorkloadSlots(connection, keys, options);
+    brokers.push(slots);
+    return slots;
+  };
+  afterAll(async () => {
+    for (const slots of brokers) await slots.close();
+    for (const connection of connections) connection.disconnect();
+    await deletePrefix(prefix);
+  });
+
+  it('three brokers never exceed a limit of 4 together, and give every lease back', async () => {
+    const all = [broker(), broker(), broker()];
+    let inFlight = 0;
+    let peak = 0;
+    await Promise.all(
+      Array.from({ length: 60 }, async (_, index) => {
+        const release = await all[index % 3].acquire('w1', 4);
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 5 + (index % 4) * 5));
+        inFlight--;
+        release();
+      }),
+    );
+    expect(peak).toBe(4);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await connections[0].zcard(keys.workload('w1').fetchLeases)).toBe(0);
+  });
+
+  it('reclaims the leases of a holder that never gives them back, once they expire', async () => {
+    const crashed = broker({ leaseTtlMs: 300, renewEveryMs: 60_000 });
+    await Promise.all([crashed.acquire('w2', 2), crashed.acquire('w2', 2)]);
+    const other = broker();
+    const started = Date.now();
+    const release = await other.acquire('w2', 2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    release();
+  });
+
+  it('a waiter gives up with its signal', async () => {
+    const slots = broker();
+    const held = await slots.acquire('w3', 1);
+    const controller = new AbortController();
+    const waiting = slots.acquire('w3', 1, controller.signal);
+    controller.abort(new Error('stop'));
+    await expect(waiting).rejects.toThrow('stop');
+    held();
+  });
+});
