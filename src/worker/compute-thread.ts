@@ -9,13 +9,16 @@ import { findTask } from '../core/tasks/task-registry';
 export interface ThreadTask {
   task: string;
   input: unknown;
+  /** When given, the thread writes the time it starts the item here (epoch ms), for the item's timeout. */
+  startedAt?: Float64Array;
 }
 
 export type ThreadAnswer =
   | { ok: true; value: unknown; runMs: number }
   | { ok: false; message: string; runMs: number };
 
-export default async function runItem({ task, input }: ThreadTask): Promise<ThreadAnswer> {
+export default async function runItem({ task, input, startedAt }: ThreadTask): Promise<ThreadAnswer> {
+  if (startedAt) startedAt[0] = Date.now();
   const started = performance.now();
   const definition = findTask(task);
   if (!definition) return { ok: false, message: `Unknown task "${task}"`, runMs: 0 };

@@ -56,21 +56,25 @@ export class ThreadPool {
   async run(task: string, input: unknown, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ItemRun> {
     await this.slots.acquire(opts.signal);
     this.running++;
-    const timeout = opts.timeoutMs === undefined ? undefined : AbortSignal.timeout(opts.timeoutMs);
-    const signals = [opts.signal, timeout].filter((signal): signal is AbortSignal => signal !== undefined);
+    const timeout = opts.timeoutMs === undefined ? undefined : new ItemTimeout(opts.timeoutMs);
+    const signals = [opts.signal, timeout?.signal].filter((signal): signal is AbortSignal => signal !== undefined);
     try {
-      const answer = await this.piscina.run({ task, input }, { signal: signals.length > 0 ? AbortSignal.any(signals) : null });
+      const answer = await this.piscina.run(
+        { task, input, startedAt: timeout?.startedAt },
+        { signal: signals.length > 0 ? AbortSignal.any(signals) : null },
+      );
       if (!answer.ok) throw new ItemError(ItemErrorCode.TASK_ERROR, answer.message);
       return { value: answer.value, runMs: answer.runMs };
     } catch (error) {
       if (error instanceof ItemError) throw error;
       if (opts.signal?.aborted) throw opts.signal.reason;
-      if (timeout?.aborted) {
+      if (timeout?.signal.aborted) {
         throw new ItemError(ItemErrorCode.ITEM_TIMEOUT, `The item ran longer than ${opts.timeoutMs} ms; its thread was stopped.`);
       }
       const message = error instanceof Error ? error.message : String(error);
       throw new ItemError(ItemErrorCode.THREAD_CRASHED, `The compute thread died: ${message}`);
     } finally {
+      timeout?.clear();
       this.running--;
       this.slots.release();
     }
@@ -94,5 +98,42 @@ export class ThreadPool {
     if (this.closed) return;
     this.closed = true;
     await this.piscina.destroy();
+  }
+}
+
+/** While the item has not started on a thread, how often to look whether it has. */
+const START_POLL_MS = 20;
+
+/**
+ * An item's timeout, counted from the moment a thread starts the item, not from when it was handed to
+ * piscina: a thread that is being replaced (after a crash or another timeout) takes a while to start,
+ * and that wait is not the item's. The thread writes its start time (epoch ms) into a shared cell.
+ */
+class ItemTimeout {
+  readonly startedAt = new Float64Array(new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT));
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout;
+
+  constructor(private readonly timeoutMs: number) {
+    this.timer = setTimeout(() => this.check(), timeoutMs);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+
+  private check(): void {
+    const started = this.startedAt[0];
+    if (started === 0) {
+      this.timer = setTimeout(() => this.check(), START_POLL_MS);
+      return;
+    }
+    const left = started + this.timeoutMs - Date.now();
+    if (left <= 0) this.controller.abort();
+    else this.timer = setTimeout(() => this.check(), left);
   }
 }
