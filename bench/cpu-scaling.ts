@@ -19,17 +19,30 @@ import { benchRedis, runWorkload, startStack } from './lib/chunkmill-stack';
 
 const quick = isQuick();
 const ITEMS = quick ? 4 : 20;
-const REPEATS = quick ? 1 : 3;
+const REPEATS = quick ? 1 : 5;
 const TARGET_ITEM_MS = quick ? 20 : 200;
 const cores = os.availableParallelism();
 
+/**
+ * The n for which one sumSquares(n) takes about TARGET_ITEM_MS here. Its cost is not linear in n (past
+ * ~30 M the running total is carried into a BigInt more and more often), so n is found by bisection.
+ */
 function calibrateN(): number {
-  const probe = 2_000_000;
-  sumSquares.run(probe);
-  const started = performance.now();
-  sumSquares.run(probe);
-  const ms = performance.now() - started;
-  return Math.min(60_000_000, Math.round((probe * TARGET_ITEM_MS) / ms));
+  // Let V8 optimise the loop first: unoptimised, it runs several times slower and n would come out small.
+  for (let warm = 0; warm < 30; warm++) sumSquares.run(1_000_000);
+  const timeOf = (n: number): number => {
+    const started = performance.now();
+    sumSquares.run(n);
+    return performance.now() - started;
+  };
+  let low = 10_000;
+  let high = 60_000_000;
+  for (let round = 0; round < 14 && high - low > 100_000; round++) {
+    const middle = Math.round((low + high) / 2);
+    if (Math.min(timeOf(middle), timeOf(middle)) < TARGET_ITEM_MS) low = middle;
+    else high = middle;
+  }
+  return low;
 }
 
 function inlineMs(n: number): number {
@@ -39,7 +52,7 @@ function inlineMs(n: number): number {
 }
 
 async function independentProcessesMs(n: number): Promise<number> {
-  const startAt = Date.now() + 500;
+  const startAt = Date.now() + 1500;
   const shares = Array.from({ length: cores }, (_, k) => Math.floor(ITEMS / cores) + (k < ITEMS % cores ? 1 : 0));
   const ends = await Promise.all(
     shares.map(
@@ -58,13 +71,10 @@ async function independentProcessesMs(n: number): Promise<number> {
 function pythonFigures(): { n: number; inline: number[]; independent: number[]; pool: number[] } | undefined {
   const script = path.resolve(__dirname, '../../bench/notebook_pool.py');
   try {
-    const probe = 300_000;
-    const seconds = Number(execFileSync('python3', ['-c', `import time\nt=time.perf_counter()\nr=0\nfor i in range(${probe}): r += i*i\nprint(time.perf_counter()-t)`]).toString());
-    const n = Math.round((probe * TARGET_ITEM_MS) / (seconds * 1000));
-    const output = execFileSync('python3', [script, String(n), String(ITEMS), String(REPEATS)], { maxBuffer: 1 << 20 }).toString();
-    const figures = JSON.parse(output) as { inline: number[]; independent: number[]; pool: number[] };
+    const output = execFileSync('python3', [script, String(TARGET_ITEM_MS), String(ITEMS), String(REPEATS)], { maxBuffer: 1 << 20 }).toString();
+    const figures = JSON.parse(output) as { n: number; inline: number[]; independent: number[]; pool: number[] };
     const toMs = (values: number[]): number[] => values.map((s) => s * 1000);
-    return { n, inline: toMs(figures.inline), independent: toMs(figures.independent), pool: toMs(figures.pool) };
+    return { n: figures.n, inline: toMs(figures.inline), independent: toMs(figures.independent), pool: toMs(figures.pool) };
   } catch (error) {
     process.stderr.write(`python3 baseline skipped: ${(error as Error).message}\n`);
     return undefined;

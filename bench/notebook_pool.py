@@ -1,7 +1,8 @@
 """The notebook's CPU lesson, run with the machine's python3 (standard library only).
 
-Prints one JSON line: seconds for the inline loop, for N independent processes doing the same split,
-and for multiprocessing.Pool.map, on `items` calls of much_cpu(n).
+Usage: notebook_pool.py <target_ms_per_item> <items> <repeats>. Finds the n for which much_cpu(n) takes
+about target_ms here, then prints one JSON line: seconds for the inline loop, for N independent processes
+doing the same split, and for multiprocessing.Pool.map, on `items` calls of much_cpu(n).
 """
 import json
 import sys
@@ -21,8 +22,20 @@ def run_share(n, count):
         much_cpu(n)
 
 
+def calibrate(target_ms):
+    n = 100_000
+    while True:
+        t = time.perf_counter()
+        much_cpu(n)
+        ms = (time.perf_counter() - t) * 1000
+        if ms > target_ms / 4:
+            return max(1, round(n * target_ms / ms))
+        n *= 2
+
+
 def main():
-    n, items, repeats = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    target_ms, items, repeats = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    n = calibrate(target_ms)
     processes = cpu_count()
     inline, independent, pool = [], [], []
     with Pool(processes) as p:
@@ -46,7 +59,7 @@ def main():
             results = p.map(much_cpu, [n] * items, chunksize=1)
             pool.append(time.perf_counter() - t)
             assert results[0] == much_cpu(n)
-    print(json.dumps({"processes": processes, "inline": inline, "independent": independent, "pool": pool}))
+    print(json.dumps({"n": n, "processes": processes, "inline": inline, "independent": independent, "pool": pool}))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,11 @@
 import { sumSquares } from '../../src/core/tasks/sum-squares';
 
 const [n, items, startAt] = process.argv.slice(2).map(Number);
+// Warm up as chunkmill's threads are warm (V8 has optimised the loop), then wait for the common start,
+// so that neither process start-up nor compilation is counted against the baseline.
+for (let warm = 0; warm < 30; warm++) sumSquares.run(1_000_000);
 while (Date.now() < startAt) {
-  // wait for the common start, so that process start-up is not counted against the baseline
+  // busy until the start, like the other processes
 }
 for (let i = 0; i < items; i++) sumSquares.run(n);
 process.stdout.write(`${Date.now()}\n`);

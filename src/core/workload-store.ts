@@ -230,14 +230,33 @@ export class WorkloadStore {
 
   /** Of the given item indexes, those that have no outcome yet (a retried chunk skips the rest). */
   async unfinishedIndexes(id: string, indexes: number[]): Promise<number[]> {
-    if (indexes.length === 0) return [];
+    return (await this.beginChunk(id, indexes, { markRunning: false })).unfinished;
+  }
+
+  /**
+   * What a chunk does first, in one round trip: move the workload to running (answering its status)
+   * and find which of the chunk's items are still unfinished.
+   */
+  async beginChunk(
+    id: string,
+    indexes: number[],
+    options: { markRunning?: boolean; now?: number } = {},
+  ): Promise<{ status: WorkloadStatus | 'missing' | undefined; unfinished: number[] }> {
     const keys = this.keys.workload(id);
-    const [[, results], [, errors]] = (await this.redis
-      .pipeline()
-      .hmget(keys.results, ...indexes.map(String))
-      .hmget(keys.errors, ...indexes.map(String))
-      .exec()) as [[Error | null, Array<string | null>], [Error | null, Array<string | null>]];
-    return indexes.filter((_, position) => results[position] === null && errors[position] === null);
+    const pipeline = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { chunkmillMarkRunning(...args: Array<string | number>): unknown };
+    const markRunning = options.markRunning ?? true;
+    if (markRunning) pipeline.chunkmillMarkRunning(keys.meta, options.now ?? Date.now(), keys.events);
+    if (indexes.length > 0) {
+      pipeline.hmget(keys.results, ...indexes.map(String));
+      pipeline.hmget(keys.errors, ...indexes.map(String));
+    }
+    const replies = ((await pipeline.exec()) ?? []) as Array<[Error | null, unknown]>;
+    const failed = replies.find(([error]) => error);
+    if (failed) throw failed[0];
+    const status = markRunning ? (replies.shift()![1] as WorkloadStatus | 'missing') : undefined;
+    if (indexes.length === 0) return { status, unfinished: [] };
+    const [[, results], [, errors]] = replies as [[null, Array<string | null>], [null, Array<string | null>]];
+    return { status, unfinished: indexes.filter((_, position) => results[position] === null && errors[position] === null) };
   }
 
   /** Cancels a workload that is still queued or running, and tells every worker to stop its items. */

@@ -2,6 +2,7 @@
  * The life of one chunk job, whatever its type: the skeleton that the compute and fetch processors share.
  *
  *   markRunning ─▶ (workload final? stop) ─▶ run every unfinished item, recording each outcome as it lands
+ *     (on a chunk's first run, markRunning goes alongside the items instead of before them, see below)
  *     ─▶ cancelled?        stop quietly (the workload is already final)
  *     ─▶ shutting down?    hand the chunk back to the queue (moveToDelayed + DelayedError): no attempt used
  *     ─▶ retryable failures and attempts left?  throw, so that BullMQ runs the chunk again; the retry runs
@@ -49,12 +50,34 @@ const range = (start: number, count: number): number[] => Array.from({ length: c
 
 export async function runChunk(job: Job<ChunkJobData>, token: string | undefined, deps: ChunkRunDeps, items: ChunkItemRunner): Promise<ChunkOutcome> {
   const { workloadId, start } = job.data;
-  const status = await deps.store.markRunning(workloadId);
-  if (deps.store.isFinal(status)) return { ran: 0, failed: 0, stopped: status };
-
-  const unfinished = await deps.store.unfinishedIndexes(workloadId, range(start, chunkItemCount(job.data)));
+  const indexes = range(start, chunkItemCount(job.data));
   const cancellation = deps.cancellations.register(workloadId);
-  const signal = AbortSignal.any([cancellation.signal, deps.shutdownSignal]);
+  const workloadFinal = new AbortController();
+  const signal = AbortSignal.any([cancellation.signal, deps.shutdownSignal, workloadFinal.signal]);
+
+  // A chunk's first run has no earlier outcomes to skip, so its items start at once and the workload is
+  // marked running meanwhile (off the critical path: two round trips fewer per chunk). Should the
+  // workload turn out to be final already (cancelled in a race with this chunk's start), the items stop.
+  // A re-run (retry, or after a stall) first asks which items are still unfinished.
+  const firstRun = job.attemptsMade === 0 && (job.attemptsStarted ?? 1) <= 1;
+  let unfinished = indexes;
+  let begin: Promise<unknown> = Promise.resolve();
+  try {
+    if (firstRun) {
+      begin = deps.store.markRunning(workloadId).then((status) => {
+        if (deps.store.isFinal(status)) workloadFinal.abort(status);
+      });
+      // Handled here so that a failure is not an unhandled rejection; it is rethrown by `await begin`.
+      begin.catch(() => undefined);
+    } else {
+      const started = await deps.store.beginChunk(workloadId, indexes);
+      if (started.status && deps.store.isFinal(started.status)) return { ran: 0, failed: 0, stopped: started.status };
+      unfinished = started.unfinished;
+    }
+  } catch (error) {
+    cancellation.release();
+    throw error;
+  }
   // Every item of the chunk (hundreds, for fetch) listens to this one signal while it waits or runs.
   setMaxListeners(0, signal);
   const recorder = new ItemRecorder(deps.store, workloadId);
@@ -75,11 +98,13 @@ export async function runChunk(job: Job<ChunkJobData>, token: string | undefined
         }
       }),
     );
+    await begin;
     await recorder.flush();
   } finally {
     cancellation.release();
   }
 
+  if (workloadFinal.signal.aborted) return { ran: 0, failed: 0, stopped: String(workloadFinal.signal.reason) };
   if (cancellation.signal.aborted) return { ran: unfinished.length, failed: 0, stopped: 'cancelled' };
   if (deps.shutdownSignal.aborted) {
     // Hand the chunk back: it waits in the queue for another worker, its attempt not counted.

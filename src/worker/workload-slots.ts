@@ -8,7 +8,7 @@
  * - Few round trips: one broker per process. A request that ends hands its lease straight to a request
  *   of the same workload waiting in this process (no Redis call); only a lease nobody here waits for is
  *   given back to Redis. Waiters of a workload ask Redis together, for as many leases as they are.
- * - Waiting: when the set is full, the broker asks again after a short jittered backoff (2 → 50 ms),
+ * - Waiting: when the set is full, the broker asks again after a short jittered backoff (2 → 10 ms),
  *   which stays cheap for Redis and quick to notice a slot freed by another process.
  * - Time is Redis's (TIME in the scripts), so hosts with skewed clocks agree on expiries.
  */
@@ -50,7 +50,7 @@ export interface WorkloadSlotsOptions {
   leaseTtlMs?: number;
   /** @defaultValue leaseTtlMs / 3 */
   renewEveryMs?: number;
-  /** Backoff bounds while the lease set is full. @defaultValue 2 and 50 */
+  /** Backoff bounds while the lease set is full. @defaultValue 2 and 10 */
   minPollMs?: number;
   maxPollMs?: number;
 }
@@ -86,7 +86,7 @@ export class WorkloadSlots {
     options: WorkloadSlotsOptions = {},
   ) {
     const leaseTtlMs = options.leaseTtlMs ?? 30_000;
-    this.options = { leaseTtlMs, renewEveryMs: leaseTtlMs / 3, minPollMs: 2, maxPollMs: 50, ...options };
+    this.options = { leaseTtlMs, renewEveryMs: leaseTtlMs / 3, minPollMs: 2, maxPollMs: 10, ...options };
     this.redis = redis as ScriptedRedis;
     if (typeof this.redis.chunkmillGrantLeases !== 'function') {
       redis.defineCommand('chunkmillGrantLeases', { numberOfKeys: 1, lua: GRANT });
