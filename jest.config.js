@@ -10,5 +10,5 @@ module.exports = {
   maxWorkers: 2,
   verbose: true,
   // Prints the fault suite's table (scenario, items accepted, lost, counted twice) after the run.
-  reporters: ['default', '<rootDir>/test/utils/fault-summary-reporter.js'],
+  reporters: ['default', '<rootDir>/test/utils/fault-summary-reporter.js', '<rootDir>/test/utils/closing-line-reporter.js'],
 };
