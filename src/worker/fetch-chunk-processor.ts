@@ -9,7 +9,7 @@
 import type { Job } from 'bullmq';
 import { ItemError } from '../core/errors';
 import type { FetchChunkData } from '../core/workload';
-import { runChunk, type ChunkOutcome, type ChunkRunDeps } from './chunk-run';
+import { isLastAttempt, runChunk, type ChunkOutcome, type ChunkRunDeps } from './chunk-run';
 import { isPermanentFetchError, type HttpFetcher, type SlotGate } from './http-fetcher';
 import type { OriginLimiter } from './origin-limiter';
 import type { WorkloadSlots } from './workload-slots';
@@ -25,7 +25,7 @@ export interface FetchProcessorDeps extends ChunkRunDeps {
 export function createFetchProcessor(deps: FetchProcessorDeps) {
   return async (job: Job<FetchChunkData>, token?: string): Promise<ChunkOutcome> => {
     const { workloadId, start, requests, fetch: options } = job.data;
-    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const lastAttempt = isLastAttempt(job);
     const gate: SlotGate = async (origin, signal) => {
       const releaseOrigin = await deps.origins.acquire(workloadId, origin, options.perHostConcurrency, signal);
       try {
