@@ -1,6 +1,6 @@
 /**
- * Runs one compute chunk job: every unfinished item of the chunk goes to the thread pool, each outcome
- * is recorded as it arrives (exactly once, see workload-store.ts). Attempts, cancellation and shutdown
+ * Runs one compute chunk job: every unfinished item of the chunk goes to the thread pool (in batches,
+ * see item-batcher.ts), each outcome is recorded as it arrives (exactly once, see workload-store.ts). Attempts, cancellation and shutdown
  * are the shared chunk skeleton's (chunk-run.ts): a failed item is tried again with its chunk.
  */
 import type { Job } from 'bullmq';
@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { ItemError } from '../core/errors';
 import type { ComputeChunkData } from '../core/workload';
 import { isLastAttempt, runChunk, type ChunkOutcome, type ChunkRunDeps } from './chunk-run';
+import { ItemBatcher } from './item-batcher';
 import type { ThreadPool } from './thread-pool';
 
 export type { ChunkOutcome } from './chunk-run';
@@ -25,10 +26,11 @@ export interface ComputeProcessorDeps extends ChunkRunDeps {
 export function createComputeProcessor(deps: ComputeProcessorDeps) {
   return async (job: Job<ComputeChunkData>, token?: string): Promise<ChunkOutcome> => {
     const { start, inputs, task, timeoutMs } = job.data;
+    const batcher = new ItemBatcher(deps.pool, task, timeoutMs);
     return runChunk(job, token, deps, {
       async run(index, signal) {
         try {
-          const run = await deps.pool.run(task, inputs[index - start], { signal, timeoutMs });
+          const run = await batcher.run(inputs[index - start], signal);
           deps.onItemDone?.({ ok: true, runMs: run.runMs, task, final: true });
           return run.value;
         } catch (error) {

@@ -2,9 +2,10 @@
  * Each worker process's compute threads (piscina). CPU work runs here so that the process's event loop
  * stays free for BullMQ's lock renewals, Redis and fetches.
  *
- * Items are let in only when a thread is free (a semaphore the size of the pool), so an item's timeout
- * counts from when it starts, not from when it was queued. A timeout or an abort terminates the thread
- * running the item (piscina replaces it); the process lives on.
+ * Work is handed over in batches of items (see item-batcher.ts), let in only when a thread is free (a
+ * semaphore the size of the pool). An item's timeout counts from when its thread starts it, not from
+ * when it was queued. A timeout or an abort terminates the thread running it (piscina replaces it); the
+ * process lives on.
  */
 import path from 'node:path';
 import { Piscina } from 'piscina';
@@ -33,7 +34,7 @@ export interface ItemRun {
 }
 
 export class ThreadPool {
-  private readonly piscina: Piscina<ThreadTask, ThreadAnswer>;
+  private readonly piscina: Piscina<ThreadTask, ThreadAnswer[]>;
   private readonly slots: Semaphore;
   private running = 0;
   private closed = false;
@@ -50,23 +51,29 @@ export class ThreadPool {
   }
 
   /**
-   * Runs one item. Throws an ItemError for a task error, a timeout or a dead thread; throws the
-   * signal's reason when `signal` aborts (cancellation, shutdown), which is not the item's fault.
+   * Runs a batch of items of one task on one thread, one after another. Answers one outcome per input:
+   * its value, or an ItemError (TASK_ERROR) when the task threw. Throws an ItemError for the whole
+   * batch when the thread dies (THREAD_CRASHED) or `timeoutMs` passes (ITEM_TIMEOUT: give a timed item
+   * a batch of its own), and the signal's reason when `signal` aborts (cancellation, shutdown).
    */
-  async run(task: string, input: unknown, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ItemRun> {
+  async runBatch(
+    task: string,
+    inputs: unknown[],
+    opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<Array<ItemRun | ItemError>> {
     await this.slots.acquire(opts.signal);
     this.running++;
     const timeout = opts.timeoutMs === undefined ? undefined : new ItemTimeout(opts.timeoutMs);
     const signals = [opts.signal, timeout?.signal].filter((signal): signal is AbortSignal => signal !== undefined);
     try {
-      const answer = await this.piscina.run(
-        { task, input, startedAt: timeout?.startedAt },
+      const answers = await this.piscina.run(
+        { task, inputs, startedAt: timeout?.startedAt },
         { signal: signals.length > 0 ? AbortSignal.any(signals) : null },
       );
-      if (!answer.ok) throw new ItemError(ItemErrorCode.TASK_ERROR, answer.message);
-      return { value: answer.value, runMs: answer.runMs };
+      return answers.map((answer) =>
+        answer.ok ? { value: answer.value, runMs: answer.runMs } : new ItemError(ItemErrorCode.TASK_ERROR, answer.message),
+      );
     } catch (error) {
-      if (error instanceof ItemError) throw error;
       if (opts.signal?.aborted) throw opts.signal.reason;
       if (timeout?.signal.aborted) {
         throw new ItemError(ItemErrorCode.ITEM_TIMEOUT, `The item ran longer than ${opts.timeoutMs} ms; its thread was stopped.`);
@@ -84,7 +91,7 @@ export class ThreadPool {
     return this.options.threads;
   }
 
-  /** Threads running an item now. */
+  /** Threads running a batch now. */
   get busy(): number {
     return this.running;
   }
