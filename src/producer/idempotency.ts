@@ -1,5 +1,5 @@
 /**
- * `Idempotency-Key`: the first submission with a key claims it (SET NX, 24 h) together with a digest of
+ * `Idempotency-Key`: the first submission with a key claims it (SET NX; 1 min, then 24 h once accepted) with a digest of
  * its body and the workload id it will get. A repeat with the same body answers that id and enqueues
  * nothing; a repeat with another body is a 409. Concurrent repeats race on SET NX, so exactly one wins.
  */
@@ -9,6 +9,11 @@ import { ConflictError, ValidationError } from '../core/errors';
 import type { Keys } from '../core/keys';
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+/**
+ * A claim lives this long until its submission is confirmed: if the submission fails and Redis is too
+ * far gone to release the claim, the key frees itself soon instead of blocking retries for a day.
+ */
+export const PENDING_CLAIM_TTL_SECONDS = 60;
 const MAX_KEY_LENGTH = 255;
 
 export type Claim = { kind: 'claimed' } | { kind: 'repeat'; workloadId: string };
@@ -31,7 +36,7 @@ export class IdempotencyKeys {
   async claim(key: string, body: unknown, workloadId: string): Promise<Claim> {
     const redisKey = this.keys.idempotency(digest(key));
     const bodyDigest = digest(JSON.stringify(body));
-    const claimed = await this.redis.set(redisKey, `${bodyDigest}:${workloadId}`, 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX');
+    const claimed = await this.redis.set(redisKey, `${bodyDigest}:${workloadId}`, 'EX', PENDING_CLAIM_TTL_SECONDS, 'NX');
     if (claimed === 'OK') return { kind: 'claimed' };
     const existing = await this.redis.get(redisKey);
     if (existing === null) return this.claim(key, body, workloadId); // expired in between: claim again
@@ -40,6 +45,11 @@ export class IdempotencyKeys {
       throw new ConflictError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different body.');
     }
     return { kind: 'repeat', workloadId: existingId };
+  }
+
+  /** Keeps a claim for 24 h once its workload was accepted. */
+  async confirm(key: string): Promise<void> {
+    await this.redis.expire(this.keys.idempotency(digest(key)), IDEMPOTENCY_TTL_SECONDS);
   }
 
   /** Frees a claim whose submission failed, so that the client's retry with the same key can succeed. */

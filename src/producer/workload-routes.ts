@@ -70,13 +70,17 @@ export function workloadRoutes(deps: RouteDeps, jsonBody: RequestHandler): Route
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }
+    let answer;
     try {
-      const answer = await service.submit(submission, id);
-      res.status(202).location(`/v1/workloads/${id}`).json(answer);
+      answer = await service.submit(submission, id);
     } catch (error) {
       if (key !== undefined) await idempotency.release(key).catch(() => undefined);
       throw error;
     }
+    // The workload is accepted: should Redis fail to keep the claim for 24 h now, a repeat after the
+    // pending minute could submit again, but the 202 below is true either way.
+    if (key !== undefined) await idempotency.confirm(key).catch(() => undefined);
+    res.status(202).location(`/v1/workloads/${id}`).json(answer);
   });
 
   router.get('/workloads', async (req, res) => {

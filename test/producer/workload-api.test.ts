@@ -142,6 +142,9 @@ describe('producer API', () => {
     expect(other.status).toBe(409);
     expect(other.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
     expect(await jobCount()).toBe(20);
+    // Claimed for a minute while the submission was written, kept for 24 h once it was accepted.
+    const [claimKey] = await redis.keys(`${harness.prefix}:idempotency:*`);
+    expect(await redis.ttl(claimKey)).toBeGreaterThan(23 * 60 * 60);
   });
 
   it('Idempotency-Key: concurrent repeats make exactly one workload', async () => {
