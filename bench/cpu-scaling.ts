@@ -14,7 +14,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { sumSquares } from '../src/core/tasks/sum-squares';
-import { isQuick, median, publish, verdict, type BenchRow } from './lib/bench-report';
+import { type BenchRow, isQuick, median, publish, runBench, verdict } from './lib/bench-report';
 import { benchRedis, runWorkload, startStack } from './lib/chunkmill-stack';
 
 const quick = isQuick();
@@ -131,7 +131,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((error) => {
-  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+runBench(main);

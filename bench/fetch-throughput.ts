@@ -16,7 +16,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { Agent, request } from 'undici';
 import { CITIES, WeatherServer } from './lib/weather-server';
-import { isQuick, median, publish, round, verdict } from './lib/bench-report';
+import { isQuick, median, publish, round, runBench, verdict } from './lib/bench-report';
 import { benchRedis, runWorkload, startStack } from './lib/chunkmill-stack';
 
 const quick = isQuick();
@@ -153,7 +153,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((error) => {
-  process.stderr.write(`${(error as Error).stack ?? error}\n`);
-  process.exit(1);
-});
+runBench(main);

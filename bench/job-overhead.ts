@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { unlinkKeysWithPrefix } from '../src/core/redis-connection';
-import { isQuick, median, publish, verdict } from './lib/bench-report';
+import { isQuick, median, publish, runBench, verdict } from './lib/bench-report';
 import { benchRedis, runWorkload, startStack } from './lib/chunkmill-stack';
 
 const quick = isQuick();
@@ -85,7 +85,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((error) => {
-  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+runBench(main);

@@ -78,3 +78,17 @@ export function publish(report: BenchReport): void {
   fs.mkdirSync(folder, { recursive: true });
   fs.writeFileSync(path.join(folder, `${report.bench}${isQuick() ? '.quick' : ''}.json`), `${JSON.stringify(stamped, null, 2)}\n`);
 }
+
+/**
+ * Runs a benchmark's main: exit 0 when it is done (a connection left open somewhere must not keep a
+ * finished benchmark alive), 1 with the stack when it fails.
+ */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
