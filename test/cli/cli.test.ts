@@ -67,6 +67,19 @@ describe('chunkmill CLI', () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ id: answer.id, status: 'completed', completed: 20 });
   });
 
+  it('on a terminal, watch draws a progress bar (run under a pseudo-terminal from util-linux `script`)', async () => {
+    const submitted = await runCli(['submit', 'sleep', ...new Array(6).fill('{"ms":150}'), '--chunk-size', '1', '-q'], env);
+    const id = submitted.stdout.trim();
+    const quoted = [process.execPath, BIN, 'watch', id].map((word) => `'${word}'`).join(' ');
+    const watched = await runCli(['-qec', quoted, '/dev/null'], env, '', ['script']);
+    expect(watched.code).toBe(0);
+    // cli-progress redraws the line in place: the last frame shows all items done, then the summary.
+    const screen = watched.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    expect(screen).toMatch(/[█░]+ 100% \| 6\/6 items \| 0 failed \| [\d.]+ items\/s \| ETA 0s/);
+    expect(screen).toMatch(/completed: 6 completed, 0 failed of 6 in [\d.]+ s/);
+    expect(screen).not.toMatch(/^running \d+\/6 items/m);
+  });
+
   it('reads inputs from stdin (NDJSON) and a file; --wait prints the results', async () => {
     const piped = await runCli(['submit', 'countPrimes', '--wait', '-q'], env, '10\n100\n');
     expect(piped.code).toBe(0);

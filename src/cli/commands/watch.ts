@@ -41,7 +41,8 @@ export async function watchWorkload(context: CliContext, id: string, options: Wa
   const bar = tty
     ? new SingleBar(
         {
-          format: ' {bar} {percentage}% | {value}/{total} items | {failed} failed | {rate} items/s | ETA {eta}',
+          // `eta` is cli-progress's own token (bare seconds from its own buffer); ours is `remaining`.
+          format: ' {bar} {percentage}% | {value}/{total} items | {failed} failed | {rate} items/s | ETA {remaining}',
           hideCursor: true,
           stream: process.stdout,
           etaBuffer: 50,
@@ -56,7 +57,7 @@ export async function watchWorkload(context: CliContext, id: string, options: Wa
     const finished = progress.completed + progress.failed;
     const { perSecond, etaSeconds } = rate.update(progress);
     if (bar) {
-      const payload = { failed: progress.failed, rate: perSecond.toFixed(1), eta: formatSeconds(final ? 0 : etaSeconds) };
+      const payload = { failed: progress.failed, rate: perSecond.toFixed(1), remaining: formatSeconds(final ? 0 : etaSeconds) };
       if (!lastLineAt) bar.start(progress.total, finished, payload);
       else bar.update(finished, payload);
       lastLineAt = Date.now();
