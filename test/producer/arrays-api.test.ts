@@ -36,7 +36,7 @@ describe('arrays API', () => {
     const bytes = float64Bytes(values);
     const stored = await put('vec_1', bytes, 'application/octet-stream', '?ttl=120');
     expect(stored.status).toBe(200);
-    const body = await stored.json();
+    const body = (await stored.json()) as { expiresAt: string };
     expect(body).toEqual({ name: 'vec_1', length: values.length, bytes: bytes.length, expiresAt: expect.any(String) });
     expect(Date.parse(body.expiresAt) - Date.now()).toBeGreaterThan(100_000);
     const key = new Keys(harness.prefix).array('vec_1');
@@ -91,7 +91,7 @@ describe('arrays API', () => {
   it.each(refusals)('refuses %s and writes nothing', async (_label, send, status, code) => {
     const answer = await send();
     expect(answer.status).toBe(status);
-    expect((await answer.json()).error.code).toBe(code);
+    expect(((await answer.json()) as { error: { code: string } }).error.code).toBe(code);
     expect(await countKeys(redis, `${harness.prefix}:array`)).toBe(0);
   });
 
