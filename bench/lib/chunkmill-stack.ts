@@ -32,8 +32,17 @@ export interface ChunkmillStack {
 export async function benchRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: async () => undefined };
   if (await redisAnswers('127.0.0.1', 6379)) return { url: DEFAULT_REDIS_URL, stop: async () => undefined };
+  return privateRedis();
+}
+
+/**
+ * A redis-server of the benchmark's own, in a temporary folder, without persistence (so that disk
+ * writes do not time the disk): for benchmarks that store hundreds of MB, or read Redis's own memory
+ * figures, which another user of a shared Redis would blur.
+ */
+export async function privateRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chunkmill-bench-redis-'));
-  const server = new RedisServer({ port: await freePort(), dir });
+  const server = new RedisServer({ port: await freePort(), dir, args: ['--appendonly', 'no'] });
   await server.start();
   return {
     url: server.url,
