@@ -15,6 +15,7 @@ import { DEFAULT_REDIS_URL, RedisServer, freePort, redisAnswers } from '../../sr
 const ROOT = path.resolve(__dirname, '../../..');
 
 export interface StackOptions {
+  /** Worker processes of the worker host; 0 starts no worker host (the producer alone). */
   workerProcesses: number;
   workerThreads: number;
   /** Extra environment for both roles. */
@@ -25,6 +26,10 @@ export interface ChunkmillStack {
   baseUrl: string;
   redisUrl: string;
   prefix: string;
+  /** The producer's process id. */
+  producerPid: number;
+  /** The worker host's (cluster primary's) process id; its children are the worker processes. */
+  workerPid?: number;
   stop(): Promise<void>;
 }
 
@@ -91,18 +96,20 @@ export async function startStack(redisUrl: string, options: StackOptions): Promi
     PORT: '0',
     HOST: '127.0.0.1',
     WORKER_METRICS_PORT: '0',
-    WORKER_PROCESSES: String(options.workerProcesses),
+    WORKER_PROCESSES: String(Math.max(1, options.workerProcesses)),
     WORKER_THREADS: String(options.workerThreads),
     ...options.env,
   };
   const producer = await startRole('producer', env, 'producer listening', 1);
-  const worker = await startRole('worker', env, 'worker process ready', options.workerProcesses);
+  const worker = options.workerProcesses > 0 ? await startRole('worker', env, 'worker process ready', options.workerProcesses) : undefined;
   return {
     baseUrl: `http://127.0.0.1:${producer.port}`,
     redisUrl,
     prefix,
+    producerPid: producer.child.pid!,
+    workerPid: worker?.child.pid,
     async stop() {
-      await stopChild(worker.child);
+      if (worker) await stopChild(worker.child);
       await stopChild(producer.child);
       const redis = new Redis(redisUrl);
       await unlinkKeysWithPrefix(redis, prefix);

@@ -3,34 +3,30 @@
  * per array (8 bytes an element), never JSON. Compute workloads read and write element ranges of them
  * with GETRANGE/SETRANGE, so a worker moves only its own slice, and every command names one key.
  *
- * Redis is never asked for one huge bulk string: uploads go in slices of ARRAY_SLICE_BYTES into a
- * staging key that is renamed over the array once complete (a reader never sees half an upload), and
- * whole-array reads come back in slices too, inside one MULTI so that they all see the same array.
+ * Whole arrays go in with one SET and come out with one GET, which are atomic (a reader never sees half
+ * an upload) and measured faster than slices: at 128 MB, SET took 232 ms against 571 ms for pipelined
+ * 4 MB SETRANGEs (Redis re-trims its query buffer per pipelined argument) and GET 480 ms against 971 ms
+ * for a MULTI of GETRANGEs. Redis reads a large argument across event-loop turns, so other clients are
+ * served meanwhile; the size cap (MAX_ARRAY_BYTES) stays below Redis's 512 MB string limit.
  */
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys';
 
 export const FLOAT64_BYTES = Float64Array.BYTES_PER_ELEMENT;
-/** Bytes per SETRANGE/GETRANGE: big enough to amortise a round trip, small enough not to stall Redis. */
-export const ARRAY_SLICE_BYTES = 4 * 1024 * 1024;
-/** A staging key outlives a crashed upload by this long at most. */
-const UPLOAD_TTL_SECONDS = 3600;
 
 /** An array name: the same alphabet as a workload id (it becomes part of a key and a URL). */
 export const ARRAY_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
-// Writes a range only into an array that still exists and is long enough, so that an array that expired
-// (or was replaced by a shorter one) while a workload ran is not silently re-created from zeros.
-const WRITE_RANGE = `
-local length = redis.call('STRLEN', KEYS[1])
-local offset = tonumber(ARGV[1])
-if length < offset + string.len(ARGV[2]) then return 0 end
-redis.call('SETRANGE', KEYS[1], offset, ARGV[2])
+// Every stored array has a TTL. A SETRANGE into an array that expired (or was deleted) while a workload
+// ran creates a zero-padded string without one: that string is removed again here, unless a PUT has
+// replaced it meanwhile (a PUT always sets a TTL). The bytes themselves go with a plain SETRANGE, not
+// through Lua, which would copy an 8 MB argument twice more (measured: 2.7 times slower).
+const DROP_IF_CREATED = `
+if redis.call('PTTL', KEYS[1]) == -1 then redis.call('DEL', KEYS[1]) end
 return 1
 `;
 
-type ScriptedRedis = Redis & { chunkmillWriteArrayRange(key: string, offset: number, bytes: Buffer): Promise<number> };
+type ScriptedRedis = Redis & { chunkmillDropArrayIfCreated(key: string): Promise<number> };
 
 export interface StoredArray {
   name: string;
@@ -48,21 +44,14 @@ export class ArrayStore {
     private readonly keys: Keys,
   ) {
     this.redis = redis as ScriptedRedis;
-    if (typeof this.redis.chunkmillWriteArrayRange !== 'function') {
-      redis.defineCommand('chunkmillWriteArrayRange', { numberOfKeys: 1, lua: WRITE_RANGE });
+    if (typeof this.redis.chunkmillDropArrayIfCreated !== 'function') {
+      redis.defineCommand('chunkmillDropArrayIfCreated', { numberOfKeys: 1, lua: DROP_IF_CREATED });
     }
   }
 
   /** Stores (or replaces) an array; `bytes` is raw little-endian Float64, a non-empty multiple of 8 bytes. */
   async put(name: string, bytes: Buffer, ttlSeconds: number): Promise<StoredArray> {
-    const staging = this.keys.arrayUpload(name, randomUUID());
-    const upload = this.redis.pipeline();
-    upload.set(staging, bytes.subarray(0, ARRAY_SLICE_BYTES), 'EX', UPLOAD_TTL_SECONDS);
-    for (let offset = ARRAY_SLICE_BYTES; offset < bytes.length; offset += ARRAY_SLICE_BYTES) {
-      upload.setrange(staging, offset, bytes.subarray(offset, offset + ARRAY_SLICE_BYTES));
-    }
-    await execOrThrow(upload);
-    await execOrThrow(this.redis.multi().rename(staging, this.keys.array(name)).expire(this.keys.array(name), ttlSeconds));
+    await this.redis.set(this.keys.array(name), bytes, 'EX', ttlSeconds);
     return describe(name, bytes.length, ttlSeconds);
   }
 
@@ -80,20 +69,10 @@ export class ArrayStore {
     return bytes === 0 ? undefined : Math.floor(bytes / FLOAT64_BYTES);
   }
 
-  /** The whole array's bytes, all slices from one consistent state; undefined when there is none. */
+  /** The whole array's bytes; undefined when there is none. */
   async read(name: string): Promise<Buffer | undefined> {
-    const key = this.keys.array(name);
-    for (;;) {
-      const bytes = await this.redis.strlen(key);
-      if (bytes === 0) return undefined;
-      const read = this.redis.multi().strlen(key);
-      for (let offset = 0; offset < bytes; offset += ARRAY_SLICE_BYTES) {
-        read.getrangeBuffer(key, offset, Math.min(bytes, offset + ARRAY_SLICE_BYTES) - 1);
-      }
-      const [[, lengthNow], ...slices] = (await execOrThrow(read)) as [[null, number], ...Array<[null, Buffer]>];
-      // Replaced between the STRLEN and the MULTI: read again, so that every slice is of one array.
-      if (lengthNow === bytes) return Buffer.concat(slices.map(([, slice]) => slice), bytes);
-    }
+    const bytes = await this.redis.getBuffer(this.keys.array(name));
+    return bytes && bytes.length > 0 ? bytes : undefined;
   }
 
   /**
@@ -107,10 +86,19 @@ export class ArrayStore {
     return true;
   }
 
-  /** Writes `bytes` at element `start`; false when the array is missing or too short (nothing written). */
-  async writeRange(name: string, start: number, bytes: Uint8Array): Promise<boolean> {
+  /**
+   * Writes `bytes` at element `start` of an array of `length` elements; false when the array is gone or
+   * has another length now (an array that was gone is not left behind, see DROP_IF_CREATED).
+   */
+  async writeRange(name: string, length: number, start: number, bytes: Uint8Array): Promise<boolean> {
+    const key = this.keys.array(name);
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    return (await this.redis.chunkmillWriteArrayRange(this.keys.array(name), start * FLOAT64_BYTES, buffer)) === 1;
+    const [[, lengthAfter], [, ttl]] = (await execOrThrow(this.redis.multi().setrange(key, start * FLOAT64_BYTES, buffer).pttl(key))) as [[null, number], [null, number]];
+    if (ttl === -1) {
+      await this.redis.chunkmillDropArrayIfCreated(key);
+      return false;
+    }
+    return lengthAfter === length * FLOAT64_BYTES;
   }
 
   /** Deletes an array; false when there was none. */

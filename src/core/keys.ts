@@ -58,11 +58,6 @@ export class Keys {
     return `${this.prefix}:array:{${name}}`;
   }
 
-  /** String: an array being uploaded, renamed over `array(name)` once complete (same slot as the array). */
-  arrayUpload(name: string, uploadId: string): string {
-    return `${this.prefix}:array:{${name}}:upload:${uploadId}`;
-  }
-
   workload(id: string): WorkloadKeys {
     const base = `${this.prefix}:wl:{${id}}`;
     return {

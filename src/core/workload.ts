@@ -89,6 +89,8 @@ export interface ComputeChunkData {
   timeoutMs?: number;
   /** Set for an array workload (see array-tasks.ts): the arrays its items read and write. */
   arrays?: ArrayBindings;
+  /** An array workload's length in elements (every array it names has this length). */
+  arrayLength?: number;
 }
 
 /** One item of an array workload: elements [start, end) of its arrays. */

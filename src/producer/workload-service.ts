@@ -60,6 +60,7 @@ function chunkItems(
         type: 'compute',
         task,
         arrays,
+        arrayLength,
         inputs: Array.from({ length: chunk.end - chunk.start }, (_, offset) => range(chunk.start + offset)),
         timeoutMs,
       }),

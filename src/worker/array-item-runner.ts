@@ -50,7 +50,7 @@ export class ArrayItemRunners {
           if (found.includes(false)) throw missing(bindings, 'read');
           if (task.writes) buffers.out = new SharedArrayBuffer(bytes);
           const run = await this.pool.runArrayKernel({ task: task.name, x: buffers.x!, y: buffers.y, out: buffers.out }, { signal, timeoutMs: data.timeoutMs });
-          if (buffers.out && !(await this.arrays.writeRange(bindings.out!, start, new Uint8Array(buffers.out)))) throw missing(bindings, 'write');
+          if (buffers.out && !(await this.arrays.writeRange(bindings.out!, data.arrayLength!, start, new Uint8Array(buffers.out)))) throw missing(bindings, 'write');
           onRun(run);
           return run.value;
         } finally {

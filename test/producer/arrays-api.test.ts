@@ -50,7 +50,7 @@ describe('arrays API', () => {
     expect(Buffer.compare(Buffer.from(await answer.arrayBuffer()), bytes)).toBe(0);
   });
 
-  it('stores an array larger than one Redis slice in slices, and reads it back whole', async () => {
+  it('stores a multi-megabyte array and reads it back whole', async () => {
     const big = await startProducerHarness('arrays-big', { MAX_ARRAY_BYTES: String(16 * 1024 * 1024) });
     try {
       const values = Float64Array.from({ length: 1_100_000 }, (_, i) => i * 0.5 - 3);
@@ -59,7 +59,6 @@ describe('arrays API', () => {
       expect(stored.status).toBe(200);
       const answer = await fetch(`${big.api.baseUrl}/v1/arrays/big`);
       expect(Buffer.compare(Buffer.from(await answer.arrayBuffer()), bytes)).toBe(0);
-      expect(await countKeys(redis, `${big.prefix}:array:{big}:upload`)).toBe(0);
     } finally {
       await big.close();
     }
