@@ -21,7 +21,10 @@ export interface ArrayTaskDefinition {
   reads: ReadonlyArray<'x' | 'y'>;
   /** True when the task writes an `out` array of the inputs' length (created, or overwritten, at submit). */
   writes: boolean;
-  /** Runs on a compute thread over one item's slices. */
+  /**
+   * Runs on a compute thread over one item's slices. Must write every element of `out` (its buffer may
+   * be a finished item's, reused).
+   */
   run(views: ArrayKernelViews): number;
 }
 

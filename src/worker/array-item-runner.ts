@@ -21,6 +21,13 @@ const ITEMS_IN_MEMORY_PER_THREAD = 2;
 
 export class ArrayItemRunners {
   private readonly inMemory: Semaphore;
+  /**
+   * Shared buffers of finished items, by size, for the next items: items of one workload have one size,
+   * so after the first few no item allocates (and zero-fills) 3 × 8 MiB, nor leaves it to the collector.
+   * Only buffers of items whose thread returned come back here; after an abort or a timeout the thread
+   * may still be writing into its buffers, so those are dropped.
+   */
+  private readonly spare = new Map<number, SharedArrayBuffer[]>();
 
   constructor(
     private readonly pool: ThreadPool,
@@ -39,21 +46,25 @@ export class ArrayItemRunners {
         const { start, end } = data.inputs[index - data.start] as ElementRange;
         const bytes = (end - start) * FLOAT64_BYTES;
         await this.inMemory.acquire(signal);
+        const buffers: { x?: SharedArrayBuffer; y?: SharedArrayBuffer; out?: SharedArrayBuffer } = {};
+        let reusable = true;
         try {
-          const buffers: { x?: SharedArrayBuffer; y?: SharedArrayBuffer; out?: SharedArrayBuffer } = {};
           const found = await Promise.all(
             task.reads.map((role) => {
-              buffers[role] = new SharedArrayBuffer(bytes);
+              buffers[role] = this.take(bytes);
               return this.arrays.readRangeInto(bindings[role]!, start, end, new Uint8Array(buffers[role]!));
             }),
           );
           if (found.includes(false)) throw missing(bindings, 'read');
-          if (task.writes) buffers.out = new SharedArrayBuffer(bytes);
+          if (task.writes) buffers.out = this.take(bytes);
+          reusable = false;
           const run = await this.pool.runArrayKernel({ task: task.name, x: buffers.x!, y: buffers.y, out: buffers.out }, { signal, timeoutMs: data.timeoutMs });
+          reusable = true;
           if (buffers.out && !(await this.arrays.writeRange(bindings.out!, data.arrayLength!, start, new Uint8Array(buffers.out)))) throw missing(bindings, 'write');
           onRun(run);
           return run.value;
         } finally {
+          if (reusable) for (const buffer of Object.values(buffers)) if (buffer) this.give(buffer);
           this.inMemory.release();
         }
       },
@@ -61,7 +72,26 @@ export class ArrayItemRunners {
       isPermanent: (error) => error.code === ItemErrorCode.ARRAY_MISSING,
     };
   }
+
+  private take(bytes: number): SharedArrayBuffer {
+    return this.spare.get(bytes)?.pop() ?? new SharedArrayBuffer(bytes);
+  }
+
+  private give(buffer: SharedArrayBuffer): void {
+    // Two sizes are kept (a workload's items, and its shorter last item); a third replaces the oldest.
+    let list = this.spare.get(buffer.byteLength);
+    if (!list) {
+      if (this.spare.size >= SPARE_SIZES) this.spare.delete(this.spare.keys().next().value!);
+      list = [];
+      this.spare.set(buffer.byteLength, list);
+    }
+    if (list.length < this.pool.threads * ITEMS_IN_MEMORY_PER_THREAD * SPARE_PER_ITEM) list.push(buffer);
+  }
 }
+
+/** Spare buffers kept per size: enough for every item in memory at once (x, y and out each). */
+const SPARE_PER_ITEM = 3;
+const SPARE_SIZES = 2;
 
 function missing(bindings: NonNullable<ComputeChunkData['arrays']>, what: 'read' | 'write'): ItemError {
   const names = Object.values(bindings).filter(Boolean).join(', ');
