@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ARRAY_NAME } from './array-store';
-import { findArrayTask, type ArrayTaskDefinition } from './array-tasks';
+import { ARRAY_TASKS, findArrayTask, type ArrayTaskDefinition } from './array-tasks';
 import { ValidationError, type ErrorDetail } from './errors';
 import { extractPathProblem } from './extract-path';
 import { REDUCE_OPERATIONS } from './reduce';
@@ -222,7 +222,7 @@ function resolveArrayTask(submission: ComputeSubmission, arrays: ArrayBindings):
   const task = findArrayTask(submission.task);
   if (!task) {
     throw new ValidationError(`Task "${submission.task.slice(0, 100)}" does not run over arrays.`, [
-      { path: 'task', message: 'with "arrays", must be one of: mulArrays, dot, sumArray' },
+      { path: 'task', message: `with "arrays", must be one of: ${ARRAY_TASKS.map((known) => known.name).join(', ')}` },
     ]);
   }
   const details: ErrorDetail[] = [];
