@@ -123,7 +123,11 @@ async function main(): Promise<void> {
   for (let warm = 0; warm < 3; warm++) nodeLoopMs(x.subarray(0, 100_000), y.subarray(0, 100_000), expected.subarray(0, 100_000));
   const runs: ChunkmillRun[] = [];
   const redis = await privateRedis();
-  const stack = await startStack(redis.url, { workerProcesses: cores, workerThreads: 1 });
+  // A stack that fails to start must not leave the private redis-server behind.
+  const stack = await startStack(redis.url, { workerProcesses: cores, workerThreads: 1 }).catch(async (error: unknown) => {
+    await redis.stop();
+    throw error;
+  });
   try {
     for (let run = 0; run < REPEATS; run++) {
       node.push(nodeLoopMs(x, y, expected));

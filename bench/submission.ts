@@ -48,7 +48,11 @@ async function main(): Promise<void> {
   // The options chunkmill gives its chunk jobs (workload-service.ts), so the baseline writes the same.
   const options = (jobId: string) => ({ jobId, attempts: 3, backoff: { type: 'exponential', delay: 1000 }, priority: 50, removeOnComplete: true, removeOnFail: { age: 86400 } });
   const redis = await privateRedis();
-  const stack = await startStack(redis.url, { workerProcesses: 0, workerThreads: 1 });
+  // A stack that fails to start must not leave the private redis-server behind.
+  const stack = await startStack(redis.url, { workerProcesses: 0, workerThreads: 1 }).catch(async (error: unknown) => {
+    await redis.stop();
+    throw error;
+  });
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
   const raw = new Queue('raw', { connection, prefix: `cmbench-sub-${randomBytes(4).toString('hex')}` });
   const ours: number[] = [];
