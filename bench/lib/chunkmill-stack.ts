@@ -15,6 +15,7 @@ import { DEFAULT_REDIS_URL, RedisServer, freePort, redisAnswers } from '../../sr
 const ROOT = path.resolve(__dirname, '../../..');
 
 export interface StackOptions {
+  /** Worker processes of the worker host; 0 starts no worker host (the producer alone). */
   workerProcesses: number;
   workerThreads: number;
   /** Extra environment for both roles. */
@@ -25,6 +26,10 @@ export interface ChunkmillStack {
   baseUrl: string;
   redisUrl: string;
   prefix: string;
+  /** The producer's process id. */
+  producerPid: number;
+  /** The worker host's (cluster primary's) process id; its children are the worker processes. */
+  workerPid?: number;
   stop(): Promise<void>;
 }
 
@@ -32,8 +37,17 @@ export interface ChunkmillStack {
 export async function benchRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: async () => undefined };
   if (await redisAnswers('127.0.0.1', 6379)) return { url: DEFAULT_REDIS_URL, stop: async () => undefined };
+  return privateRedis();
+}
+
+/**
+ * A redis-server of the benchmark's own, in a temporary folder, without persistence (so that disk
+ * writes do not time the disk): for benchmarks that store hundreds of MB, or read Redis's own memory
+ * figures, which another user of a shared Redis would blur.
+ */
+export async function privateRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chunkmill-bench-redis-'));
-  const server = new RedisServer({ port: await freePort(), dir });
+  const server = new RedisServer({ port: await freePort(), dir, args: ['--appendonly', 'no'] });
   await server.start();
   return {
     url: server.url,
@@ -82,18 +96,20 @@ export async function startStack(redisUrl: string, options: StackOptions): Promi
     PORT: '0',
     HOST: '127.0.0.1',
     WORKER_METRICS_PORT: '0',
-    WORKER_PROCESSES: String(options.workerProcesses),
+    WORKER_PROCESSES: String(Math.max(1, options.workerProcesses)),
     WORKER_THREADS: String(options.workerThreads),
     ...options.env,
   };
   const producer = await startRole('producer', env, 'producer listening', 1);
-  const worker = await startRole('worker', env, 'worker process ready', options.workerProcesses);
+  const worker = options.workerProcesses > 0 ? await startRole('worker', env, 'worker process ready', options.workerProcesses) : undefined;
   return {
     baseUrl: `http://127.0.0.1:${producer.port}`,
     redisUrl,
     prefix,
+    producerPid: producer.child.pid!,
+    workerPid: worker?.child.pid,
     async stop() {
-      await stopChild(worker.child);
+      if (worker) await stopChild(worker.child);
       await stopChild(producer.child);
       const redis = new Redis(redisUrl);
       await unlinkKeysWithPrefix(redis, prefix);

@@ -54,6 +54,8 @@ const envSchema = z.object({
   RETRY_BACKOFF_MS: z.coerce.number().int().min(0).default(1000),
   MAX_BODY_BYTES: positiveInt.default(8 * 1024 * 1024),
   MAX_ITEMS_PER_WORKLOAD: positiveInt.default(1_000_000),
+  /** Largest array `PUT /v1/arrays/:name` accepts (413 past it); Redis caps a string at 512 MiB. */
+  MAX_ARRAY_BYTES: positiveInt.max(512 * 1024 * 1024).default(256 * 1024 * 1024),
   LOCK_DURATION_MS: positiveInt.default(30_000),
   STALLED_INTERVAL_MS: positiveInt.default(30_000),
   MAX_STALLED_COUNT: z.coerce.number().int().min(0).default(2),

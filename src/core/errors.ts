@@ -91,6 +91,8 @@ export const ItemErrorCode = {
   FETCH_TOO_LARGE: 'FETCH_TOO_LARGE',
   /** Too many redirects, or a redirect loop. */
   FETCH_REDIRECTS: 'FETCH_REDIRECTS',
+  /** An array the item reads or writes expired, was deleted or changed length while the workload ran. */
+  ARRAY_MISSING: 'ARRAY_MISSING',
 } as const;
 export type ItemErrorCode = (typeof ItemErrorCode)[keyof typeof ItemErrorCode];
 

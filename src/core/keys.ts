@@ -50,6 +50,14 @@ export class Keys {
     return `${this.prefix}:ratelimit:${tokenDigest}:${window}`;
   }
 
+  /**
+   * String: a named Float64 array's raw little-endian bytes. The name is its own hash tag, so every
+   * command on an array is a single-key command and arrays spread over a cluster's slots.
+   */
+  array(name: string): string {
+    return `${this.prefix}:array:{${name}}`;
+  }
+
   workload(id: string): WorkloadKeys {
     const base = `${this.prefix}:wl:{${id}}`;
     return {

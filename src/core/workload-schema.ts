@@ -4,6 +4,8 @@
  * task's own schema, so a worker never receives an item it cannot run.
  */
 import { z } from 'zod';
+import { ARRAY_NAME } from './array-store';
+import { ARRAY_TASKS, findArrayTask, type ArrayTaskDefinition } from './array-tasks';
 import { ValidationError, type ErrorDetail } from './errors';
 import { extractPathProblem } from './extract-path';
 import { REDUCE_OPERATIONS } from './reduce';
@@ -38,6 +40,8 @@ export const LIMITS = {
   maxMaxResponseBytes: 16 * 1024 * 1024,
   maxUrlLength: 8192,
   maxExtractLength: 512,
+  /** Arrays: elements per item at most (64 MiB per array slice in a worker's memory). */
+  maxElementsPerItem: 8 * 1024 * 1024,
 } as const;
 
 const commonOptions = {
@@ -47,14 +51,32 @@ const commonOptions = {
   priority: z.number().int().min(LIMITS.minPriority).max(LIMITS.maxPriority).optional(),
 };
 
+const arrayName = z.string().regex(ARRAY_NAME, 'must be an array name: letters, digits, "_" and "-" (1-64)');
+
+/** The arrays an array task works on (see array-tasks.ts): inputs `x` (and `y`), output `out`. */
+export const arrayBindingsSchema = z.strictObject({ x: arrayName, y: arrayName.optional(), out: arrayName.optional() });
+export type ArrayBindings = z.infer<typeof arrayBindingsSchema>;
+
 export function computeSubmissionSchema(maxItems: number) {
-  return z.strictObject({
-    type: z.literal('compute'),
-    task: z.string().min(1).max(100),
-    inputs: z.array(z.unknown()).min(1).max(maxItems),
-    reduce: z.enum(REDUCE_OPERATIONS).optional(),
-    ...commonOptions,
-  });
+  return z
+    .strictObject({
+      type: z.literal('compute'),
+      task: z.string().min(1).max(100),
+      inputs: z.array(z.unknown()).min(1).max(maxItems).optional(),
+      /** Instead of `inputs`: named arrays, cut into items of `elementsPerItem` elements. */
+      arrays: arrayBindingsSchema.optional(),
+      elementsPerItem: z.number().int().min(1).max(LIMITS.maxElementsPerItem).optional(),
+      reduce: z.enum(REDUCE_OPERATIONS).optional(),
+      ...commonOptions,
+    })
+    .superRefine((submission, context) => {
+      if ((submission.inputs === undefined) === (submission.arrays === undefined)) {
+        context.addIssue({ code: 'custom', path: ['inputs'], message: 'give exactly one of "inputs" and "arrays"' });
+      }
+      if (submission.elementsPerItem !== undefined && submission.arrays === undefined) {
+        context.addIssue({ code: 'custom', path: ['elementsPerItem'], message: 'applies to "arrays" workloads only' });
+      }
+    });
 }
 
 export type ComputeSubmission = z.infer<ReturnType<typeof computeSubmissionSchema>>;
@@ -170,7 +192,9 @@ export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: stri
 }
 
 /** The task a compute submission names, with every input checked against the task's schema. */
-export function resolveComputeTask(submission: ComputeSubmission): TaskDefinition {
+export function resolveComputeTask(submission: ComputeSubmission): TaskDefinition | ArrayTaskDefinition {
+  if (submission.arrays) return resolveArrayTask(submission, submission.arrays);
+  const inputs = submission.inputs ?? [];
   const task = findTask(submission.task);
   if (!task) {
     throw new ValidationError(`Unknown task "${submission.task.slice(0, 100)}".`, [
@@ -178,8 +202,8 @@ export function resolveComputeTask(submission: ComputeSubmission): TaskDefinitio
     ]);
   }
   const details: ErrorDetail[] = [];
-  for (let index = 0; index < submission.inputs.length && details.length < LIMITS.maxReportedIssues; index++) {
-    const parsed = task.input.safeParse(submission.inputs[index]);
+  for (let index = 0; index < inputs.length && details.length < LIMITS.maxReportedIssues; index++) {
+    const parsed = task.input.safeParse(inputs[index]);
     if (!parsed.success) details.push(...issuesToDetails(parsed.error.issues, ['inputs', index]));
   }
   if (details.length > 0) {
@@ -190,5 +214,28 @@ export function resolveComputeTask(submission: ComputeSubmission): TaskDefinitio
       { path: 'reduce', message: 'only "count" applies to this task' },
     ]);
   }
+  return task;
+}
+
+/** An array workload's task, with its `arrays` checked against what the task reads and writes. */
+function resolveArrayTask(submission: ComputeSubmission, arrays: ArrayBindings): ArrayTaskDefinition {
+  const task = findArrayTask(submission.task);
+  if (!task) {
+    throw new ValidationError(`Task "${submission.task.slice(0, 100)}" does not run over arrays.`, [
+      { path: 'task', message: `with "arrays", must be one of: ${ARRAY_TASKS.map((known) => known.name).join(', ')}` },
+    ]);
+  }
+  const details: ErrorDetail[] = [];
+  const wanted = new Set<string>([...task.reads, ...(task.writes ? ['out'] : [])]);
+  for (const role of ['x', 'y', 'out'] as const) {
+    if (wanted.has(role) && arrays[role] === undefined) details.push({ path: `arrays.${role}`, message: `task "${task.name}" needs it` });
+    if (!wanted.has(role) && arrays[role] !== undefined) details.push({ path: `arrays.${role}`, message: `task "${task.name}" does not use it` });
+  }
+  // An item reads its slices and then writes its out slice; a retry of an item whose out is one of its
+  // inputs would read what the first run wrote.
+  if (arrays.out !== undefined && (arrays.out === arrays.x || arrays.out === arrays.y)) {
+    details.push({ path: 'arrays.out', message: 'must differ from the input arrays' });
+  }
+  if (details.length > 0) throw new ValidationError(`The arrays do not fit task "${task.name}".`, details);
   return task;
 }

@@ -12,6 +12,7 @@
  * DELETE) racing each other always leave one consistent answer.
  */
 import type { ReduceOperation } from './reduce';
+import type { ArrayBindings } from './workload-schema';
 
 export const WORKLOAD_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type WorkloadStatus = (typeof WORKLOAD_STATUSES)[number];
@@ -83,8 +84,19 @@ export interface ComputeChunkData {
   /** Index of `inputs[0]` in the workload. */
   start: number;
   task: string;
+  /** The items' inputs; for an array workload, each item's element range `{start, end}` (end excluded). */
   inputs: unknown[];
   timeoutMs?: number;
+  /** Set for an array workload (see array-tasks.ts): the arrays its items read and write. */
+  arrays?: ArrayBindings;
+  /** An array workload's length in elements (every array it names has this length). */
+  arrayLength?: number;
+}
+
+/** One item of an array workload: elements [start, end) of its arrays. */
+export interface ElementRange {
+  start: number;
+  end: number;
 }
 
 /** One fetch item: what to request. A `urls` submission becomes GETs. */

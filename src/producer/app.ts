@@ -4,7 +4,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config';
 import { RedisUnavailableError } from '../core/errors';
+import type { ArrayStore } from '../core/array-store';
 import { apiDocsRoutes } from './api-docs';
+import { arrayRoutes } from './array-routes';
 import { bearerAuth } from './auth';
 import { tokenRateLimit } from './rate-limit';
 import { errorHandler, notFoundHandler } from './error-handler';
@@ -17,6 +19,7 @@ export interface ProducerAppDeps extends RouteDeps {
   config: Config;
   redis: Redis;
   logger: Logger;
+  arrays: ArrayStore;
 }
 
 export function createProducerApp(deps: ProducerAppDeps): Express {
@@ -45,6 +48,7 @@ export function createProducerApp(deps: ProducerAppDeps): Express {
     '/v1',
     bearerAuth(deps.config.API_TOKENS),
     tokenRateLimit(deps.redis, deps.keys, deps.config.RATE_LIMIT_PER_MINUTE),
+    arrayRoutes({ arrays: deps.arrays, maxArrayBytes: deps.config.MAX_ARRAY_BYTES, defaultTtlSeconds: deps.config.RESULT_TTL_SECONDS }),
     workloadRoutes(deps, jsonBody),
   );
   app.use(notFoundHandler);

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { listTasks } from '../core/tasks/task-registry';
 import { submissionSchema } from '../core/workload-schema';
 import { WORKLOAD_STATUSES } from '../core/workload';
+import { MAX_ARRAY_TTL_SECONDS } from './array-routes';
 import { listQuery, resultsQuery } from './workload-routes';
 
 type JsonSchema = Record<string, unknown>;
@@ -67,9 +68,18 @@ const taskList = z.object({
   ),
 });
 
+const storedArray = z.object({
+  name: z.string(),
+  length: z.number().int().meta({ description: 'elements (Float64)' }),
+  bytes: z.number().int(),
+  expiresAt: isoTime,
+});
+const octetStream = { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } };
+
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown, description: string) => ({ description, content: { 'application/json': { schema } } });
 const errorAnswer = (description: string) => json(ref('Error'), description);
+const arrayNameParameter = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } };
 const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } };
 
 /** Query parameters from a zod object schema, one per property. */
@@ -100,7 +110,7 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
         'A distributed job queue for chunked work: submit a workload (a list of items and what to do with each), follow it, read its results per item, in order.',
     },
     servers: [{ url: '/' }],
-    tags: [{ name: 'workloads' }, { name: 'tasks' }, { name: 'health' }, { name: 'docs' }],
+    tags: [{ name: 'workloads' }, { name: 'arrays' }, { name: 'tasks' }, { name: 'health' }, { name: 'docs' }],
     paths: {
       '/healthz': { get: { tags: ['health'], summary: 'Alive', security: [], responses: { '200': json({ type: 'object', properties: { status: { const: 'ok' } } }, 'alive') } } },
       '/readyz': {
@@ -172,6 +182,39 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
           responses: { '200': { description: 'an event stream, ending after `done`', content: { 'text/event-stream': { schema: { type: 'string' } } } }, '404': errorAnswer('NOT_FOUND'), ...v1Errors },
         },
       },
+      '/v1/arrays/{name}': {
+        put: {
+          tags: ['arrays'],
+          summary: 'Store (or replace) a named array: raw little-endian Float64 bytes, stored as bytes with a TTL',
+          operationId: 'putArray',
+          parameters: [
+            arrayNameParameter,
+            { name: 'ttl', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: MAX_ARRAY_TTL_SECONDS }, description: 'seconds; default RESULT_TTL_SECONDS' },
+          ],
+          requestBody: { required: true, content: octetStream },
+          responses: {
+            '200': json(ref('StoredArray'), 'stored'),
+            '400': errorAnswer('VALIDATION_FAILED: empty, not a multiple of 8 bytes, bad name or ttl'),
+            '413': errorAnswer('PAYLOAD_TOO_LARGE: over MAX_ARRAY_BYTES'),
+            '415': errorAnswer('UNSUPPORTED_MEDIA_TYPE: not application/octet-stream'),
+            ...v1Errors,
+          },
+        },
+        get: {
+          tags: ['arrays'],
+          summary: 'The array\'s bytes (raw little-endian Float64)',
+          operationId: 'getArray',
+          parameters: [arrayNameParameter],
+          responses: { '200': { description: 'the bytes; X-Array-Length holds the element count', content: octetStream }, '400': errorAnswer('VALIDATION_FAILED'), '404': errorAnswer('NOT_FOUND'), ...v1Errors },
+        },
+        delete: {
+          tags: ['arrays'],
+          summary: 'Delete a named array',
+          operationId: 'deleteArray',
+          parameters: [arrayNameParameter],
+          responses: { '204': { description: 'deleted' }, '400': errorAnswer('VALIDATION_FAILED'), '404': errorAnswer('NOT_FOUND'), ...v1Errors },
+        },
+      },
       '/v1/tasks': {
         get: { tags: ['tasks'], summary: 'The registered compute tasks', operationId: 'listTasks', responses: { '200': json(ref('TaskList'), 'the tasks'), ...v1Errors } },
       },
@@ -185,6 +228,7 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
         Workload: outputSchema(workloadView),
         WorkloadResults: outputSchema(workloadResults),
         TaskList: outputSchema(taskList),
+        StoredArray: outputSchema(storedArray),
         Error: outputSchema(apiError),
         ...taskInputs,
       },

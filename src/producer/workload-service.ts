@@ -9,8 +9,10 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { defaultChunkSize, planChunks, type ChunkRange } from '../core/chunk-planner';
 import type { Config } from '../core/config';
-import { ConflictError, NotFoundError } from '../core/errors';
+import { ConflictError, NotFoundError, ValidationError, type ErrorDetail } from '../core/errors';
 import type { ChunkQueue, ChunkQueues } from '../core/queues';
+import { DEFAULT_ELEMENTS_PER_ITEM, findArrayTask } from '../core/array-tasks';
+import type { ArrayStore } from '../core/array-store';
 import { reduceValues } from '../core/reduce';
 import type { Keys } from '../core/keys';
 import type { RedisSubscriber } from '../core/redis-subscriber';
@@ -29,6 +31,7 @@ import {
   FINAL_STATUSES,
   toWorkloadView,
   type ChunkJobData,
+  type ElementRange,
   type WorkloadRecord,
   type WorkloadResults,
   type WorkloadStatus,
@@ -42,10 +45,30 @@ import {
 function chunkItems(
   submission: WorkloadSubmission,
   workloadId: string,
+  arrayLength?: number,
 ): { count: number; minimumChunkSize: number; chunkData: (chunk: ChunkRange) => ChunkJobData } {
   const base = (chunk: ChunkRange) => ({ workloadId, chunkIndex: chunk.chunkIndex, start: chunk.start });
+  if (submission.type === 'compute' && submission.arrays) {
+    const { task, arrays, timeoutMs } = submission;
+    const perItem = submission.elementsPerItem ?? DEFAULT_ELEMENTS_PER_ITEM;
+    const range = (item: number): ElementRange => ({ start: item * perItem, end: Math.min(arrayLength!, (item + 1) * perItem) });
+    return {
+      count: Math.ceil(arrayLength! / perItem),
+      minimumChunkSize: 1,
+      chunkData: (chunk) => ({
+        ...base(chunk),
+        type: 'compute',
+        task,
+        arrays,
+        arrayLength,
+        inputs: Array.from({ length: chunk.end - chunk.start }, (_, offset) => range(chunk.start + offset)),
+        timeoutMs,
+      }),
+    };
+  }
   if (submission.type === 'compute') {
-    const { task, inputs, timeoutMs } = submission;
+    const { task, timeoutMs } = submission;
+    const inputs = submission.inputs ?? [];
     return {
       count: inputs.length,
       minimumChunkSize: 1,
@@ -86,6 +109,7 @@ export class WorkloadService {
     private readonly queues: ChunkQueues,
     private readonly subscriber: RedisSubscriber,
     private readonly logger: Logger,
+    private readonly arrays: ArrayStore,
   ) {
     this.schema = submissionSchema(config.MAX_ITEMS_PER_WORKLOAD);
   }
@@ -98,7 +122,8 @@ export class WorkloadService {
   }
 
   async submit(submission: WorkloadSubmission, id: string = randomUUID()): Promise<SubmitAnswer> {
-    const items = chunkItems(submission, id);
+    const arrayLength = submission.type === 'compute' ? await this.prepareArrays(submission) : undefined;
+    const items = chunkItems(submission, id, arrayLength);
     const total = items.count;
     const chunkSize = submission.chunkSize ?? defaultChunkSize(total, items.minimumChunkSize);
     const chunks = planChunks(total, chunkSize);
@@ -142,6 +167,33 @@ export class WorkloadService {
     }
     this.logger.info({ workloadId: id, type: record.type, task: record.task, total, chunks: chunks.length }, 'workload accepted');
     return { id, status: record.status, total, chunks: chunks.length };
+  }
+
+  /**
+   * For an array workload: checks that its input arrays exist with one length and that its items fit
+   * the item limit, then creates its `out` array (zeros, that length), before any chunk can run.
+   * Answers the arrays' length in elements; undefined for a workload of `inputs`.
+   */
+  private async prepareArrays(submission: Extract<WorkloadSubmission, { type: 'compute' }>): Promise<number | undefined> {
+    const { arrays } = submission;
+    if (!arrays) return undefined;
+    const task = findArrayTask(submission.task)!;
+    const details: ErrorDetail[] = [];
+    const lengths = await Promise.all(task.reads.map(async (role) => ({ role, length: await this.arrays.length(arrays[role]!) })));
+    for (const { role, length } of lengths) {
+      if (length === undefined) details.push({ path: `arrays.${role}`, message: `no array named "${arrays[role]}" (it may have expired)` });
+    }
+    const length = lengths[0].length;
+    if (details.length === 0 && lengths.some((entry) => entry.length !== length)) {
+      details.push({ path: 'arrays', message: `the arrays differ in length (${lengths.map((entry) => `${entry.role}: ${entry.length}`).join(', ')})` });
+    }
+    const perItem = submission.elementsPerItem ?? DEFAULT_ELEMENTS_PER_ITEM;
+    if (details.length === 0 && Math.ceil(length! / perItem) > this.config.MAX_ITEMS_PER_WORKLOAD) {
+      details.push({ path: 'elementsPerItem', message: `too small: more than ${this.config.MAX_ITEMS_PER_WORKLOAD} items` });
+    }
+    if (details.length > 0) throw new ValidationError('The arrays of this workload are not usable.', details);
+    if (task.writes) await this.arrays.create(arrays.out!, length!, this.config.RESULT_TTL_SECONDS);
+    return length;
   }
 
   async get(id: string): Promise<WorkloadView> {

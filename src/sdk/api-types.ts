@@ -45,7 +45,27 @@ export interface FetchSubmission extends WorkloadOptions {
   maxResponseBytes?: number;
 }
 
-export type Submission = ComputeSubmission | FetchSubmission;
+/** A compute workload over named arrays (`PUT /v1/arrays/:name` first): items are element ranges. */
+export interface ArrayComputeSubmission extends WorkloadOptions {
+  type: 'compute';
+  /** `mulArrays` (x, y, out), `dot` (x, y) or `sumArray` (x). */
+  task: 'mulArrays' | 'dot' | 'sumArray';
+  arrays: { x: string; y?: string; out?: string };
+  /** Elements per item. @defaultValue 1048576 (the server's) */
+  elementsPerItem?: number;
+  reduce?: ReduceOperation;
+}
+
+/** What `PUT /v1/arrays/:name` answers. */
+export interface StoredArray {
+  name: string;
+  /** Elements (Float64). */
+  length: number;
+  bytes: number;
+  expiresAt: string;
+}
+
+export type Submission = ComputeSubmission | ArrayComputeSubmission | FetchSubmission;
 
 export interface SubmitAnswer {
   id: string;

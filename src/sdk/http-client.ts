@@ -7,6 +7,8 @@ import { ChunkmillApiError, ChunkmillConnectionError } from './errors';
 
 export interface RequestOptions {
   body?: unknown;
+  /** Sent as is, as `application/octet-stream`, instead of a JSON `body`. */
+  bytes?: Uint8Array;
   headers?: Record<string, string>;
   signal?: AbortSignal;
 }
@@ -30,6 +32,14 @@ export class HttpClient {
     return (text.length > 0 ? JSON.parse(text) : undefined) as T;
   }
 
+  /** A request whose answer is raw bytes (`application/octet-stream`). */
+  async binary(method: string, path: string, options: RequestOptions = {}): Promise<ArrayBuffer> {
+    const response = await this.send(method, path, options, 'application/octet-stream');
+    return response.arrayBuffer().catch((error: unknown) => {
+      throw this.translate(error, options.signal);
+    });
+  }
+
   /** Opens a streaming GET (Server-Sent Events) and answers its body. */
   async stream(path: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     const response = await this.send('GET', path, { signal }, 'text/event-stream');
@@ -46,11 +56,11 @@ export class HttpClient {
         signal: options.signal,
         headers: {
           accept,
-          ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(options.bytes !== undefined ? { 'content-type': 'application/octet-stream' } : options.body === undefined ? {} : { 'content-type': 'application/json' }),
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
           ...options.headers,
         },
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        body: options.bytes ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
       });
     } catch (error) {
       throw this.translate(error, options.signal);

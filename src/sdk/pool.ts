@@ -24,6 +24,7 @@ import type {
   ResultsAnswer,
   Submission,
   SubmitAnswer,
+  StoredArray,
   TaskInfo,
   WorkloadEvent,
   WorkloadOptions,
@@ -319,6 +320,25 @@ export class Pool<Tasks extends TaskMap = BuiltInTaskTypes> {
     });
   }
 
+  /**
+   * `PUT /v1/arrays/:name`: stores `values` as raw little-endian Float64 bytes (no JSON), replacing any
+   * array of that name; it expires after `ttlSeconds` (the server's result TTL by default).
+   */
+  putArray(name: string, values: Float64Array | ArrayLike<number>, options: CallOptions & { ttlSeconds?: number } = {}): Promise<StoredArray> {
+    const query = options.ttlSeconds === undefined ? '' : `?ttl=${options.ttlSeconds}`;
+    return this.http.json<StoredArray>('PUT', `/v1/arrays/${encodeURIComponent(name)}${query}`, { bytes: toLittleEndian(values), signal: options.signal });
+  }
+
+  /** `GET /v1/arrays/:name`: the array. Throws `ChunkmillApiError` `NOT_FOUND` when there is none. */
+  async getArray(name: string, options: CallOptions = {}): Promise<Float64Array> {
+    return fromLittleEndian(await this.http.binary('GET', `/v1/arrays/${encodeURIComponent(name)}`, options));
+  }
+
+  /** `DELETE /v1/arrays/:name`. Throws `ChunkmillApiError` `NOT_FOUND` when there is none. */
+  async deleteArray(name: string, options: CallOptions = {}): Promise<void> {
+    await this.http.binary('DELETE', `/v1/arrays/${encodeURIComponent(name)}`, options);
+  }
+
   /** `GET /v1/workloads/:id`: status and counters. */
   status(id: string, options: CallOptions = {}): Promise<WorkloadView> {
     return this.http.json<WorkloadView>('GET', `/v1/workloads/${encodeURIComponent(id)}`, options);
@@ -488,4 +508,21 @@ function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
+
+/** The bytes of `values` as little-endian Float64: a view, without a copy, on a little-endian host. */
+function toLittleEndian(values: Float64Array | ArrayLike<number>): Uint8Array {
+  const floats = values instanceof Float64Array ? values : Float64Array.from(values);
+  if (LITTLE_ENDIAN_HOST) return new Uint8Array(floats.buffer, floats.byteOffset, floats.byteLength);
+  const bytes = new DataView(new ArrayBuffer(floats.byteLength));
+  floats.forEach((value, index) => bytes.setFloat64(index * 8, value, true));
+  return new Uint8Array(bytes.buffer);
+}
+
+function fromLittleEndian(buffer: ArrayBuffer): Float64Array {
+  if (LITTLE_ENDIAN_HOST) return new Float64Array(buffer);
+  const bytes = new DataView(buffer);
+  return Float64Array.from({ length: buffer.byteLength / 8 }, (_, index) => bytes.getFloat64(index * 8, true));
 }

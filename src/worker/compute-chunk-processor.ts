@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { ItemError } from '../core/errors';
 import type { ComputeChunkData } from '../core/workload';
 import { isLastAttempt, runChunk, type ChunkOutcome, type ChunkRunDeps } from './chunk-run';
+import type { ArrayItemRunners } from './array-item-runner';
 import { ItemBatcher } from './item-batcher';
 import type { ThreadPool } from './thread-pool';
 
@@ -21,11 +22,17 @@ export interface ComputeProcessorDeps extends ChunkRunDeps {
    * next attempt runs again.
    */
   onItemDone?: (outcome: { ok: boolean; runMs: number; task: string; final: boolean }) => void;
+  /** Runs the items of array workloads (chunks with `arrays`). */
+  arrays?: ArrayItemRunners;
 }
 
 export function createComputeProcessor(deps: ComputeProcessorDeps) {
   return async (job: Job<ComputeChunkData>, token?: string): Promise<ChunkOutcome> => {
     const { start, inputs, task, timeoutMs } = job.data;
+    if (job.data.arrays && deps.arrays) {
+      const runner = deps.arrays.forChunk(job.data, (run) => deps.onItemDone?.({ ok: true, runMs: run.runMs, task, final: true }));
+      return runChunk(job, token, deps, runner);
+    }
     const batcher = new ItemBatcher(deps.pool, task, timeoutMs);
     return runChunk(job, token, deps, {
       async run(index, signal) {

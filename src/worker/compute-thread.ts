@@ -6,6 +6,9 @@
 import { toJsonSafe } from '../core/json-numbers';
 import { findTask } from '../core/tasks/task-registry';
 
+// Array workloads' items run on the same threads, as piscina's named export `runArrayKernel`.
+export { runArrayKernel } from './array-kernel-thread';
+
 export interface ThreadTask {
   task: string;
   /** The items to run, one after another on this thread. */

@@ -10,6 +10,7 @@
 import path from 'node:path';
 import { Piscina } from 'piscina';
 import { ItemError, ItemErrorCode } from '../core/errors';
+import type { ArrayKernelAnswer, ArrayKernelTask } from './array-kernel-thread';
 import type { ThreadAnswer, ThreadTask } from './compute-thread';
 import { Semaphore } from './semaphore';
 
@@ -61,18 +62,35 @@ export class ThreadPool {
     inputs: unknown[],
     opts: { signal?: AbortSignal; timeoutMs?: number } = {},
   ): Promise<Array<ItemRun | ItemError>> {
+    const answers = await this.onThread(opts, (startedAt, signal) => this.piscina.run({ task, inputs, startedAt }, { signal }));
+    return answers.map((answer) =>
+      answer.ok ? { value: answer.value, runMs: answer.runMs } : new ItemError(ItemErrorCode.TASK_ERROR, answer.message),
+    );
+  }
+
+  /**
+   * Runs an array kernel over one item's slices in shared memory (see array-kernel-thread.ts): the
+   * SharedArrayBuffers go to the thread by reference, and `out` is filled in place. Errors as runBatch's.
+   */
+  async runArrayKernel(kernel: Omit<ArrayKernelTask, 'startedAt'>, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ItemRun> {
+    const answer = await this.onThread(opts, (startedAt, signal) =>
+      this.piscina.run({ ...kernel, startedAt } as unknown as ThreadTask, { signal, name: 'runArrayKernel' }) as unknown as Promise<ArrayKernelAnswer>,
+    );
+    if (!answer.ok) throw new ItemError(ItemErrorCode.TASK_ERROR, answer.message);
+    return { value: answer.value, runMs: answer.runMs };
+  }
+
+  /** Runs `work` once a thread is free, under the item timeout and the caller's signal. */
+  private async onThread<T>(
+    opts: { signal?: AbortSignal; timeoutMs?: number },
+    work: (startedAt: Float64Array | undefined, signal: AbortSignal | null) => Promise<T>,
+  ): Promise<T> {
     await this.slots.acquire(opts.signal);
     this.running++;
     const timeout = opts.timeoutMs === undefined ? undefined : new ItemTimeout(opts.timeoutMs);
     const signals = [opts.signal, timeout?.signal].filter((signal): signal is AbortSignal => signal !== undefined);
     try {
-      const answers = await this.piscina.run(
-        { task, inputs, startedAt: timeout?.startedAt },
-        { signal: signals.length > 0 ? AbortSignal.any(signals) : null },
-      );
-      return answers.map((answer) =>
-        answer.ok ? { value: answer.value, runMs: answer.runMs } : new ItemError(ItemErrorCode.TASK_ERROR, answer.message),
-      );
+      return await work(timeout?.startedAt, signals.length > 0 ? AbortSignal.any(signals) : null);
     } catch (error) {
       if (opts.signal?.aborted) throw opts.signal.reason;
       if (timeout?.signal.aborted) {

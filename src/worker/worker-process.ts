@@ -9,6 +9,7 @@
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config';
+import { ArrayStore } from '../core/array-store';
 import { Keys } from '../core/keys';
 import { closeRedis, createRedis } from '../core/redis-connection';
 import { RedisSubscriber } from '../core/redis-subscriber';
@@ -16,6 +17,7 @@ import type { Shutdown } from '../core/run-main';
 import { WorkloadStore } from '../core/workload-store';
 import type { ComputeChunkData, FetchChunkData } from '../core/workload';
 import { AddressGuard } from './address-guard';
+import { ArrayItemRunners } from './array-item-runner';
 import { CancellationRegistry } from './cancellation-registry';
 import { createComputeProcessor } from './compute-chunk-processor';
 import { createFetchProcessor } from './fetch-chunk-processor';
@@ -40,6 +42,10 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const store = new WorkloadStore(connection, keys, config.RESULT_TTL_SECONDS);
   const pool = new ThreadPool({ threads: config.WORKER_THREADS, maxOldGenerationMb: config.THREAD_MAX_OLD_GENERATION_MB });
   const metrics = new WorkerMetrics(pool);
+  // Array slices (megabytes each) go over their own connection, so that they never hold up a lock renewal.
+  const arrayConnection = createRedis(config.REDIS_URL, 'worker', 'chunkmill-arrays');
+  arrayConnection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  const arrays = new ArrayItemRunners(pool, new ArrayStore(arrayConnection, keys));
   const cancellations = new CancellationRegistry(subscriber, keys.cancelChannel);
   await cancellations.start();
   const shutdown = new AbortController();
@@ -56,7 +62,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     keys.queueName('compute'),
     metrics.instrument(
       'compute',
-      createComputeProcessor({ store, pool, cancellations, shutdownSignal: shutdown.signal, logger, onItemDone: metrics.computeItemDone }),
+      createComputeProcessor({ store, pool, cancellations, shutdownSignal: shutdown.signal, logger, onItemDone: metrics.computeItemDone, arrays }),
     ),
     workerOptions(config.WORKER_CONCURRENCY),
   );
@@ -110,6 +116,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     await pool.close();
     metrics.close();
     await subscriber.close();
+    await closeRedis(arrayConnection);
     await closeRedis(connection);
   };
 }

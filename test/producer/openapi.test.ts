@@ -82,7 +82,13 @@ describe('OpenAPI document', () => {
     const validate = ajv.getSchema('openapi.json#/components/schemas/WorkloadSubmission')!;
     for (const body of bodies) {
       if (!validate(body)) throw new Error(`README example ${JSON.stringify(body)} does not validate: ${ajv.errorsText(validate.errors)}`);
-      // ...and the server agrees (compute examples; fetch ones would reach out): 202.
+      // ...and the server agrees (compute examples; fetch ones would reach out): 202. An array example's
+      // inputs are PUT first, as the README does.
+      const { x, y } = (body as { arrays?: { x?: string; y?: string } }).arrays ?? {};
+      for (const name of [x, y].filter(Boolean)) {
+        const put = await fetch(`${producer.api.baseUrl}/v1/arrays/${name}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(64) });
+        expect(put.status).toBe(200);
+      }
       if ((body as { type?: string }).type === 'compute') expect((await producer.api.post('/v1/workloads', body)).status).toBe(202);
     }
   });

@@ -1,0 +1,70 @@
+/**
+ * `/v1/arrays/:name`: named Float64 arrays as raw little-endian bytes (application/octet-stream), the
+ * inputs and outputs of array workloads (see core/array-tasks.ts). Bodies bypass JSON entirely: the raw
+ * parser hands the bytes over as one Buffer, which goes to Redis as it is (core/array-store.ts).
+ */
+import express, { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
+import { ARRAY_NAME, FLOAT64_BYTES, type ArrayStore } from '../core/array-store';
+import { ChunkmillError, NotFoundError, ValidationError } from '../core/errors';
+import { parseOrThrow } from '../core/workload-schema';
+
+const OCTET_STREAM = 'application/octet-stream';
+/** The longest TTL an array may ask for: 30 days. */
+export const MAX_ARRAY_TTL_SECONDS = 30 * 24 * 60 * 60;
+
+export interface ArrayRouteOptions {
+  arrays: ArrayStore;
+  /** Bytes per array at most (413 past it). */
+  maxArrayBytes: number;
+  /** The TTL of an array that asks for none (the workloads' result TTL). */
+  defaultTtlSeconds: number;
+}
+
+const requireOctetStream: RequestHandler = (req, _res, next) => {
+  if (!req.is(OCTET_STREAM)) {
+    return next(new ChunkmillError('UNSUPPORTED_MEDIA_TYPE', `Send the array as raw little-endian Float64 bytes (Content-Type: ${OCTET_STREAM}).`, 415));
+  }
+  next();
+};
+
+function arrayName(value: unknown): string {
+  if (typeof value !== 'string' || !ARRAY_NAME.test(value)) {
+    throw new ValidationError('The array name is not valid.', [{ path: 'name', message: 'letters, digits, "_" and "-" only (1-64 characters)' }]);
+  }
+  return value;
+}
+
+export function arrayRoutes(options: ArrayRouteOptions): Router {
+  const router = Router();
+  const { arrays } = options;
+  const putQuery = z.object({ ttl: z.coerce.number().int().min(1).max(MAX_ARRAY_TTL_SECONDS).default(options.defaultTtlSeconds) });
+  const rawBody = express.raw({ type: () => true, limit: options.maxArrayBytes });
+
+  router.put('/arrays/:name', requireOctetStream, rawBody, async (req, res) => {
+    const name = arrayName(req.params.name);
+    const { ttl } = parseOrThrow(putQuery, req.query, 'The query');
+    const body = req.body as unknown;
+    if (!Buffer.isBuffer(body) || body.length === 0 || body.length % FLOAT64_BYTES !== 0) {
+      const bytes = Buffer.isBuffer(body) ? body.length : 0;
+      throw new ValidationError(`The array must be a non-empty multiple of ${FLOAT64_BYTES} bytes (Float64); it has ${bytes}.`, [{ path: 'body', message: `${bytes} bytes` }]);
+    }
+    res.json(await arrays.put(name, body, ttl));
+  });
+
+  router.get('/arrays/:name', async (req, res) => {
+    const name = arrayName(req.params.name);
+    const bytes = await arrays.read(name);
+    if (!bytes) throw new NotFoundError(`No array named ${name}.`);
+    // end(), not send(): send() would hash the whole body for an ETag (hundreds of ms at 128 MB).
+    res.type(OCTET_STREAM).set({ 'Content-Length': String(bytes.length), 'X-Array-Length': String(bytes.length / FLOAT64_BYTES) }).end(bytes);
+  });
+
+  router.delete('/arrays/:name', async (req, res) => {
+    const name = arrayName(req.params.name);
+    if (!(await arrays.remove(name))) throw new NotFoundError(`No array named ${name}.`);
+    res.status(204).end();
+  });
+
+  return router;
+}
