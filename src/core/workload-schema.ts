@@ -53,6 +53,8 @@ export function computeSubmissionSchema(maxItems: number) {
     task: z.string().min(1).max(100),
     inputs: z.array(z.unknown()).min(1).max(maxItems),
     reduce: z.enum(REDUCE_OPERATIONS).optional(),
+    /** Answer items computed before (same task, same input, within CACHE_TTL_SECONDS) from the result cache. */
+    cache: z.boolean().optional(),
     ...commonOptions,
   });
 }
@@ -184,6 +186,11 @@ export function resolveComputeTask(submission: ComputeSubmission): TaskDefinitio
   }
   if (details.length > 0) {
     throw new ValidationError(`Some inputs are not valid for task "${task.name}".`, details.slice(0, LIMITS.maxReportedIssues));
+  }
+  if (submission.cache && !task.deterministic) {
+    throw new ValidationError(`Task "${task.name}" is not deterministic, so its results cannot be cached.`, [
+      { path: 'cache', message: 'only deterministic tasks may use the result cache' },
+    ]);
   }
   if (submission.reduce && submission.reduce !== 'count' && task.output === 'other') {
     throw new ValidationError(`Task "${task.name}" does not return numbers, so it cannot be reduced with "${submission.reduce}".`, [

@@ -169,7 +169,7 @@ export class WorkloadStore {
   /** Removes every trace of a workload: used to roll back a submission that could not be enqueued. */
   async remove(id: string): Promise<void> {
     const keys = this.keys.workload(id);
-    await this.redis.del(keys.meta, keys.results, keys.errors);
+    await this.redis.del(keys.meta, keys.results, keys.errors, keys.chunks, keys.feed, keys.doneChunks);
     await this.redis.zrem(this.keys.workloadIndex, id);
   }
 

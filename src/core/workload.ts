@@ -85,6 +85,10 @@ export interface ComputeChunkData {
   task: string;
   inputs: unknown[];
   timeoutMs?: number;
+  /** Items are answered from the result cache when computed before (`"cache": true`, deterministic tasks only). */
+  cache?: boolean;
+  /** The workload is fed through a window (chunk-feeder.ts): the worker reports the chunk's end. */
+  windowed?: boolean;
 }
 
 /** One fetch item: what to request. A `urls` submission becomes GETs. */
@@ -120,6 +124,8 @@ export interface FetchChunkData {
   start: number;
   requests: FetchRequestSpec[];
   fetch: FetchOptions;
+  /** The workload is fed through a window (chunk-feeder.ts): the worker reports the chunk's end. */
+  windowed?: boolean;
 }
 
 /** A fetch item's result: `results[i]` of a fetch workload. */

@@ -2,6 +2,7 @@
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config';
+import { ChunkFeeder } from '../core/chunk-feeder';
 import { Keys } from '../core/keys';
 import { closeQueues, openQueues, type ChunkQueues } from '../core/queues';
 import { closeRedis, createRedis, waitUntilReady } from '../core/redis-connection';
@@ -30,7 +31,8 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
   const queues = openQueues(redis, keys);
   for (const queue of Object.values(queues)) queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
   const store = new WorkloadStore(redis, keys, config.RESULT_TTL_SECONDS);
-  const service = new WorkloadService(config, keys, store, queues, subscriber, logger);
+  const feeder = new ChunkFeeder(redis, keys, queues, { windowChunks: config.CHUNKS_IN_QUEUE_PER_WORKLOAD, ttlSeconds: config.RESULT_TTL_SECONDS });
+  const service = new WorkloadService(config, keys, store, queues, subscriber, logger, feeder);
   const idempotency = new IdempotencyKeys(redis, keys);
   // Fail-fast connections refuse commands until connected: give Redis a moment before the first request.
   await waitUntilReady([redis, subscriber.connection], REDIS_WAIT_AT_START_MS);

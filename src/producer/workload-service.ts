@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { defaultChunkSize, planChunks, type ChunkRange } from '../core/chunk-planner';
 import type { Config } from '../core/config';
-import { ConflictError, NotFoundError } from '../core/errors';
+import type { ChunkFeeder } from '../core/chunk-feeder';
+import { ConflictError, NotFoundError, PayloadTooLargeError } from '../core/errors';
 import type { ChunkQueue, ChunkQueues } from '../core/queues';
 import { reduceValues } from '../core/reduce';
 import type { Keys } from '../core/keys';
@@ -45,11 +46,18 @@ function chunkItems(
 ): { count: number; minimumChunkSize: number; chunkData: (chunk: ChunkRange) => ChunkJobData } {
   const base = (chunk: ChunkRange) => ({ workloadId, chunkIndex: chunk.chunkIndex, start: chunk.start });
   if (submission.type === 'compute') {
-    const { task, inputs, timeoutMs } = submission;
+    const { task, inputs, timeoutMs, cache } = submission;
     return {
       count: inputs.length,
       minimumChunkSize: 1,
-      chunkData: (chunk) => ({ ...base(chunk), type: 'compute', task, inputs: inputs.slice(chunk.start, chunk.end), timeoutMs }),
+      chunkData: (chunk) => ({
+        ...base(chunk),
+        type: 'compute',
+        task,
+        inputs: inputs.slice(chunk.start, chunk.end),
+        timeoutMs,
+        ...(cache ? { cache: true } : {}),
+      }),
     };
   }
   const requests = toFetchRequests(submission);
@@ -86,15 +94,34 @@ export class WorkloadService {
     private readonly queues: ChunkQueues,
     private readonly subscriber: RedisSubscriber,
     private readonly logger: Logger,
+    private readonly feeder: ChunkFeeder,
   ) {
     this.schema = submissionSchema(config.MAX_ITEMS_PER_WORKLOAD);
   }
 
-  /** Validates a submission; throws a ValidationError before anything is written. */
+  /**
+   * Validates a submission; throws before anything is written: a PayloadTooLargeError (413) past
+   * MAX_ITEMS_PER_WORKLOAD, a ValidationError (400) for anything else wrong.
+   */
   validate(body: unknown): WorkloadSubmission {
+    this.checkSize(body);
     const submission = parseOrThrow(this.schema, body, 'The workload');
     if (submission.type === 'compute') resolveComputeTask(submission);
     return submission;
+  }
+
+  /** Counted before the schema runs, so that a too-big workload is a 413 (and costs no per-item validation). */
+  private checkSize(body: unknown): void {
+    if (typeof body !== 'object' || body === null) return;
+    const max = this.config.MAX_ITEMS_PER_WORKLOAD;
+    for (const field of ['inputs', 'urls', 'requests'] as const) {
+      const items = (body as Record<string, unknown>)[field];
+      if (Array.isArray(items) && items.length > max) {
+        throw new PayloadTooLargeError(`The workload has ${items.length} items; at most ${max} are allowed (MAX_ITEMS_PER_WORKLOAD).`, [
+          { path: field, message: `at most ${max} items` },
+        ]);
+      }
+    }
   }
 
   async submit(submission: WorkloadSubmission, id: string = randomUUID()): Promise<SubmitAnswer> {
@@ -118,9 +145,11 @@ export class WorkloadService {
       reduce: submission.type === 'compute' ? submission.reduce : undefined,
       createdAt: Date.now(),
     };
+    // Past the window, the workload's chunks are fed as earlier ones finish (chunk-feeder.ts).
+    const windowed = this.feeder.isWindowed(chunks.length);
     const jobs = chunks.map((chunk) => ({
       name: submission.type,
-      data: items.chunkData(chunk),
+      data: windowed ? { ...items.chunkData(chunk), windowed: true } : items.chunkData(chunk),
       opts: {
         jobId: chunkJobId(id, chunk.chunkIndex),
         attempts: record.attempts,
@@ -133,8 +162,11 @@ export class WorkloadService {
     const queue = this.queues[submission.type];
     try {
       await this.store.create(record);
-      for (let offset = 0; offset < jobs.length; offset += ENQUEUE_BATCH) {
-        await queue.addBulk(jobs.slice(offset, offset + ENQUEUE_BATCH));
+      if (windowed) await this.feeder.start(id, submission.type, jobs);
+      else {
+        for (let offset = 0; offset < jobs.length; offset += ENQUEUE_BATCH) {
+          await queue.addBulk(jobs.slice(offset, offset + ENQUEUE_BATCH));
+        }
       }
     } catch (error) {
       await this.rollBack(queue, record);
@@ -178,7 +210,9 @@ export class WorkloadService {
     }
     if (outcome === 'cancelled-now') {
       // Waiting chunks are removed here; running ones are stopped by their workers (cancel channel).
+      // Chunks never fed have no job: dropping the payloads is enough (the feeder never feeds a cancelled workload).
       await this.removeChunkJobs(this.queues[record.type], record);
+      await this.feeder.discard(id);
       this.logger.info({ workloadId: id }, 'workload cancelled');
     }
     return this.get(id);
@@ -218,8 +252,10 @@ export class WorkloadService {
   }
 
   private async removeChunkJobs(queue: ChunkQueue, record: WorkloadRecord): Promise<void> {
-    for (let first = 0; first < record.chunks; first += ENQUEUE_BATCH) {
-      const last = Math.min(record.chunks, first + ENQUEUE_BATCH);
+    // Only chunks fed so far can have a job (and a top-up racing this one: the feeder counts a window more).
+    const fed = await this.feeder.fedChunks(record.id, record.chunks);
+    for (let first = 0; first < fed; first += ENQUEUE_BATCH) {
+      const last = Math.min(fed, first + ENQUEUE_BATCH);
       const removals: Array<Promise<unknown>> = [];
       // remove() leaves a job that a worker holds (locked) alone: that one is stopped by its worker.
       for (let chunkIndex = first; chunkIndex < last; chunkIndex++) {
@@ -237,6 +273,7 @@ export class WorkloadService {
   private async rollBack(queue: ChunkQueue, record: WorkloadRecord): Promise<void> {
     const remove = async (): Promise<void> => {
       await this.removeChunkJobs(queue, record);
+      await this.feeder.discard(record.id);
       await this.store.remove(record.id);
     };
     const deadline = Date.now() + ROLLBACK_RETRY_MS;
