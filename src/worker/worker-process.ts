@@ -12,6 +12,7 @@ import type { Config } from '../core/config';
 import { ChunkFeeder } from '../core/chunk-feeder';
 import { Keys } from '../core/keys';
 import { closeQueues, openQueues } from '../core/queues';
+import { ResultCache } from '../core/result-cache';
 import { closeRedis, createRedis } from '../core/redis-connection';
 import { RedisSubscriber } from '../core/redis-subscriber';
 import type { Shutdown } from '../core/run-main';
@@ -61,7 +62,16 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     keys.queueName('compute'),
     metrics.instrument(
       'compute',
-      createComputeProcessor({ store, pool, cancellations, shutdownSignal: shutdown.signal, logger, onItemDone: metrics.computeItemDone }),
+      createComputeProcessor({
+        store,
+        pool,
+        cancellations,
+        shutdownSignal: shutdown.signal,
+        logger,
+        onItemDone: metrics.computeItemDone,
+        cache: new ResultCache(connection, keys, config.CACHE_TTL_SECONDS),
+        onCacheLookup: metrics.cacheLookup,
+      }),
     ),
     workerOptions(config.WORKER_CONCURRENCY),
   );
