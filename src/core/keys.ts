@@ -47,6 +47,15 @@ export class Keys {
     return `${this.prefix}:cancel`;
   }
 
+  /**
+   * Pub/sub channel on which every workload's final status is announced (`{"id","status"}`), so that a
+   * producer listens once for all its long-polls. The recording and cancelling scripts derive this name
+   * from a workload's events channel: keep the two in step.
+   */
+  get finishedChannel(): string {
+    return `${this.prefix}:finished`;
+  }
+
   /** Sorted set of windowed workloads still being fed (id → creation ms): what the feed sweep visits. */
   get feedingIndex(): string {
     return `${this.prefix}:feeding`;

@@ -19,6 +19,12 @@ import {
 } from './workload';
 
 const RECORD_ITEMS = `
+-- Announces a final status on the prefix's one finished channel too (keys.ts: finishedChannel), derived
+-- from the workload's events channel so that the script's arguments stay as they are.
+local function announceFinal(eventsChannel, finalStatus)
+  local prefix, id = string.match(eventsChannel, '^(.*):wl:{([^}]*)}:events$')
+  if prefix then redis.call('PUBLISH', prefix .. ':finished', '{"id":"' .. id .. '","status":"' .. finalStatus .. '"}') end
+end
 local meta, results, errors = KEYS[1], KEYS[2], KEYS[3]
 local now, ttl, channel = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local status = redis.call('HGET', meta, 'status')
@@ -56,6 +62,7 @@ redis.call('EXPIRE', results, ttl)
 redis.call('EXPIRE', errors, ttl)
 redis.call('PUBLISH', channel, '{"type":"items","status":"' .. status .. '","completed":' .. completed ..
   ',"failed":' .. failed .. ',"total":' .. total .. ',"items":[' .. table.concat(parts, ',') .. ']}')
+if status == 'completed' or status == 'failed' then announceFinal(channel, status) end
 return {status, okCount, errorCount}
 `;
 
@@ -70,11 +77,18 @@ return status or 'missing'
 `;
 
 const CANCEL = `
+-- Announces a final status on the prefix's one finished channel too (keys.ts: finishedChannel), derived
+-- from the workload's events channel so that the script's arguments stay as they are.
+local function announceFinal(eventsChannel, finalStatus)
+  local prefix, id = string.match(eventsChannel, '^(.*):wl:{([^}]*)}:events$')
+  if prefix then redis.call('PUBLISH', prefix .. ':finished', '{"id":"' .. id .. '","status":"' .. finalStatus .. '"}') end
+end
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
 if status == 'completed' or status == 'failed' or status == 'cancelled' then return status end
 redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finishedAt', ARGV[1])
 redis.call('PUBLISH', ARGV[2], '{"type":"status","status":"cancelled"}')
+announceFinal(ARGV[2], 'cancelled')
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 'cancelled-now'
 `;
@@ -157,13 +171,11 @@ export class WorkloadStore {
   /** Writes a new workload (status `queued`) and lists it in the index. */
   async create(record: WorkloadRecord): Promise<void> {
     const { meta } = this.keys.workload(record.id);
-    await this.redis
-      .multi()
-      .hset(meta, serializeRecord(record))
-      .expire(meta, this.resultTtlSeconds)
-      .exec()
-      .then(throwOnTransactionError);
-    await this.redis.zadd(this.keys.workloadIndex, record.createdAt, record.id);
+    // Sent together (one round trip); the index is another slot, so it is not in the transaction.
+    await Promise.all([
+      this.redis.multi().hset(meta, serializeRecord(record)).expire(meta, this.resultTtlSeconds).exec().then(throwOnTransactionError),
+      this.redis.zadd(this.keys.workloadIndex, record.createdAt, record.id),
+    ]);
   }
 
   /** Removes every trace of a workload: used to roll back a submission that could not be enqueued. */

@@ -9,6 +9,7 @@ import { closeRedis, createRedis, waitUntilReady } from '../core/redis-connectio
 import { RedisSubscriber } from '../core/redis-subscriber';
 import { WorkloadStore } from '../core/workload-store';
 import { createProducerApp } from './app';
+import { FinishedWorkloads } from './finished-workloads';
 import { IdempotencyKeys } from './idempotency';
 import { WorkloadService } from './workload-service';
 
@@ -32,7 +33,8 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
   for (const queue of Object.values(queues)) queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
   const store = new WorkloadStore(redis, keys, config.RESULT_TTL_SECONDS);
   const feeder = new ChunkFeeder(redis, keys, queues, { windowChunks: config.CHUNKS_IN_QUEUE_PER_WORKLOAD, ttlSeconds: config.RESULT_TTL_SECONDS });
-  const service = new WorkloadService(config, keys, store, queues, subscriber, logger, feeder);
+  const finished = new FinishedWorkloads(subscriber, keys.finishedChannel);
+  const service = new WorkloadService(config, keys, store, queues, finished, logger, feeder);
   const idempotency = new IdempotencyKeys(redis, keys);
   // Fail-fast connections refuse commands until connected: give Redis a moment before the first request.
   await waitUntilReady([redis, subscriber.connection], REDIS_WAIT_AT_START_MS);
@@ -46,6 +48,7 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
     close: () =>
       (closing ??= (async () => {
         await closeQueues(queues);
+        finished.close();
         await subscriber.close();
         await closeRedis(redis);
       })()),

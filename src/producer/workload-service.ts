@@ -14,7 +14,6 @@ import { ConflictError, NotFoundError, PayloadTooLargeError } from '../core/erro
 import type { ChunkQueue, ChunkQueues } from '../core/queues';
 import { reduceValues } from '../core/reduce';
 import type { Keys } from '../core/keys';
-import type { RedisSubscriber } from '../core/redis-subscriber';
 import {
   LIMITS,
   parseOrThrow,
@@ -24,7 +23,8 @@ import {
   toFetchRequests,
   type WorkloadSubmission,
 } from '../core/workload-schema';
-import type { WorkloadEvent, WorkloadStore } from '../core/workload-store';
+import type { WorkloadStore } from '../core/workload-store';
+import type { FinishedWorkloads } from './finished-workloads';
 import {
   chunkJobId,
   FINAL_STATUSES,
@@ -92,7 +92,7 @@ export class WorkloadService {
     private readonly keys: Keys,
     private readonly store: WorkloadStore,
     private readonly queues: ChunkQueues,
-    private readonly subscriber: RedisSubscriber,
+    private readonly finished: FinishedWorkloads,
     private readonly logger: Logger,
     private readonly feeder: ChunkFeeder,
   ) {
@@ -187,10 +187,18 @@ export class WorkloadService {
 
   /** The results so far; with `waitMs`, first waits (up to that long) for the workload to finish. */
   async results(id: string, waitMs: number, signal?: AbortSignal): Promise<WorkloadResults> {
-    let record = await this.require(id);
-    if (waitMs > 0 && !FINAL_STATUSES.has(record.status)) {
-      await this.waitUntilFinal(id, waitMs, signal);
+    // Watching before the first read makes that read the check: a finish in between is not missed.
+    const watch = waitMs > 0 ? this.finished.watch(id) : undefined;
+    let record: WorkloadRecord;
+    try {
+      if (watch) await this.finished.ready();
       record = await this.require(id);
+      if (watch && !FINAL_STATUSES.has(record.status)) {
+        await watch.finished(waitMs, async () => FINAL_STATUSES.has((await this.store.status(id)) ?? 'cancelled'), signal);
+        record = await this.require(id);
+      }
+    } finally {
+      watch?.close();
     }
     const { results, errors } = await this.store.readOutcomes(record);
     const reduced =
@@ -216,33 +224,6 @@ export class WorkloadService {
       this.logger.info({ workloadId: id }, 'workload cancelled');
     }
     return this.get(id);
-  }
-
-  /** Resolves when the workload reaches a final status, or after `waitMs`, whichever comes first. */
-  async waitUntilFinal(id: string, waitMs: number, signal?: AbortSignal): Promise<void> {
-    let stopListening: (() => void) | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        timer = setTimeout(resolve, waitMs);
-        signal?.addEventListener('abort', () => resolve(), { once: true });
-        this.subscriber
-          .listen(this.keys.workload(id).events, (message) => {
-            const event = JSON.parse(message) as WorkloadEvent;
-            if (FINAL_STATUSES.has(event.status)) resolve();
-          })
-          .then(async (stop) => {
-            stopListening = stop;
-            // Subscribed first, then checked: a finish between the two cannot be missed.
-            const status = await this.store.status(id);
-            if (!status || FINAL_STATUSES.has(status)) resolve();
-          })
-          .catch(reject);
-      });
-    } finally {
-      clearTimeout(timer);
-      stopListening?.();
-    }
   }
 
   private async require(id: string): Promise<WorkloadRecord> {
