@@ -37,7 +37,10 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
   const service = new WorkloadService(config, keys, store, queues, finished, logger, feeder);
   const idempotency = new IdempotencyKeys(redis, keys);
   // Fail-fast connections refuse commands until connected: give Redis a moment before the first request.
-  await waitUntilReady([redis, subscriber.connection], REDIS_WAIT_AT_START_MS);
+  const redisReady = await waitUntilReady([redis, subscriber.connection], REDIS_WAIT_AT_START_MS);
+  // BullMQ writes each queue's meta hash once its connection is initialised: let that happen before the
+  // first request, so that a refused request never sees keys appear that it did not write.
+  if (redisReady) await Promise.all(Object.values(queues).map((queue) => queue.waitUntilReady().catch(() => undefined)));
   const app = createProducerApp({ config, redis, logger, service, store, subscriber, keys, idempotency });
 
   let closing: Promise<void> | undefined;
