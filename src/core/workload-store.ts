@@ -285,17 +285,34 @@ export class WorkloadStore {
       .hgetall(keys.results)
       .hgetall(keys.errors)
       .exec()) as [[Error | null, Record<string, string>], [Error | null, Record<string, string>]];
-    const results: unknown[] = new Array(record.total).fill(null);
-    for (const [index, json] of Object.entries(resultFields)) results[Number(index)] = JSON.parse(json);
-    const errors = Object.entries(errorFields)
-      .map(([index, json]) => ({ index: Number(index), ...(JSON.parse(json) as { code: string; message: string }) }))
-      .sort((a, b) => a.index - b.index);
-    return { results, errors };
+    return toOutcomes(record.total, resultFields, errorFields);
+  }
+
+  /** The workload and every item's outcome in one round trip; undefined when there is no such workload. */
+  async getWithOutcomes(id: string): Promise<({ record: WorkloadRecord } & { results: unknown[]; errors: ItemErrorView[] }) | undefined> {
+    const keys = this.keys.workload(id);
+    const replies = ((await this.redis.pipeline().hgetall(keys.meta).hgetall(keys.results).hgetall(keys.errors).exec()) ?? []) as Array<
+      [Error | null, Record<string, string>]
+    >;
+    const failed = replies.find(([error]) => error);
+    if (failed) throw failed[0];
+    const record = parseRecord(replies[0][1]);
+    return record && { record, ...toOutcomes(record.total, replies[1][1], replies[2][1]) };
   }
 
   isFinal(status: WorkloadStatus | 'missing'): boolean {
     return status === 'missing' || FINAL_STATUSES.has(status);
   }
+}
+
+/** `results[i]` answers item i (null until it succeeds); errors sorted by index. */
+function toOutcomes(total: number, resultFields: Record<string, string>, errorFields: Record<string, string>): { results: unknown[]; errors: ItemErrorView[] } {
+  const results: unknown[] = new Array(total).fill(null);
+  for (const [index, json] of Object.entries(resultFields)) results[Number(index)] = JSON.parse(json);
+  const errors = Object.entries(errorFields)
+    .map(([index, json]) => ({ index: Number(index), ...(JSON.parse(json) as { code: string; message: string }) }))
+    .sort((a, b) => a.index - b.index);
+  return { results, errors };
 }
 
 function throwOnTransactionError(replies: Array<[Error | null, unknown]> | null): void {

@@ -189,18 +189,21 @@ export class WorkloadService {
   async results(id: string, waitMs: number, signal?: AbortSignal): Promise<WorkloadResults> {
     // Watching before the first read makes that read the check: a finish in between is not missed.
     const watch = waitMs > 0 ? this.finished.watch(id) : undefined;
-    let record: WorkloadRecord;
     try {
-      if (watch) await this.finished.ready();
-      record = await this.require(id);
-      if (watch && !FINAL_STATUSES.has(record.status)) {
-        await watch.finished(waitMs, async () => FINAL_STATUSES.has((await this.store.status(id)) ?? 'cancelled'), signal);
-        record = await this.require(id);
+      if (watch) {
+        await this.finished.ready();
+        const record = await this.require(id);
+        if (!FINAL_STATUSES.has(record.status)) {
+          await watch.finished(waitMs, async () => FINAL_STATUSES.has((await this.store.status(id)) ?? 'cancelled'), signal);
+        }
       }
     } finally {
       watch?.close();
     }
-    const { results, errors } = await this.store.readOutcomes(record);
+    // The record and the outcomes together, in one round trip.
+    const read = await this.store.getWithOutcomes(id);
+    if (!read) throw new NotFoundError(`No workload with id ${id}.`);
+    const { record, results, errors } = read;
     const reduced =
       record.reduce && record.status === 'completed'
         ? reduceValues(record.reduce, results)
