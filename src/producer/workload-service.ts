@@ -4,6 +4,8 @@
  * Submission order matters for "no accepted job is ever lost, nothing half-enqueued": the workload
  * record is written first, then its chunk jobs are added in bulk under deterministic job ids; if any of
  * that fails, everything written is removed again and the caller gets a 503. Only then is 202 answered.
+ * A workload of more chunks than CHUNKS_IN_QUEUE_PER_WORKLOAD gets only its first window of jobs here;
+ * its other chunks wait in its own hash and are fed as chunks finish (core/chunk-feeder.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
