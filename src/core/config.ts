@@ -56,6 +56,15 @@ const envSchema = z.object({
   MAX_ITEMS_PER_WORKLOAD: positiveInt.default(1_000_000),
   /** Largest array `PUT /v1/arrays/:name` accepts (413 past it); Redis caps a string at 512 MiB. */
   MAX_ARRAY_BYTES: positiveInt.max(512 * 1024 * 1024).default(256 * 1024 * 1024),
+  /**
+   * Chunk jobs of one workload held in Redis at once (backpressure and fair share, see chunk-feeder.ts);
+   * the rest wait in the workload's own hash and are fed as chunks finish.
+   */
+  CHUNKS_IN_QUEUE_PER_WORKLOAD: positiveInt.max(10_000).default(8),
+  /** How often a worker host looks for windowed workloads whose feeding stalled (a worker died mid top-up). */
+  FEED_SWEEP_INTERVAL_MS: positiveInt.default(5_000),
+  /** How long a cached item result (`"cache": true`) is kept. */
+  CACHE_TTL_SECONDS: positiveInt.default(60 * 60),
   LOCK_DURATION_MS: positiveInt.default(30_000),
   STALLED_INTERVAL_MS: positiveInt.default(30_000),
   MAX_STALLED_COUNT: z.coerce.number().int().min(0).default(2),

@@ -45,6 +45,13 @@ export class UnauthorizedError extends ChunkmillError {
   }
 }
 
+export class PayloadTooLargeError extends ChunkmillError {
+  constructor(message: string, details: ErrorDetail[] = []) {
+    super('PAYLOAD_TOO_LARGE', message, 413, details);
+    this.name = 'PayloadTooLargeError';
+  }
+}
+
 export class RedisUnavailableError extends ChunkmillError {
   constructor(message = 'Redis is not reachable; nothing was enqueued. Try again shortly.') {
     super('REDIS_UNAVAILABLE', message, 503);

@@ -17,6 +17,12 @@ export interface WorkloadKeys {
   events: string;
   /** Sorted set: fetch concurrency leases (lease id → expiry in ms), the workload-wide in-flight limit. */
   fetchLeases: string;
+  /** Hash: chunk index → JSON chunk job data, for chunks not yet fed to the queue (see chunk-feeder.ts). */
+  chunks: string;
+  /** Hash: the feeding state of a windowed workload (next chunk to feed, chunks done, window, job options). */
+  feed: string;
+  /** Bitmap: bit i is set once chunk i has finished (each chunk counted once). */
+  doneChunks: string;
 }
 
 export class Keys {
@@ -39,6 +45,25 @@ export class Keys {
   /** Pub/sub channel on which a cancelled workload's id is announced to every worker. */
   get cancelChannel(): string {
     return `${this.prefix}:cancel`;
+  }
+
+  /**
+   * Pub/sub channel on which every workload's final status is announced (`{"id","status"}`), so that a
+   * producer listens once for all its long-polls. The recording and cancelling scripts derive this name
+   * from a workload's events channel: keep the two in step.
+   */
+  get finishedChannel(): string {
+    return `${this.prefix}:finished`;
+  }
+
+  /** Sorted set of windowed workloads still being fed (id → creation ms): what the feed sweep visits. */
+  get feedingIndex(): string {
+    return `${this.prefix}:feeding`;
+  }
+
+  /** One cached item result: a digest of the task and its input, under one hash tag so MGET works on a cluster. */
+  cachedResult(digest: string): string {
+    return `${this.prefix}:{cache}:${digest}`;
   }
 
   idempotency(keyDigest: string): string {
@@ -66,6 +91,9 @@ export class Keys {
       errors: `${base}:errors`,
       events: `${base}:events`,
       fetchLeases: `${base}:fetch-leases`,
+      chunks: `${base}:chunks`,
+      feed: `${base}:feed`,
+      doneChunks: `${base}:done-chunks`,
     };
   }
 }

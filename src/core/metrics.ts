@@ -126,6 +126,20 @@ export function workerProcessMetrics(registry: Registry, readings: WorkerReading
       registers,
       aggregator: 'sum',
     }),
+    cacheHits: new Counter({
+      name: 'chunkmill_cache_hits_total',
+      help: 'Items of "cache": true workloads answered from the result cache, without running',
+      labelNames: ['task'] as const,
+      registers,
+      aggregator: 'sum',
+    }),
+    cacheMisses: new Counter({
+      name: 'chunkmill_cache_misses_total',
+      help: 'Items of "cache": true workloads not found in the result cache (they run)',
+      labelNames: ['task'] as const,
+      registers,
+      aggregator: 'sum',
+    }),
     fetchRequestSeconds: new Histogram({
       name: 'chunkmill_fetch_request_duration_seconds',
       help: 'Latency of one HTTP request of a fetch item (each retry is a request)',

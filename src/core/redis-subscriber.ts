@@ -29,7 +29,16 @@ export class RedisSubscriber {
     }
     set.add(listener);
     if (!this.subscriptions.has(channel)) this.subscriptions.set(channel, this.redis.subscribe(channel));
-    await this.subscriptions.get(channel);
+    const subscription = this.subscriptions.get(channel);
+    try {
+      await subscription;
+    } catch (error) {
+      // Not subscribed (Redis away): forget this attempt, so that the next listen subscribes afresh.
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(channel);
+      if (this.subscriptions.get(channel) === subscription) this.subscriptions.delete(channel);
+      throw error;
+    }
     return () => {
       const current = this.listeners.get(channel);
       if (!current?.delete(listener) || current.size > 0) return;

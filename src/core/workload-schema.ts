@@ -67,6 +67,8 @@ export function computeSubmissionSchema(maxItems: number) {
       arrays: arrayBindingsSchema.optional(),
       elementsPerItem: z.number().int().min(1).max(LIMITS.maxElementsPerItem).optional(),
       reduce: z.enum(REDUCE_OPERATIONS).optional(),
+      /** Answer items computed before (same task, same input, within CACHE_TTL_SECONDS) from the result cache. */
+      cache: z.boolean().optional(),
       ...commonOptions,
     })
     .superRefine((submission, context) => {
@@ -75,6 +77,10 @@ export function computeSubmissionSchema(maxItems: number) {
       }
       if (submission.elementsPerItem !== undefined && submission.arrays === undefined) {
         context.addIssue({ code: 'custom', path: ['elementsPerItem'], message: 'applies to "arrays" workloads only' });
+      }
+      if (submission.cache && submission.arrays !== undefined) {
+        // An array's contents change under the same name, so a cached answer could be stale.
+        context.addIssue({ code: 'custom', path: ['cache'], message: 'applies to "inputs" workloads only' });
       }
     });
 }
@@ -208,6 +214,11 @@ export function resolveComputeTask(submission: ComputeSubmission): TaskDefinitio
   }
   if (details.length > 0) {
     throw new ValidationError(`Some inputs are not valid for task "${task.name}".`, details.slice(0, LIMITS.maxReportedIssues));
+  }
+  if (submission.cache && !task.deterministic) {
+    throw new ValidationError(`Task "${task.name}" is not deterministic, so its results cannot be cached.`, [
+      { path: 'cache', message: 'only deterministic tasks may use the result cache' },
+    ]);
   }
   if (submission.reduce && submission.reduce !== 'count' && task.output === 'other') {
     throw new ValidationError(`Task "${task.name}" does not return numbers, so it cannot be reduced with "${submission.reduce}".`, [

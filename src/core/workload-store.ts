@@ -19,6 +19,12 @@ import {
 } from './workload';
 
 const RECORD_ITEMS = `
+-- Announces a final status on the prefix's one finished channel too (keys.ts: finishedChannel), derived
+-- from the workload's events channel so that the script's arguments stay as they are.
+local function announceFinal(eventsChannel, finalStatus)
+  local prefix, id = string.match(eventsChannel, '^(.*):wl:{([^}]*)}:events$')
+  if prefix then redis.call('PUBLISH', prefix .. ':finished', '{"id":"' .. id .. '","status":"' .. finalStatus .. '"}') end
+end
 local meta, results, errors = KEYS[1], KEYS[2], KEYS[3]
 local now, ttl, channel = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local status = redis.call('HGET', meta, 'status')
@@ -56,6 +62,7 @@ redis.call('EXPIRE', results, ttl)
 redis.call('EXPIRE', errors, ttl)
 redis.call('PUBLISH', channel, '{"type":"items","status":"' .. status .. '","completed":' .. completed ..
   ',"failed":' .. failed .. ',"total":' .. total .. ',"items":[' .. table.concat(parts, ',') .. ']}')
+if status == 'completed' or status == 'failed' then announceFinal(channel, status) end
 return {status, okCount, errorCount}
 `;
 
@@ -70,11 +77,18 @@ return status or 'missing'
 `;
 
 const CANCEL = `
+-- Announces a final status on the prefix's one finished channel too (keys.ts: finishedChannel), derived
+-- from the workload's events channel so that the script's arguments stay as they are.
+local function announceFinal(eventsChannel, finalStatus)
+  local prefix, id = string.match(eventsChannel, '^(.*):wl:{([^}]*)}:events$')
+  if prefix then redis.call('PUBLISH', prefix .. ':finished', '{"id":"' .. id .. '","status":"' .. finalStatus .. '"}') end
+end
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
 if status == 'completed' or status == 'failed' or status == 'cancelled' then return status end
 redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finishedAt', ARGV[1])
 redis.call('PUBLISH', ARGV[2], '{"type":"status","status":"cancelled"}')
+announceFinal(ARGV[2], 'cancelled')
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 'cancelled-now'
 `;
@@ -157,19 +171,17 @@ export class WorkloadStore {
   /** Writes a new workload (status `queued`) and lists it in the index. */
   async create(record: WorkloadRecord): Promise<void> {
     const { meta } = this.keys.workload(record.id);
-    await this.redis
-      .multi()
-      .hset(meta, serializeRecord(record))
-      .expire(meta, this.resultTtlSeconds)
-      .exec()
-      .then(throwOnTransactionError);
-    await this.redis.zadd(this.keys.workloadIndex, record.createdAt, record.id);
+    // Sent together (one round trip); the index is another slot, so it is not in the transaction.
+    await Promise.all([
+      this.redis.multi().hset(meta, serializeRecord(record)).expire(meta, this.resultTtlSeconds).exec().then(throwOnTransactionError),
+      this.redis.zadd(this.keys.workloadIndex, record.createdAt, record.id),
+    ]);
   }
 
   /** Removes every trace of a workload: used to roll back a submission that could not be enqueued. */
   async remove(id: string): Promise<void> {
     const keys = this.keys.workload(id);
-    await this.redis.del(keys.meta, keys.results, keys.errors);
+    await this.redis.del(keys.meta, keys.results, keys.errors, keys.chunks, keys.feed, keys.doneChunks);
     await this.redis.zrem(this.keys.workloadIndex, id);
   }
 
@@ -273,17 +285,34 @@ export class WorkloadStore {
       .hgetall(keys.results)
       .hgetall(keys.errors)
       .exec()) as [[Error | null, Record<string, string>], [Error | null, Record<string, string>]];
-    const results: unknown[] = new Array(record.total).fill(null);
-    for (const [index, json] of Object.entries(resultFields)) results[Number(index)] = JSON.parse(json);
-    const errors = Object.entries(errorFields)
-      .map(([index, json]) => ({ index: Number(index), ...(JSON.parse(json) as { code: string; message: string }) }))
-      .sort((a, b) => a.index - b.index);
-    return { results, errors };
+    return toOutcomes(record.total, resultFields, errorFields);
+  }
+
+  /** The workload and every item's outcome in one round trip; undefined when there is no such workload. */
+  async getWithOutcomes(id: string): Promise<({ record: WorkloadRecord } & { results: unknown[]; errors: ItemErrorView[] }) | undefined> {
+    const keys = this.keys.workload(id);
+    const replies = ((await this.redis.pipeline().hgetall(keys.meta).hgetall(keys.results).hgetall(keys.errors).exec()) ?? []) as Array<
+      [Error | null, Record<string, string>]
+    >;
+    const failed = replies.find(([error]) => error);
+    if (failed) throw failed[0];
+    const record = parseRecord(replies[0][1]);
+    return record && { record, ...toOutcomes(record.total, replies[1][1], replies[2][1]) };
   }
 
   isFinal(status: WorkloadStatus | 'missing'): boolean {
     return status === 'missing' || FINAL_STATUSES.has(status);
   }
+}
+
+/** `results[i]` answers item i (null until it succeeds); errors sorted by index. */
+function toOutcomes(total: number, resultFields: Record<string, string>, errorFields: Record<string, string>): { results: unknown[]; errors: ItemErrorView[] } {
+  const results: unknown[] = new Array(total).fill(null);
+  for (const [index, json] of Object.entries(resultFields)) results[Number(index)] = JSON.parse(json);
+  const errors = Object.entries(errorFields)
+    .map(([index, json]) => ({ index: Number(index), ...(JSON.parse(json) as { code: string; message: string }) }))
+    .sort((a, b) => a.index - b.index);
+  return { results, errors };
 }
 
 function throwOnTransactionError(replies: Array<[Error | null, unknown]> | null): void {

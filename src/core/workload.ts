@@ -91,6 +91,10 @@ export interface ComputeChunkData {
   arrays?: ArrayBindings;
   /** An array workload's length in elements (every array it names has this length). */
   arrayLength?: number;
+  /** Items are answered from the result cache when computed before (`"cache": true`, deterministic tasks only). */
+  cache?: boolean;
+  /** The workload is fed through a window (chunk-feeder.ts): the worker reports the chunk's end. */
+  windowed?: boolean;
 }
 
 /** One item of an array workload: elements [start, end) of its arrays. */
@@ -132,6 +136,8 @@ export interface FetchChunkData {
   start: number;
   requests: FetchRequestSpec[];
   fetch: FetchOptions;
+  /** The workload is fed through a window (chunk-feeder.ts): the worker reports the chunk's end. */
+  windowed?: boolean;
 }
 
 /** A fetch item's result: `results[i]` of a fetch workload. */

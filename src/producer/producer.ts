@@ -3,12 +3,14 @@ import type { Express } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config';
 import { ArrayStore } from '../core/array-store';
+import { ChunkFeeder } from '../core/chunk-feeder';
 import { Keys } from '../core/keys';
 import { closeQueues, openQueues, type ChunkQueues } from '../core/queues';
 import { closeRedis, createRedis, waitUntilReady } from '../core/redis-connection';
 import { RedisSubscriber } from '../core/redis-subscriber';
 import { WorkloadStore } from '../core/workload-store';
 import { createProducerApp } from './app';
+import { FinishedWorkloads } from './finished-workloads';
 import { IdempotencyKeys } from './idempotency';
 import { WorkloadService } from './workload-service';
 
@@ -31,11 +33,16 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
   const queues = openQueues(redis, keys);
   for (const queue of Object.values(queues)) queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
   const store = new WorkloadStore(redis, keys, config.RESULT_TTL_SECONDS);
+  const feeder = new ChunkFeeder(redis, keys, queues, { windowChunks: config.CHUNKS_IN_QUEUE_PER_WORKLOAD, ttlSeconds: config.RESULT_TTL_SECONDS });
+  const finished = new FinishedWorkloads(subscriber, keys.finishedChannel);
   const arrays = new ArrayStore(redis, keys);
-  const service = new WorkloadService(config, keys, store, queues, subscriber, logger, arrays);
+  const service = new WorkloadService(config, keys, store, queues, finished, logger, feeder, arrays);
   const idempotency = new IdempotencyKeys(redis, keys);
   // Fail-fast connections refuse commands until connected: give Redis a moment before the first request.
-  await waitUntilReady([redis, subscriber.connection], REDIS_WAIT_AT_START_MS);
+  const redisReady = await waitUntilReady([redis, subscriber.connection], REDIS_WAIT_AT_START_MS);
+  // BullMQ writes each queue's meta hash once its connection is initialised: let that happen before the
+  // first request, so that a refused request never sees keys appear that it did not write.
+  if (redisReady) await Promise.all(Object.values(queues).map((queue) => queue.waitUntilReady().catch(() => undefined)));
   const app = createProducerApp({ config, redis, logger, service, store, subscriber, keys, idempotency, arrays });
 
   let closing: Promise<void> | undefined;
@@ -46,6 +53,7 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
     close: () =>
       (closing ??= (async () => {
         await closeQueues(queues);
+        finished.close();
         await subscriber.close();
         await closeRedis(redis);
       })()),

@@ -4,18 +4,20 @@
  * Submission order matters for "no accepted job is ever lost, nothing half-enqueued": the workload
  * record is written first, then its chunk jobs are added in bulk under deterministic job ids; if any of
  * that fails, everything written is removed again and the caller gets a 503. Only then is 202 answered.
+ * A workload of more chunks than CHUNKS_IN_QUEUE_PER_WORKLOAD gets only its first window of jobs here;
+ * its other chunks wait in its own hash and are fed as chunks finish (core/chunk-feeder.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { defaultChunkSize, planChunks, type ChunkRange } from '../core/chunk-planner';
 import type { Config } from '../core/config';
-import { ConflictError, NotFoundError, ValidationError, type ErrorDetail } from '../core/errors';
+import type { ChunkFeeder } from '../core/chunk-feeder';
+import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError, type ErrorDetail } from '../core/errors';
 import type { ChunkQueue, ChunkQueues } from '../core/queues';
 import { DEFAULT_ELEMENTS_PER_ITEM, findArrayTask } from '../core/array-tasks';
 import type { ArrayStore } from '../core/array-store';
 import { reduceValues } from '../core/reduce';
 import type { Keys } from '../core/keys';
-import type { RedisSubscriber } from '../core/redis-subscriber';
 import {
   LIMITS,
   parseOrThrow,
@@ -25,7 +27,8 @@ import {
   toFetchRequests,
   type WorkloadSubmission,
 } from '../core/workload-schema';
-import type { WorkloadEvent, WorkloadStore } from '../core/workload-store';
+import type { WorkloadStore } from '../core/workload-store';
+import type { FinishedWorkloads } from './finished-workloads';
 import {
   chunkJobId,
   FINAL_STATUSES,
@@ -67,12 +70,19 @@ function chunkItems(
     };
   }
   if (submission.type === 'compute') {
-    const { task, timeoutMs } = submission;
+    const { task, timeoutMs, cache } = submission;
     const inputs = submission.inputs ?? [];
     return {
       count: inputs.length,
       minimumChunkSize: 1,
-      chunkData: (chunk) => ({ ...base(chunk), type: 'compute', task, inputs: inputs.slice(chunk.start, chunk.end), timeoutMs }),
+      chunkData: (chunk) => ({
+        ...base(chunk),
+        type: 'compute',
+        task,
+        inputs: inputs.slice(chunk.start, chunk.end),
+        timeoutMs,
+        ...(cache ? { cache: true } : {}),
+      }),
     };
   }
   const requests = toFetchRequests(submission);
@@ -107,18 +117,37 @@ export class WorkloadService {
     private readonly keys: Keys,
     private readonly store: WorkloadStore,
     private readonly queues: ChunkQueues,
-    private readonly subscriber: RedisSubscriber,
+    private readonly finished: FinishedWorkloads,
     private readonly logger: Logger,
+    private readonly feeder: ChunkFeeder,
     private readonly arrays: ArrayStore,
   ) {
     this.schema = submissionSchema(config.MAX_ITEMS_PER_WORKLOAD);
   }
 
-  /** Validates a submission; throws a ValidationError before anything is written. */
+  /**
+   * Validates a submission; throws before anything is written: a PayloadTooLargeError (413) past
+   * MAX_ITEMS_PER_WORKLOAD, a ValidationError (400) for anything else wrong.
+   */
   validate(body: unknown): WorkloadSubmission {
+    this.checkSize(body);
     const submission = parseOrThrow(this.schema, body, 'The workload');
     if (submission.type === 'compute') resolveComputeTask(submission);
     return submission;
+  }
+
+  /** Counted before the schema runs, so that a too-big workload is a 413 (and costs no per-item validation). */
+  private checkSize(body: unknown): void {
+    if (typeof body !== 'object' || body === null) return;
+    const max = this.config.MAX_ITEMS_PER_WORKLOAD;
+    for (const field of ['inputs', 'urls', 'requests'] as const) {
+      const items = (body as Record<string, unknown>)[field];
+      if (Array.isArray(items) && items.length > max) {
+        throw new PayloadTooLargeError(`The workload has ${items.length} items; at most ${max} are allowed (MAX_ITEMS_PER_WORKLOAD).`, [
+          { path: field, message: `at most ${max} items` },
+        ]);
+      }
+    }
   }
 
   async submit(submission: WorkloadSubmission, id: string = randomUUID()): Promise<SubmitAnswer> {
@@ -143,9 +172,11 @@ export class WorkloadService {
       reduce: submission.type === 'compute' ? submission.reduce : undefined,
       createdAt: Date.now(),
     };
+    // Past the window, the workload's chunks are fed as earlier ones finish (chunk-feeder.ts).
+    const windowed = this.feeder.isWindowed(chunks.length);
     const jobs = chunks.map((chunk) => ({
       name: submission.type,
-      data: items.chunkData(chunk),
+      data: windowed ? { ...items.chunkData(chunk), windowed: true } : items.chunkData(chunk),
       opts: {
         jobId: chunkJobId(id, chunk.chunkIndex),
         attempts: record.attempts,
@@ -158,8 +189,11 @@ export class WorkloadService {
     const queue = this.queues[submission.type];
     try {
       await this.store.create(record);
-      for (let offset = 0; offset < jobs.length; offset += ENQUEUE_BATCH) {
-        await queue.addBulk(jobs.slice(offset, offset + ENQUEUE_BATCH));
+      if (windowed) await this.feeder.start(id, submission.type, jobs);
+      else {
+        for (let offset = 0; offset < jobs.length; offset += ENQUEUE_BATCH) {
+          await queue.addBulk(jobs.slice(offset, offset + ENQUEUE_BATCH));
+        }
       }
     } catch (error) {
       await this.rollBack(queue, record);
@@ -207,12 +241,23 @@ export class WorkloadService {
 
   /** The results so far; with `waitMs`, first waits (up to that long) for the workload to finish. */
   async results(id: string, waitMs: number, signal?: AbortSignal): Promise<WorkloadResults> {
-    let record = await this.require(id);
-    if (waitMs > 0 && !FINAL_STATUSES.has(record.status)) {
-      await this.waitUntilFinal(id, waitMs, signal);
-      record = await this.require(id);
+    // Watching before the first read makes that read the check: a finish in between is not missed.
+    const watch = waitMs > 0 ? this.finished.watch(id) : undefined;
+    try {
+      if (watch) {
+        await this.finished.ready();
+        const record = await this.require(id);
+        if (!FINAL_STATUSES.has(record.status)) {
+          await watch.finished(waitMs, async () => FINAL_STATUSES.has((await this.store.status(id)) ?? 'cancelled'), signal);
+        }
+      }
+    } finally {
+      watch?.close();
     }
-    const { results, errors } = await this.store.readOutcomes(record);
+    // The record and the outcomes together, in one round trip.
+    const read = await this.store.getWithOutcomes(id);
+    if (!read) throw new NotFoundError(`No workload with id ${id}.`);
+    const { record, results, errors } = read;
     const reduced =
       record.reduce && record.status === 'completed'
         ? reduceValues(record.reduce, results)
@@ -230,37 +275,12 @@ export class WorkloadService {
     }
     if (outcome === 'cancelled-now') {
       // Waiting chunks are removed here; running ones are stopped by their workers (cancel channel).
+      // Chunks never fed have no job: dropping the payloads is enough (the feeder never feeds a cancelled workload).
       await this.removeChunkJobs(this.queues[record.type], record);
+      await this.feeder.discard(id);
       this.logger.info({ workloadId: id }, 'workload cancelled');
     }
     return this.get(id);
-  }
-
-  /** Resolves when the workload reaches a final status, or after `waitMs`, whichever comes first. */
-  async waitUntilFinal(id: string, waitMs: number, signal?: AbortSignal): Promise<void> {
-    let stopListening: (() => void) | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        timer = setTimeout(resolve, waitMs);
-        signal?.addEventListener('abort', () => resolve(), { once: true });
-        this.subscriber
-          .listen(this.keys.workload(id).events, (message) => {
-            const event = JSON.parse(message) as WorkloadEvent;
-            if (FINAL_STATUSES.has(event.status)) resolve();
-          })
-          .then(async (stop) => {
-            stopListening = stop;
-            // Subscribed first, then checked: a finish between the two cannot be missed.
-            const status = await this.store.status(id);
-            if (!status || FINAL_STATUSES.has(status)) resolve();
-          })
-          .catch(reject);
-      });
-    } finally {
-      clearTimeout(timer);
-      stopListening?.();
-    }
   }
 
   private async require(id: string): Promise<WorkloadRecord> {
@@ -270,8 +290,10 @@ export class WorkloadService {
   }
 
   private async removeChunkJobs(queue: ChunkQueue, record: WorkloadRecord): Promise<void> {
-    for (let first = 0; first < record.chunks; first += ENQUEUE_BATCH) {
-      const last = Math.min(record.chunks, first + ENQUEUE_BATCH);
+    // Only chunks fed so far can have a job (and a top-up racing this one: the feeder counts a window more).
+    const fed = await this.feeder.fedChunks(record.id, record.chunks);
+    for (let first = 0; first < fed; first += ENQUEUE_BATCH) {
+      const last = Math.min(fed, first + ENQUEUE_BATCH);
       const removals: Array<Promise<unknown>> = [];
       // remove() leaves a job that a worker holds (locked) alone: that one is stopped by its worker.
       for (let chunkIndex = first; chunkIndex < last; chunkIndex++) {
@@ -289,6 +311,7 @@ export class WorkloadService {
   private async rollBack(queue: ChunkQueue, record: WorkloadRecord): Promise<void> {
     const remove = async (): Promise<void> => {
       await this.removeChunkJobs(queue, record);
+      await this.feeder.discard(record.id);
       await this.store.remove(record.id);
     };
     const deadline = Date.now() + ROLLBACK_RETRY_MS;

@@ -7,6 +7,8 @@ import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { ItemError } from '../core/errors';
 import type { ComputeChunkData } from '../core/workload';
+import type { ResultCache } from '../core/result-cache';
+import { CachedItems, type CacheLookupCounts } from './cached-items';
 import { isLastAttempt, runChunk, type ChunkOutcome, type ChunkRunDeps } from './chunk-run';
 import type { ArrayItemRunners } from './array-item-runner';
 import { ItemBatcher } from './item-batcher';
@@ -24,6 +26,10 @@ export interface ComputeProcessorDeps extends ChunkRunDeps {
   onItemDone?: (outcome: { ok: boolean; runMs: number; task: string; final: boolean }) => void;
   /** Runs the items of array workloads (chunks with `arrays`). */
   arrays?: ArrayItemRunners;
+  /** The result cache for workloads that ask for it (`"cache": true`). @defaultValue none: items always run */
+  cache?: ResultCache;
+  /** Called with each cache lookup's hits and misses, for metrics. */
+  onCacheLookup?: (counts: CacheLookupCounts) => void;
 }
 
 export function createComputeProcessor(deps: ComputeProcessorDeps) {
@@ -34,17 +40,26 @@ export function createComputeProcessor(deps: ComputeProcessorDeps) {
       return runChunk(job, token, deps, runner);
     }
     const batcher = new ItemBatcher(deps.pool, task, timeoutMs);
-    return runChunk(job, token, deps, {
-      async run(index, signal) {
-        try {
-          const run = await batcher.run(inputs[index - start], signal);
-          deps.onItemDone?.({ ok: true, runMs: run.runMs, task, final: true });
-          return run.value;
-        } catch (error) {
-          if (error instanceof ItemError && !signal.aborted) deps.onItemDone?.({ ok: false, runMs: 0, task, final: isLastAttempt(job) });
-          throw error;
-        }
-      },
-    });
+    // Result cache (opt-in per workload): a hit is recorded like any result, without a thread run.
+    const cached = job.data.cache && deps.cache ? await CachedItems.load(deps.cache, task, inputs, deps.logger, deps.onCacheLookup) : undefined;
+    try {
+      return await runChunk(job, token, deps, {
+        async run(index, signal) {
+          const hit = cached?.hit(index - start);
+          if (hit) return hit.value;
+          try {
+            const run = await batcher.run(inputs[index - start], signal);
+            deps.onItemDone?.({ ok: true, runMs: run.runMs, task, final: true });
+            cached?.remember(index - start, run.value);
+            return run.value;
+          } catch (error) {
+            if (error instanceof ItemError && !signal.aborted) deps.onItemDone?.({ ok: false, runMs: 0, task, final: isLastAttempt(job) });
+            throw error;
+          }
+        },
+      });
+    } finally {
+      await cached?.flush();
+    }
   };
 }

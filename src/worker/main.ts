@@ -4,7 +4,9 @@
  */
 import cluster from 'node:cluster';
 import { Registry } from 'prom-client';
+import { ChunkFeeder } from '../core/chunk-feeder';
 import { Keys, QUEUE_KINDS } from '../core/keys';
+import { closeQueues, openQueues } from '../core/queues';
 import { closeRedis, createRedis } from '../core/redis-connection';
 import { runMain } from '../core/run-main';
 import { WorkloadStore } from '../core/workload-store';
@@ -21,7 +23,19 @@ if (cluster.isPrimary) {
     const connection = createRedis(config.REDIS_URL, 'worker', 'chunkmill-worker-host');
     connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
     const store = new WorkloadStore(connection, keys, config.RESULT_TTL_SECONDS);
-    const reapers = QUEUE_KINDS.map((kind) => new LostChunkReaper(kind, connection, keys, store, logger));
+    const queues = openQueues(connection, keys);
+    const feeder = new ChunkFeeder(connection, keys, queues, { windowChunks: config.CHUNKS_IN_QUEUE_PER_WORKLOAD, ttlSeconds: config.RESULT_TTL_SECONDS });
+    const reapers = QUEUE_KINDS.map((kind) => new LostChunkReaper(kind, connection, keys, store, logger, feeder));
+    // Tops up windowed workloads whose feeding a dead worker interrupted (see core/chunk-feeder.ts).
+    let sweeping = false;
+    const sweep = setInterval(() => {
+      if (sweeping) return;
+      sweeping = true;
+      feeder
+        .sweep()
+        .catch((error) => logger.warn({ err: error }, 'feed sweep failed; trying again later'))
+        .finally(() => (sweeping = false));
+    }, config.FEED_SWEEP_INTERVAL_MS);
     const supervisor = new ClusterSupervisor(
       { processes: config.WORKER_PROCESSES, shutdownGraceMs: config.SHUTDOWN_GRACE_MS },
       logger,
@@ -36,10 +50,12 @@ if (cluster.isPrimary) {
     supervisor.start();
     logger.info({ processes: config.WORKER_PROCESSES, threads: config.WORKER_THREADS }, 'worker host started');
     return async () => {
+      clearInterval(sweep);
       await supervisor.stop();
       await metricsServer.close();
       clusterMetrics.close();
       await Promise.all(reapers.map((reaper) => reaper.close()));
+      await closeQueues(queues);
       await closeRedis(connection);
     };
   });

@@ -69,6 +69,13 @@ export class WorkerMetrics {
     }
   }
 
+  /** The hook for compute-chunk-processor's `onCacheLookup`. */
+  cacheLookup = ({ task, hits, misses }: { task: string; hits: number; misses: number }): void => {
+    const labels = { task: taskLabel(task) };
+    if (hits > 0) this.metrics.cacheHits.inc(labels, hits);
+    if (misses > 0) this.metrics.cacheMisses.inc(labels, misses);
+  };
+
   /** One HTTP request of a fetch item (status undefined: no answer). */
   fetchRequestDone(status: number | undefined, durationMs: number): void {
     const labels = { status_class: statusClass(status) };
@@ -115,6 +122,10 @@ export class WorkerMetrics {
     for (const labels of work) {
       for (const outcome of ITEM_OUTCOMES) items.inc({ ...labels, outcome }, 0);
       for (const outcome of CHUNK_OUTCOMES) chunks.inc({ ...labels, outcome }, 0);
+    }
+    for (const task of listTasks().filter((definition) => definition.deterministic)) {
+      this.metrics.cacheHits.inc({ task: task.name }, 0);
+      this.metrics.cacheMisses.inc({ task: task.name }, 0);
     }
     for (const statusClass of STATUS_CLASSES) {
       fetchResponses.inc({ status_class: statusClass }, 0);

@@ -10,17 +10,21 @@ import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config';
 import { ArrayStore } from '../core/array-store';
+import { ChunkFeeder } from '../core/chunk-feeder';
 import { Keys } from '../core/keys';
+import { closeQueues, openQueues } from '../core/queues';
+import { ResultCache } from '../core/result-cache';
 import { closeRedis, createRedis } from '../core/redis-connection';
 import { RedisSubscriber } from '../core/redis-subscriber';
 import type { Shutdown } from '../core/run-main';
 import { WorkloadStore } from '../core/workload-store';
-import type { ComputeChunkData, FetchChunkData } from '../core/workload';
+import type { ChunkJobData, ComputeChunkData, FetchChunkData } from '../core/workload';
 import { AddressGuard } from './address-guard';
 import { ArrayItemRunners } from './array-item-runner';
 import { CancellationRegistry } from './cancellation-registry';
 import { createComputeProcessor } from './compute-chunk-processor';
 import { createFetchProcessor } from './fetch-chunk-processor';
+import { CompletionFeeding } from './completion-feeding';
 import { HttpFetcher } from './http-fetcher';
 import { OriginLimiter } from './origin-limiter';
 import { ThreadPool } from './thread-pool';
@@ -49,6 +53,8 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const cancellations = new CancellationRegistry(subscriber, keys.cancelChannel);
   await cancellations.start();
   const shutdown = new AbortController();
+  const queues = openQueues(connection, keys);
+  const feeder = new ChunkFeeder(connection, keys, queues, { windowChunks: config.CHUNKS_IN_QUEUE_PER_WORKLOAD, ttlSeconds: config.RESULT_TTL_SECONDS });
 
   const workerOptions = (concurrency: number) => ({
     connection,
@@ -62,7 +68,17 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     keys.queueName('compute'),
     metrics.instrument(
       'compute',
-      createComputeProcessor({ store, pool, cancellations, shutdownSignal: shutdown.signal, logger, onItemDone: metrics.computeItemDone, arrays }),
+      createComputeProcessor({
+        store,
+        pool,
+        cancellations,
+        shutdownSignal: shutdown.signal,
+        logger,
+        onItemDone: metrics.computeItemDone,
+        cache: new ResultCache(connection, keys, config.CACHE_TTL_SECONDS),
+        onCacheLookup: metrics.cacheLookup,
+        arrays,
+      }),
     ),
     workerOptions(config.WORKER_CONCURRENCY),
   );
@@ -91,7 +107,9 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     workerOptions(config.WORKER_FETCH_CONCURRENCY),
   );
 
+  const feeding = new CompletionFeeding(feeder, logger);
   for (const [kind, worker] of [['compute', computeWorker], ['fetch', fetchWorker]] as const) {
+    feeding.attach(worker as Worker<ChunkJobData>);
     worker.on('error', (error) => logger.warn({ err: error }, `${kind} worker error`));
     worker.on('failed', (job, error) =>
       logger.info({ queue: kind, jobId: job?.id, attemptsMade: job?.attemptsMade, err: error.message }, 'chunk attempt failed'),
@@ -110,11 +128,13 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     } finally {
       clearTimeout(grace);
     }
+    await feeding.close();
     await slots.close();
     await fetcher.close();
     cancellations.close();
     await pool.close();
     metrics.close();
+    await closeQueues(queues);
     await subscriber.close();
     await closeRedis(arrayConnection);
     await closeRedis(connection);

@@ -123,11 +123,13 @@ describe('producer API', () => {
 
   it('cancels a queued workload: its chunks leave the queue, a second DELETE answers the same', async () => {
     const id = await harness.api.submit({ ...notebook, chunkSize: 1 });
-    expect(await jobCount()).toBe(20);
+    // 20 chunks: the first window (CHUNKS_IN_QUEUE_PER_WORKLOAD, 8) is queued, the rest wait in the workload's hash.
+    expect(await jobCount()).toBe(8);
     const cancelled = await harness.api.delete(`/v1/workloads/${id}`);
     expect(cancelled.status).toBe(200);
     expect(cancelled.body).toMatchObject({ id, status: 'cancelled' });
     expect(await jobCount()).toBe(0);
+    expect(await redis.exists(`${harness.prefix}:wl:{${id}}:chunks`)).toBe(0);
     expect((await harness.api.delete(`/v1/workloads/${id}`)).status).toBe(200);
   });
 
@@ -141,7 +143,8 @@ describe('producer API', () => {
     const other = await harness.api.post('/v1/workloads', { ...notebook, inputs: [1] }, headers);
     expect(other.status).toBe(409);
     expect(other.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
-    expect(await jobCount()).toBe(20);
+    // One workload's jobs: its 20 chunks, fed through the window of 8 (CHUNKS_IN_QUEUE_PER_WORKLOAD).
+    expect(await jobCount()).toBe(8);
     // Claimed for a minute while the submission was written, kept for 24 h once it was accepted.
     const [claimKey] = await redis.keys(`${harness.prefix}:idempotency:*`);
     expect(await redis.ttl(claimKey)).toBeGreaterThan(23 * 60 * 60);
