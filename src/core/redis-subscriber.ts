@@ -2,7 +2,7 @@
  * One pub/sub connection shared by everything in a process that listens: long-polls, SSE streams,
  * cancellation. Channels are subscribed while anyone listens and unsubscribed when the last one leaves.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 
 export type MessageListener = (message: string) => void;
 
@@ -11,9 +11,9 @@ export class RedisSubscriber {
   private readonly subscriptions = new Map<string, Promise<unknown>>();
   private closed = false;
   /** The underlying connection, e.g. to wait until it is ready. */
-  readonly connection: Redis;
+  readonly connection: RedisClient;
 
-  constructor(private readonly redis: Redis) {
+  constructor(private readonly redis: RedisClient) {
     this.connection = redis;
     redis.on('message', (channel: string, message: string) => {
       for (const listener of this.listeners.get(channel) ?? []) listener(message);

@@ -6,7 +6,7 @@
  * what was actually new, in the same Lua script. So a re-run or a stale completion changes nothing,
  * `completed + failed` never passes `total`, and the last item's write is the one that ends the workload.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { Keys } from './keys';
 import type { ReduceOperation } from './reduce';
 import {
@@ -94,13 +94,13 @@ export type WorkloadEvent =
     }
   | { type: 'status'; status: WorkloadStatus };
 
-type ScriptedRedis = Redis & {
+type ScriptedRedis = RedisClient & {
   chunkmillRecordItems(...args: Array<string | number>): Promise<[string, number, number]>;
   chunkmillMarkRunning(...args: Array<string | number>): Promise<string>;
   chunkmillCancel(...args: Array<string | number>): Promise<string>;
 };
 
-function defineScripts(redis: Redis): ScriptedRedis {
+function defineScripts(redis: RedisClient): ScriptedRedis {
   const scripted = redis as ScriptedRedis;
   if (typeof scripted.chunkmillRecordItems !== 'function') {
     redis.defineCommand('chunkmillRecordItems', { numberOfKeys: 3, lua: RECORD_ITEMS });
@@ -147,7 +147,7 @@ export class WorkloadStore {
   private readonly redis: ScriptedRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: Keys,
     private readonly resultTtlSeconds: number,
   ) {
@@ -188,12 +188,14 @@ export class WorkloadStore {
     for (let offset = 0; found.length < options.limit; offset += pageSize) {
       const ids = await this.redis.zrevrange(this.keys.workloadIndex, offset, offset + pageSize - 1);
       if (ids.length === 0) break;
-      const pipeline = this.redis.pipeline();
-      for (const id of ids) pipeline.hgetall(this.keys.workload(id).meta);
-      const replies = (await pipeline.exec()) ?? [];
+      // Not one pipeline: each workload's keys live in their own slot (on a cluster, on any node). The
+      // reads are sent together all the same, since the client writes each command without waiting.
+      const replies = await Promise.all(
+        ids.map((id) => this.redis.hgetall(this.keys.workload(id).meta).then((fields) => fields, () => undefined)),
+      );
       const expired: string[] = [];
-      replies.forEach(([error, fields], position) => {
-        const record = error ? undefined : parseRecord(fields as Record<string, string>);
+      replies.forEach((fields, position) => {
+        const record = fields ? parseRecord(fields) : undefined;
         if (!record) expired.push(ids[position]);
         else if (!options.status || record.status === options.status) found.push(record);
       });
@@ -243,7 +245,7 @@ export class WorkloadStore {
     options: { markRunning?: boolean; now?: number } = {},
   ): Promise<{ status: WorkloadStatus | 'missing' | undefined; unfinished: number[] }> {
     const keys = this.keys.workload(id);
-    const pipeline = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { chunkmillMarkRunning(...args: Array<string | number>): unknown };
+    const pipeline = this.redis.pipeline() as ReturnType<RedisClient['pipeline']> & { chunkmillMarkRunning(...args: Array<string | number>): unknown };
     const markRunning = options.markRunning ?? true;
     if (markRunning) pipeline.chunkmillMarkRunning(keys.meta, options.now ?? Date.now(), keys.events);
     if (indexes.length > 0) {

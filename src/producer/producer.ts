@@ -7,6 +7,7 @@ import { closeQueues, openQueues, type ChunkQueues } from '../core/queues';
 import { closeRedis, createRedis, waitUntilReady } from '../core/redis-connection';
 import { RedisSubscriber } from '../core/redis-subscriber';
 import { WorkloadStore } from '../core/workload-store';
+import { WorkerRegistry } from '../core/worker-registry';
 import { createProducerApp } from './app';
 import { IdempotencyKeys } from './idempotency';
 import { WorkloadService } from './workload-service';
@@ -34,7 +35,8 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
   const idempotency = new IdempotencyKeys(redis, keys);
   // Fail-fast connections refuse commands until connected: give Redis a moment before the first request.
   await waitUntilReady([redis, subscriber.connection], REDIS_WAIT_AT_START_MS);
-  const app = createProducerApp({ config, redis, logger, service, store, subscriber, keys, idempotency });
+  const workers = new WorkerRegistry(redis, keys, config.WORKER_HEARTBEAT_MS);
+  const app = createProducerApp({ config, redis, logger, service, store, subscriber, keys, idempotency, workers });
 
   let closing: Promise<void> | undefined;
   return {

@@ -6,7 +6,7 @@
  * see the same event; recording is idempotent, so that is harmless.
  */
 import { Job, Queue, QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis-connection';
 import type { Logger } from 'pino';
 import { ItemErrorCode } from '../core/errors';
 import type { Keys, QueueKind } from '../core/keys';
@@ -20,7 +20,7 @@ export class LostChunkReaper {
 
   constructor(
     private readonly kind: QueueKind,
-    connection: Redis,
+    connection: RedisClient,
     keys: Keys,
     private readonly store: WorkloadStore,
     private readonly logger: Logger,

@@ -52,7 +52,9 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     stalledInterval: config.STALLED_INTERVAL_MS,
     maxStalledCount: config.MAX_STALLED_COUNT,
   });
-  const computeWorker = new Worker<ComputeChunkData>(
+  // WORKER_QUEUES: a host started for one kind of work takes no chunks of the other.
+  const runs = new Set(config.WORKER_QUEUES);
+  const computeWorker = runs.has('compute') && new Worker<ComputeChunkData>(
     keys.queueName('compute'),
     metrics.instrument(
       'compute',
@@ -68,7 +70,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     onExchange: (status, durationMs) => metrics.fetchRequestDone(status, durationMs),
   });
   const slots = new WorkloadSlots(connection, keys);
-  const fetchWorker = new Worker<FetchChunkData>(
+  const fetchWorker = runs.has('fetch') && new Worker<FetchChunkData>(
     keys.queueName('fetch'),
     metrics.instrument(
       'fetch',
@@ -85,7 +87,10 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     workerOptions(config.WORKER_FETCH_CONCURRENCY),
   );
 
-  for (const [kind, worker] of [['compute', computeWorker], ['fetch', fetchWorker]] as const) {
+  const workers = [['compute', computeWorker], ['fetch', fetchWorker]].filter(
+    (entry): entry is ['compute' | 'fetch', Worker] => entry[1] !== false,
+  );
+  for (const [kind, worker] of workers) {
     worker.on('error', (error) => logger.warn({ err: error }, `${kind} worker error`));
     worker.on('failed', (job, error) =>
       logger.info({ queue: kind, jobId: job?.id, attemptsMade: job?.attemptsMade, err: error.message }, 'chunk attempt failed'),
@@ -93,14 +98,14 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     worker.on('stalled', (jobId) => logger.warn({ queue: kind, jobId }, 'chunk stalled'));
   }
   logger.info(
-    { threads: pool.threads, concurrency: config.WORKER_CONCURRENCY, fetchConcurrency: config.WORKER_FETCH_CONCURRENCY },
+    { queues: config.WORKER_QUEUES, threads: pool.threads, concurrency: config.WORKER_CONCURRENCY, fetchConcurrency: config.WORKER_FETCH_CONCURRENCY },
     'worker process ready',
   );
 
   return async () => {
     const grace = setTimeout(() => shutdown.abort(new ShutdownTimeoutError()), config.SHUTDOWN_GRACE_MS);
     try {
-      await Promise.all([computeWorker.close(), fetchWorker.close()]);
+      await Promise.all(workers.map(([, worker]) => worker.close()));
     } finally {
       clearTimeout(grace);
     }
