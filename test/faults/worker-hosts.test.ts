@@ -5,14 +5,16 @@
  * once: the dead host's chunks come back after LOCK_DURATION_MS + STALLED_INTERVAL_MS (BullMQ's
  * stalled check), and `GET /v1/workers` drops the dead host within 3 × WORKER_HEARTBEAT_MS.
  *
- * A network-namespace variant (`ip netns`) would need root (CAP_SYS_ADMIN) to create namespaces and
- * veth links, which a test run normally does not have; distinct loopback addresses are what every
- * machine allows.
+ * Twice: with each host's metrics on its own loopback address (works on every machine), and with each
+ * host in its own network namespace joined by a veth pair (`ip netns`, like separate machines on a
+ * link: Redis reached at the link's address). The namespace variant needs CAP_SYS_ADMIN and is skipped,
+ * with the reason, when `ip netns add` fails.
  */
 import { spawnSync } from 'node:child_process';
 import { eventually } from '../utils/chunkmill-harness';
 import { expectValues } from '../utils/exactly-once-audit';
 import { FaultCluster } from '../utils/fault-cluster';
+import { NetworkNamespace, networkNamespacesAvailable } from '../utils/network-namespace';
 import type { RoleProcess } from '../utils/role-process';
 
 const HEARTBEAT_MS = 500;
@@ -24,14 +26,40 @@ const childrenOf = (pid: number): number[] =>
     .filter(Boolean)
     .map(Number);
 
-describe('two worker hosts, one killed whole mid-workload', () => {
+/** Where the hosts run: the address each host's metrics listen on, and how its process is started. */
+interface Placement {
+  /** The scenario's name in the fault summary table. */
+  label: string;
+  metricsAddress: Record<'host-a' | 'host-b' | 'host-c', string>;
+  /** REDIS_URL for a host, given the port of the scenario's redis-server. */
+  redisUrl?: (host: string, port: number) => string;
+  wrap?: (host: string) => string[] | undefined;
+  redisArgs?: string[];
+}
+
+const netNamespaceOf = (pid: number | 'self'): string => spawnSync('readlink', [`/proc/${pid}/ns/net`], { encoding: 'utf8' }).stdout.trim();
+
+function killOneHostScenario(placement: () => Placement): void {
   let cluster: FaultCluster;
   const hosts: Record<string, RoleProcess> = {};
+  let where: Placement;
+
+  const startHost = (id: 'host-a' | 'host-b' | 'host-c', env: Record<string, string> = {}) =>
+    cluster.startWorker(
+      {
+        WORKER_ID: id,
+        HOST: where.metricsAddress[id],
+        ...(where.redisUrl ? { REDIS_URL: where.redisUrl(id, cluster.redis.options.port) } : {}),
+        ...env,
+      },
+      where.wrap?.(id),
+    );
 
   beforeAll(async () => {
-    cluster = await FaultCluster.start('hosts', { workers: 0, env: { WORKER_HEARTBEAT_MS: String(HEARTBEAT_MS) } });
-    hosts['host-a'] = await cluster.startWorker({ WORKER_ID: 'host-a', HOST: '127.0.0.2' });
-    hosts['host-b'] = await cluster.startWorker({ WORKER_ID: 'host-b', HOST: '127.0.0.3' });
+    where = placement();
+    cluster = await FaultCluster.start('hosts', { workers: 0, env: { WORKER_HEARTBEAT_MS: String(HEARTBEAT_MS) }, redisArgs: where.redisArgs });
+    hosts['host-a'] = await startHost('host-a');
+    hosts['host-b'] = await startHost('host-b');
   }, 60_000);
   afterAll(async () => {
     await cluster?.close();
@@ -45,9 +73,15 @@ describe('two worker hosts, one killed whole mid-workload', () => {
       expect(worker).toMatchObject({ queues: ['compute', 'fetch'], processes: 2, threads: 1, pid: hosts[worker.id].pid });
       expect(worker.expiresAt - worker.lastSeenAt).toBe(3 * HEARTBEAT_MS);
     }
-    for (const [id, address] of [['host-a', '127.0.0.2'], ['host-b', '127.0.0.3']]) {
+    if (where.wrap) {
+      // Each host in a network namespace of its own, neither of them this one.
+      const spaces = [netNamespaceOf('self'), netNamespaceOf(hosts['host-a'].pid), netNamespaceOf(hosts['host-b'].pid)];
+      expect(spaces.every((space) => /^net:\[\d+\]$/.test(space))).toBe(true);
+      expect(new Set(spaces).size).toBe(3);
+    }
+    for (const id of ['host-a', 'host-b'] as const) {
       const { port } = await hosts[id].waitForLog((line) => line.msg === 'worker metrics listening');
-      const metrics = await fetch(`http://${address}:${Number(port)}/metrics`);
+      const metrics = await fetch(`http://${where.metricsAddress[id]}:${Number(port)}/metrics`);
       expect(metrics.status).toBe(200);
     }
   });
@@ -76,7 +110,7 @@ describe('two worker hosts, one killed whole mid-workload', () => {
     expect(droppedAfterMs).toBeLessThanOrEqual(3 * HEARTBEAT_MS + 2_000);
     expect((await cluster.api.get('/v1/workers')).body.workers.map((worker: { id: string }) => worker.id)).toEqual(['host-b']);
 
-    const audit = await cluster.ledger.audit('worker host SIGKILLed whole mid-workload', 60_000);
+    const audit = await cluster.ledger.audit(`worker host SIGKILLed whole mid-workload (${where.label})`, 60_000);
     expect(audit.problems).toEqual([]);
     expect(audit.lost + audit.countedTwice).toBe(0);
     // Both hosts really ran items: the dead one before the kill, the survivor (also) the rest.
@@ -84,11 +118,11 @@ describe('two worker hosts, one killed whole mid-workload', () => {
     const starts = cluster.starts();
     expect(starts.some((start) => victimChildren.includes(start.pid))).toBe(true);
     expect(starts.some((start) => survivorChildren.has(start.pid))).toBe(true);
-    process.stdout.write(`worker hosts: dead host dropped from /v1/workers after ${droppedAfterMs} ms\n`);
+    process.stdout.write(`worker hosts (${where.label}): dead host dropped from /v1/workers after ${droppedAfterMs} ms\n`);
   }, 120_000);
 
   it('runs a host for one kind of work only (WORKER_QUEUES=fetch takes no compute chunk)', async () => {
-    const fetchOnly = await cluster.startWorker({ WORKER_ID: 'host-c', WORKER_QUEUES: 'fetch', HOST: '127.0.0.4' });
+    const fetchOnly = await startHost('host-c', { WORKER_QUEUES: 'fetch' });
     await eventually(async () => (await cluster.api.get('/v1/workers')).body.workers.length === 2, 10_000, 100);
     const listed = await cluster.api.get('/v1/workers');
     expect(listed.body.workers.map((worker: { id: string; queues: string[] }) => [worker.id, worker.queues])).toEqual([
@@ -108,4 +142,32 @@ describe('two worker hosts, one killed whole mid-workload', () => {
     expect(ran.length).toBeGreaterThanOrEqual(values.length);
     expect(ran.filter((start) => fetchOnlyChildren.includes(start.pid))).toEqual([]);
   }, 60_000);
+}
+
+describe('two worker hosts on their own loopback addresses, one killed whole mid-workload', () => {
+  killOneHostScenario(() => ({ label: 'loopback addresses', metricsAddress: { 'host-a': '127.0.0.2', 'host-b': '127.0.0.3', 'host-c': '127.0.0.4' } }));
 });
+
+const namespaces = networkNamespacesAvailable();
+const describeWithNamespaces = namespaces.ok ? describe : describe.skip;
+
+describeWithNamespaces(
+  `two worker hosts in their own network namespaces, one killed whole mid-workload${namespaces.ok ? '' : ` (skipped: ${namespaces.reason})`}`,
+  () => {
+    const links: Record<string, NetworkNamespace> = {};
+    afterAll(() => {
+      for (const link of Object.values(links)) link.close();
+    });
+    killOneHostScenario(() => {
+      ['host-a', 'host-b', 'host-c'].forEach((id, index) => (links[id] = NetworkNamespace.create(Math.floor(Math.random() * 4000) * 4 + index)));
+      return {
+        label: 'network namespaces',
+        metricsAddress: { 'host-a': links['host-a'].innerAddress, 'host-b': links['host-b'].innerAddress, 'host-c': links['host-c'].innerAddress },
+        redisUrl: (id, port) => `redis://${links[id].outerAddress}:${port}`,
+        wrap: (id) => links[id].exec,
+        // Redis answers on the machine's end of every link, as a Redis on another machine would.
+        redisArgs: ['--bind', '127.0.0.1', ...Object.values(links).map((link) => link.outerAddress), '--protected-mode', 'no'],
+      };
+    });
+  },
+);

@@ -106,13 +106,18 @@ export interface StartRoleOptions {
   env: Record<string, string>;
   /** Start through `npm run <role>` as a user would, rather than `node dist/...`. */
   viaNpm?: boolean;
+  /** A command that runs the role, e.g. `ip netns exec <ns>` (it must exec the role, keeping its pid). */
+  wrap?: string[];
 }
 
 export function spawnRole(role: Role, options: StartRoleOptions): RoleProcess {
   const env = { ...process.env, LOG_LEVEL: 'info', ...options.env };
-  const [command, args] = options.viaNpm
+  const [program, programArgs] = options.viaNpm
     ? ['npm', ['run', '--silent', role]]
     : [process.execPath, [path.join(ROOT, 'dist/src', role, 'main.js')]];
+  const [command, args] = options.wrap?.length
+    ? [options.wrap[0], [...options.wrap.slice(1), program, ...programArgs]]
+    : [program, programArgs];
   // Its own process group, so that stop() reaches every process the role started and nothing else.
   const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   return new RoleProcess(role, child);
