@@ -270,11 +270,13 @@ export class WorkloadStore {
   /** Every item's outcome: `results[i]` answers item i (null until it succeeds), errors by index. */
   async readOutcomes(record: WorkloadRecord): Promise<{ results: unknown[]; errors: ItemErrorView[] }> {
     const keys = this.keys.workload(record.id);
-    const [[, resultFields], [, errorFields]] = (await this.redis
-      .pipeline()
-      .hgetall(keys.results)
-      .hgetall(keys.errors)
-      .exec()) as [[Error | null, Record<string, string>], [Error | null, Record<string, string>]];
+    const replies = (await this.redis.pipeline().hgetall(keys.results).hgetall(keys.errors).exec()) as
+      | [[Error | null, Record<string, string>], [Error | null, Record<string, string>]]
+      | null;
+    // A command's own error is the answer's (e.g. Redis unreachable), not a TypeError further down.
+    const failed = replies?.find(([error]) => error);
+    if (!replies || failed) throw failed?.[0] ?? new Error('Redis pipeline was aborted');
+    const [[, resultFields], [, errorFields]] = replies;
     const results: unknown[] = new Array(record.total).fill(null);
     for (const [index, json] of Object.entries(resultFields)) results[Number(index)] = JSON.parse(json);
     const errors = Object.entries(errorFields)

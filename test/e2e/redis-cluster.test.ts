@@ -71,6 +71,9 @@ describeWithRedisCli('on a 3-master Redis Cluster', () => {
   }, 90_000);
 
   afterAll(async () => {
+    // What went wrong on the producer's side, should an answer have been a 500.
+    const unexpected = producer?.lines.filter((line) => line.msg === 'unexpected error') ?? [];
+    if (unexpected.length > 0) process.stdout.write(`producer's unexpected errors:\n${unexpected.slice(0, 3).map((line) => JSON.stringify(line.err)).join('\n')}\n`);
     await Promise.all([producer, ...workers].filter(Boolean).map((role) => role.stop('SIGKILL', 5_000)));
     if (redis) await closeRedis(redis);
     await server?.close();
@@ -125,6 +128,27 @@ describeWithRedisCli('on a 3-master Redis Cluster', () => {
     expect(listed.body.workers.map((worker: { id: string }) => worker.id)).toEqual(['cluster-host-a', 'cluster-host-b']);
     for (const worker of listed.body.workers) expect(worker).toMatchObject({ queues: ['compute', 'fetch'], processes: 2, threads: 1 });
   }, 120_000);
+
+  it('carries pub/sub across the nodes: SSE events from Lua, and cancellation reaching every worker', async () => {
+    const small = await api.post('/v1/workloads', { type: 'compute', task: 'sleep', inputs: [{ ms: 200 }, { ms: 0 }], chunkSize: 1 });
+    const stream = await fetch(`${api.baseUrl}/v1/workloads/${small.body.id}/events`);
+    const text = await stream.text();
+    expect(text).toContain('event: done');
+    expect(text).toContain('"status":"completed"');
+
+    // Six 8 s spins fill the hosts' four threads; the cancel message frees them at once.
+    const spins = await api.post('/v1/workloads', { type: 'compute', task: 'spin', inputs: new Array(6).fill({ ms: 8000 }), chunkSize: 1 });
+    await eventually(async () => (await api.get(`/v1/workloads/${spins.body.id}`)).body.status === 'running', 10_000, 50);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const cancelled = await api.delete(`/v1/workloads/${spins.body.id}`);
+    expect([cancelled.status, cancelled.body.status]).toEqual([200, 'cancelled']);
+    const started = Date.now();
+    const next = await submitCompute(4);
+    expect(next.status).toBe(202);
+    const results = await api.get(`/v1/workloads/${next.body.id}/results?wait=20000`);
+    expect(results.body.status).toBe('completed');
+    expect(Date.now() - started).toBeLessThan(6_000);
+  }, 60_000);
 
   it('loses one master: its slots answer 503, the rest stays exact and keeps working', async () => {
     const victim = home.fetch;
