@@ -28,6 +28,8 @@ describeWithRedisCli('on a 3-master Redis Cluster', () => {
   let server: WeatherServer;
   let keys: Keys;
   let producer: RoleProcess;
+  let dashboard: RoleProcess;
+  let dashboardPort: number;
   const workers: RoleProcess[] = [];
   let api: ApiClient;
   let redis: RedisClient;
@@ -65,6 +67,8 @@ describeWithRedisCli('on a 3-master Redis Cluster', () => {
       workers.push(worker);
       await worker.waitForLog((line) => line.msg === 'worker process ready', 30_000, Number(FAST_FAULT_ENV.WORKER_PROCESSES));
     }
+    dashboard = spawnRole('dashboard', { env: { ...env, DASHBOARD_PORT: '0' } });
+    dashboardPort = Number((await dashboard.waitForLog((line) => line.msg === 'dashboard listening')).port);
     redis = createRedis(cluster.url, 'worker', 'cluster-test');
     redis.on('error', () => undefined);
     ledger = new ExactlyOnceLedger(() => api, () => redis, keys.prefix);
@@ -74,7 +78,7 @@ describeWithRedisCli('on a 3-master Redis Cluster', () => {
     // What went wrong on the producer's side, should an answer have been a 500.
     const unexpected = producer?.lines.filter((line) => line.msg === 'unexpected error') ?? [];
     if (unexpected.length > 0) process.stdout.write(`producer's unexpected errors:\n${unexpected.slice(0, 3).map((line) => JSON.stringify(line.err)).join('\n')}\n`);
-    await Promise.all([producer, ...workers].filter(Boolean).map((role) => role.stop('SIGKILL', 5_000)));
+    await Promise.all([producer, dashboard, ...workers].filter(Boolean).map((role) => role.stop('SIGKILL', 5_000)));
     if (redis) await closeRedis(redis);
     await server?.close();
     await cluster?.close();
@@ -127,6 +131,13 @@ describeWithRedisCli('on a 3-master Redis Cluster', () => {
     expect(listed.status).toBe(200);
     expect(listed.body.workers.map((worker: { id: string }) => worker.id)).toEqual(['cluster-host-a', 'cluster-host-b']);
     for (const worker of listed.body.workers) expect(worker).toMatchObject({ queues: ['compute', 'fetch'], processes: 2, threads: 1 });
+
+    // The dashboard reads both queues and the workloads from the cluster.
+    const metrics = await (await fetch(`http://127.0.0.1:${dashboardPort}/metrics`)).text();
+    expect(metrics).toMatch(/chunkmill_queue_jobs\{[^}]*queue="compute"/);
+    expect(metrics).toMatch(/chunkmill_queue_jobs\{[^}]*queue="fetch"/);
+    expect(metrics).toMatch(/chunkmill_workloads\{status="completed"\} (\d+)/);
+    expect(Number(/chunkmill_workloads\{status="completed"\} (\d+)/.exec(metrics)![1])).toBe(accepted.length + fetchIds.length);
   }, 120_000);
 
   it('carries pub/sub across the nodes: SSE events from Lua, and cancellation reaching every worker', async () => {

@@ -11,6 +11,7 @@
  * with the reason, when `ip netns add` fails.
  */
 import { spawnSync } from 'node:child_process';
+import { Pool } from '../../src/sdk';
 import { eventually } from '../utils/chunkmill-harness';
 import { expectValues } from '../utils/exactly-once-audit';
 import { FaultCluster } from '../utils/fault-cluster';
@@ -66,10 +67,9 @@ function killOneHostScenario(placement: () => Placement): void {
   });
 
   it('lists both hosts, each with its own metrics address', async () => {
-    const listed = await cluster.api.get('/v1/workers');
-    expect(listed.status).toBe(200);
-    expect(listed.body.workers.map((worker: { id: string }) => worker.id)).toEqual(['host-a', 'host-b']);
-    for (const worker of listed.body.workers) {
+    const workers = await new Pool({ url: cluster.api.baseUrl }).workers();
+    expect(workers.map((worker) => worker.id)).toEqual(['host-a', 'host-b']);
+    for (const worker of workers) {
       expect(worker).toMatchObject({ queues: ['compute', 'fetch'], processes: 2, threads: 1, pid: hosts[worker.id].pid });
       expect(worker.expiresAt - worker.lastSeenAt).toBe(3 * HEARTBEAT_MS);
     }
