@@ -5,6 +5,8 @@
  * - `worker`: ride out outages. BullMQ's blocking commands need `maxRetriesPerRequest: null`, and a
  *   worker should resume by itself when Redis comes back, without a restart.
  * - `subscriber`: pub/sub only; re-subscribes by itself after a reconnect.
+ * A `redis+cluster://` URL (see redis-cluster-url.ts) gives an ioredis Cluster with the same settings
+ * on each node's connection; `enableOfflineQueue` is the cluster's own option there.
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { isClusterUrl, parseClusterUrl } from './redis-cluster-url';
@@ -33,8 +35,6 @@ export function createRedis(url: string, purpose: RedisPurpose, name = `chunkmil
   const options: ClusterOptions = {
     redisOptions: { ...redisOptions, ...perNode, connectionName: name },
     clusterRetryStrategy: retryStrategy,
-    // A node that is gone costs a few quick retries of the slot map, not a hang.
-    retryDelayOnClusterDown: 200,
     ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
   };
   return new Cluster(nodes, options);
