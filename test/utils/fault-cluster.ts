@@ -102,6 +102,8 @@ export class FaultCluster {
     const worker = spawnRole('worker', { env: merged, wrap });
     this.workers.push(worker);
     await worker.waitForLog((line) => line.msg === 'worker process ready', 20_000, Number(merged.WORKER_PROCESSES));
+    // Registered too (its first heartbeat is written), so that later key counts do not see it arrive.
+    await worker.waitForLog((line) => line.msg === 'worker host started', 20_000);
     return worker;
   }
 

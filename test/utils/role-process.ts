@@ -129,6 +129,8 @@ export async function startRole(role: Role, options: StartRoleOptions): Promise<
   if (role === 'worker') {
     const processes = Number(options.env.WORKER_PROCESSES ?? 1);
     await roleProcess.waitForLog((line) => line.msg === 'worker process ready', 20_000, processes);
+    // Registered too (its first heartbeat is written), so that later key counts do not see it arrive.
+    await roleProcess.waitForLog((line) => line.msg === 'worker host started', 20_000);
     return { process: roleProcess };
   }
   const listening = await roleProcess.waitForLog((line) => line.msg === `${role} listening`);
