@@ -190,12 +190,11 @@ export class WorkloadStore {
       if (ids.length === 0) break;
       // Not one pipeline: each workload's keys live in their own slot (on a cluster, on any node). The
       // reads are sent together all the same, since the client writes each command without waiting.
-      const replies = await Promise.all(
-        ids.map((id) => this.redis.hgetall(this.keys.workload(id).meta).then((fields) => fields, () => undefined)),
-      );
+      // A read that fails fails the listing: an unreachable workload is not an expired one.
+      const replies = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.workload(id).meta)));
       const expired: string[] = [];
       replies.forEach((fields, position) => {
-        const record = fields ? parseRecord(fields) : undefined;
+        const record = parseRecord(fields);
         if (!record) expired.push(ids[position]);
         else if (!options.status || record.status === options.status) found.push(record);
       });

@@ -180,9 +180,16 @@ describeWithRedisCli('on a 3-master Redis Cluster', () => {
       else expect([view.status, view.body.status]).toEqual([200, 'completed']);
     }
 
-    // The fetch queue lived there: new fetch work is refused, not half-accepted.
+    // The fetch queue lived there: new fetch work is refused, not half-accepted (the workload index, on
+    // a live master, is as it was: a record written before the enqueue failed was rolled back).
+    const indexed = await redis.zcard(keys.workloadIndex);
     const fetched = await submitFetch();
     expect([fetched.status, fetched.body.error?.code]).toEqual([503, 'REDIS_UNAVAILABLE']);
+    expect(await redis.zcard(keys.workloadIndex)).toBe(indexed);
+    // Listing workloads needs every workload's record: with some unreachable it answers 503, not a short list.
+    const listing = await api.get('/v1/workloads?limit=100');
+    if (before.some(({ master }) => master === victim)) expect([listing.status, listing.body.error?.code]).toEqual([503, 'REDIS_UNAVAILABLE']);
+    else expect(listing.status).toBe(200);
 
     // Compute goes on for workloads whose slots are on the live masters; the others are refused with 503.
     const answers: number[] = [];
