@@ -105,6 +105,16 @@ function withoutInstance(entry: StoredEntry): WorkerHostInfo {
   return info;
 }
 
+/** How long a stopping host tries to remove its entry. */
+const STOP_WAIT_MS = 2_000;
+
+/** Waits for `promise`, but no longer than `ms`. */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 export interface WorkerHeartbeatOptions {
   registry: WorkerRegistry;
   /** The host's entry as it is now; called before every beat. */
@@ -122,23 +132,28 @@ export class WorkerHeartbeat {
 
   constructor(private readonly options: WorkerHeartbeatOptions) {}
 
-  /** Registers the host (resolves after the first beat, or its failure) and keeps beating. */
+  /**
+   * Registers the host and keeps beating. Resolves after the first beat, or after one heartbeat period
+   * when Redis is slow or down: a worker host starts (and can be stopped) without Redis, like before.
+   */
   async start(): Promise<void> {
-    await this.beat();
+    this.beating = this.beat();
     this.timer = setInterval(() => {
       this.beating = this.beating.then(() => this.beat());
     }, this.options.registry.heartbeatMs);
+    await settledWithin(this.beating, this.options.registry.heartbeatMs);
   }
 
-  /** Stops beating and removes the host from the registry. */
+  /** Stops beating and removes the host from the registry (giving up after a while if Redis is down: the entry then expires). */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.beating;
-    if (this.id !== undefined) {
+    const removal = this.beating.then(async () => {
+      if (this.id === undefined) return;
       await this.options.registry.remove(this.id, this.instance).catch((error: unknown) =>
         this.options.logger.warn({ err: error }, 'could not remove this host from the worker registry'),
       );
-    }
+    });
+    await settledWithin(removal, STOP_WAIT_MS);
   }
 
   private async beat(): Promise<void> {

@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import { Keys } from '../../src/core/keys';
-import { WorkerRegistry, type WorkerHostInfo } from '../../src/core/worker-registry';
+import pino from 'pino';
+import { freePort } from '../../src/core/redis-server';
+import { WorkerHeartbeat, WorkerRegistry, type WorkerHostInfo } from '../../src/core/worker-registry';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../utils/redis';
 
 const host = (id: string, pid = 100): Omit<WorkerHostInfo, 'lastSeenAt' | 'expiresAt'> => ({
@@ -54,5 +56,22 @@ describe('WorkerRegistry', () => {
     expect((await registry.list()).find((entry) => entry.id === 'dup')).toMatchObject({ pid: 2 });
     await registry.remove('dup', 'second');
     expect((await registry.list()).find((entry) => entry.id === 'dup')).toBeUndefined();
+  });
+
+  it('a heartbeat neither blocks a host from starting nor from stopping while Redis is unreachable', async () => {
+    // Nothing listens on this port; the connection retries for ever, as a worker's does.
+    const down = new Redis(await freePort(), '127.0.0.1', { maxRetriesPerRequest: null, retryStrategy: () => 100 });
+    down.on('error', () => undefined);
+    const heartbeat = new WorkerHeartbeat({ registry: new WorkerRegistry(down, keys, 300), logger: pino({ level: 'silent' }), describe: async () => host('offline') });
+    try {
+      let started = Date.now();
+      await heartbeat.start();
+      expect(Date.now() - started).toBeLessThan(1_500);
+      started = Date.now();
+      await heartbeat.stop();
+      expect(Date.now() - started).toBeLessThan(3_500);
+    } finally {
+      down.disconnect();
+    }
   });
 });
