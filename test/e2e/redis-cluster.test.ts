@@ -6,7 +6,8 @@
  * - workloads whose `{id}` slot lived on the dead master answer 503 REDIS_UNAVAILABLE (their data is
  *   gone with it: there was no replica), the others still answer and stay exact;
  * - a submission whose keys would live there is refused with 503 (never a half-written 202);
- * - the queue whose keys lived there (fetch here) refuses new work with 503; the other queue goes on.
+ * - the queue whose keys lived there (fetch here) refuses new work with 503; the other queue goes on;
+ * - restarted empty, the master serves its slots again: its workloads are gone (404), fetch works again.
  */
 import { randomBytes } from 'node:crypto';
 import { CITIES, WeatherServer, temperatureOf } from '../../bench/lib/weather-server';
@@ -214,6 +215,23 @@ describeWithRedisCli('on a 3-master Redis Cluster', () => {
     const listed = await api.get('/v1/workers');
     if (registryLost) expect(listed.status).toBe(503);
     else expect(listed.body.workers.map((worker: { id: string }) => worker.id)).toEqual(['cluster-host-a', 'cluster-host-b']);
+
+    // The master comes back on its port with its slots but without its data (no replica, no AOF):
+    // what lived there is lost for good (404), and the fetch queue takes work again.
+    await cluster.restartNode(victim);
+    const lost = before.find(({ master }) => master === victim);
+    if (lost) {
+      await eventually(async () => (await api.get(`/v1/workloads/${lost.id}`)).status === 404, 20_000, 200);
+    }
+    let refetched = await submitFetch();
+    for (let tries = 0; refetched.status !== 202 && tries < 50; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      refetched = await submitFetch();
+    }
+    expect(refetched.status).toBe(202);
+    const refetchedResults = await api.get(`/v1/workloads/${refetched.body.id}/results?wait=30000`);
+    expect(refetchedResults.body.status).toBe('completed');
+    expect(refetchedResults.body.results.map((result: { value: number }) => result.value)).toEqual(CITIES.map(temperatureOf));
     process.stdout.write(`cluster test: after losing one master, ${answers.filter((s) => s === 202).length}/12 compute submissions accepted and exact, the rest 503\n`);
   }, 120_000);
 });

@@ -106,6 +106,14 @@ export class LocalRedisCluster {
     await node.server.stop({ hard: true });
   }
 
+  /** Starts a killed master again on its port and folder; it rejoins with its slots (its data is gone: no persistence). */
+  async restartNode(port: number): Promise<void> {
+    const node = this.nodes.find((candidate) => candidate.port === port);
+    if (!node) throw new Error(`no node on port ${port}`);
+    await node.server.start();
+    await this.waitForClusterOk();
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.nodes.map((node) => node.server.stop({ hard: true })));
     fs.rmSync(this.dir, { recursive: true, force: true });
@@ -121,13 +129,18 @@ export class LocalRedisCluster {
       child.on('error', reject);
       child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`redis-cli --cluster create failed (${code}):\n${text}`))));
     });
+    await this.waitForClusterOk(output);
+  }
+
+  private async waitForClusterOk(context = ''): Promise<void> {
+    let states: string[] = [];
     for (let waited = 0; waited < 20_000; waited += 100) {
-      const states = await Promise.all(
-        this.nodes.map((node) => this.onNode(node.port, async (redis) => String(await redis.call('CLUSTER', 'INFO')))),
+      states = await Promise.all(
+        this.nodes.map((node) => this.onNode(node.port, async (redis) => String(await redis.call('CLUSTER', 'INFO'))).catch(() => 'unreachable')),
       );
       if (states.every((info) => info.includes('cluster_state:ok'))) return;
       await delay(100);
     }
-    throw new Error(`the cluster did not reach cluster_state:ok:\n${output}`);
+    throw new Error(`the cluster did not reach cluster_state:ok:\n${context}\n${states.join('\n')}`);
   }
 }
