@@ -15,7 +15,7 @@ import { ClusterMetrics } from './cluster-metrics';
 import { HostMetricsServer } from './host-metrics-server';
 import { ClusterSupervisor } from './cluster-supervisor';
 import { LostChunkReaper } from './lost-chunk-reaper';
-import { startWorkerProcess } from './worker-process';
+import { poolThreads, startWorkerProcess } from './worker-process';
 
 if (cluster.isPrimary) {
   runMain('worker-host', async (config, logger) => {
@@ -46,7 +46,7 @@ if (cluster.isPrimary) {
         pid: process.pid,
         queues: config.WORKER_QUEUES,
         processes: config.WORKER_PROCESSES,
-        threads: config.WORKER_THREADS,
+        threads: poolThreads(config),
         concurrency: { compute: config.WORKER_CONCURRENCY, fetch: config.WORKER_FETCH_CONCURRENCY },
         activeChunks: await activeChunks(clusterMetrics),
         startedAt,
@@ -54,7 +54,7 @@ if (cluster.isPrimary) {
     });
     await heartbeat.start();
     logger.info(
-      { workerId: config.WORKER_ID, queues: config.WORKER_QUEUES, processes: config.WORKER_PROCESSES, threads: config.WORKER_THREADS },
+      { workerId: config.WORKER_ID, queues: config.WORKER_QUEUES, processes: config.WORKER_PROCESSES, threads: poolThreads(config) },
       'worker host started',
     );
     return async () => {

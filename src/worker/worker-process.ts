@@ -32,13 +32,23 @@ export class ShutdownTimeoutError extends Error {
   }
 }
 
+/**
+ * Compute threads per worker process: WORKER_THREADS, or one idle thread on a fetch-only host (the
+ * pool and its metrics exist either way; a thread per core would sit idle).
+ */
+export function poolThreads(config: Config): number {
+  return config.WORKER_QUEUES.includes('compute') ? config.WORKER_THREADS : 1;
+}
+
 export async function startWorkerProcess(config: Config, logger: Logger): Promise<Shutdown> {
   const keys = new Keys(config.CHUNKMILL_PREFIX);
   const connection = createRedis(config.REDIS_URL, 'worker');
   connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const subscriber = new RedisSubscriber(createRedis(config.REDIS_URL, 'subscriber'));
   const store = new WorkloadStore(connection, keys, config.RESULT_TTL_SECONDS);
-  const pool = new ThreadPool({ threads: config.WORKER_THREADS, maxOldGenerationMb: config.THREAD_MAX_OLD_GENERATION_MB });
+  // WORKER_QUEUES: a host started for one kind of work takes no chunks of the other.
+  const runs = new Set(config.WORKER_QUEUES);
+  const pool = new ThreadPool({ threads: poolThreads(config), maxOldGenerationMb: config.THREAD_MAX_OLD_GENERATION_MB });
   const metrics = new WorkerMetrics(pool);
   const cancellations = new CancellationRegistry(subscriber, keys.cancelChannel);
   await cancellations.start();
@@ -52,8 +62,6 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     stalledInterval: config.STALLED_INTERVAL_MS,
     maxStalledCount: config.MAX_STALLED_COUNT,
   });
-  // WORKER_QUEUES: a host started for one kind of work takes no chunks of the other.
-  const runs = new Set(config.WORKER_QUEUES);
   const computeWorker = runs.has('compute') && new Worker<ComputeChunkData>(
     keys.queueName('compute'),
     metrics.instrument(

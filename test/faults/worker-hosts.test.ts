@@ -122,12 +122,13 @@ function killOneHostScenario(placement: () => Placement): void {
   }, 120_000);
 
   it('runs a host for one kind of work only (WORKER_QUEUES=fetch takes no compute chunk)', async () => {
-    const fetchOnly = await startHost('host-c', { WORKER_QUEUES: 'fetch' });
+    // WORKER_THREADS=3 is not used on a fetch-only host: its pool keeps one idle thread.
+    const fetchOnly = await startHost('host-c', { WORKER_QUEUES: 'fetch', WORKER_THREADS: '3' });
     await eventually(async () => (await cluster.api.get('/v1/workers')).body.workers.length === 2, 10_000, 100);
     const listed = await cluster.api.get('/v1/workers');
-    expect(listed.body.workers.map((worker: { id: string; queues: string[] }) => [worker.id, worker.queues])).toEqual([
-      ['host-b', ['compute', 'fetch']],
-      ['host-c', ['fetch']],
+    expect(listed.body.workers.map((worker: { id: string; queues: string[]; threads: number }) => [worker.id, worker.queues, worker.threads])).toEqual([
+      ['host-b', ['compute', 'fetch'], 1],
+      ['host-c', ['fetch'], 1],
     ]);
     const values = Array.from({ length: 12 }, (_, i) => 7000 + i);
     const answer = await cluster.submit(
