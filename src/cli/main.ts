@@ -116,6 +116,27 @@ export function buildProgram(run: (action: (context: CliContext) => Promise<Exit
         return EXIT.OK;
       }),
     );
+  program
+    .command('workers')
+    .description('list the live worker hosts and what they run')
+    .option('--json', 'print the JSON answer')
+    .action((options: { json?: boolean }) =>
+      run(async (context) => {
+        const workers = await context.pool.workers({ signal: context.signal });
+        if (options.json) context.print(JSON.stringify({ workers }));
+        else {
+          const width = Math.max(...workers.map((worker) => worker.id.length), 2);
+          for (const worker of workers) {
+            const seen = Math.max(0, Math.round((Date.now() - worker.lastSeenAt) / 1000));
+            context.print(
+              `${worker.id.padEnd(width)}  ${worker.queues.join(',')}  ${worker.processes}x${worker.threads} threads  ` +
+                `active compute ${worker.activeChunks.compute} fetch ${worker.activeChunks.fetch}  seen ${seen}s ago`,
+            );
+          }
+        }
+        return EXIT.OK;
+      }),
+    );
   return program;
 }
 

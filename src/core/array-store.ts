@@ -9,7 +9,7 @@
  * for a MULTI of GETRANGEs. Redis reads a large argument across event-loop turns, so other clients are
  * served meanwhile; the size cap (MAX_ARRAY_BYTES) stays below Redis's 512 MB string limit.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { Keys } from './keys';
 
 export const FLOAT64_BYTES = Float64Array.BYTES_PER_ELEMENT;
@@ -28,7 +28,7 @@ if redis.call('PTTL', KEYS[1]) == -1 then redis.call('DEL', KEYS[1]) end
 return 1
 `;
 
-type ScriptedRedis = Redis & { chunkmillDropArrayIfCreated(key: string): Promise<number> };
+type ScriptedRedis = RedisClient & { chunkmillDropArrayIfCreated(key: string): Promise<number> };
 
 export interface StoredArray {
   name: string;
@@ -42,7 +42,7 @@ export class ArrayStore {
   private readonly redis: ScriptedRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: Keys,
   ) {
     this.redis = redis as ScriptedRedis;
@@ -129,7 +129,7 @@ function describe(name: string, bytes: number, ttlSeconds: number): StoredArray 
 }
 
 /** Runs a pipeline or MULTI and throws the first command's error, as a single command would. */
-async function execOrThrow(batch: ReturnType<Redis['pipeline']>): Promise<Array<[Error | null, unknown]>> {
+async function execOrThrow(batch: ReturnType<RedisClient['pipeline']>): Promise<Array<[Error | null, unknown]>> {
   const results = (await batch.exec()) ?? [];
   const failed = results.find(([error]) => error);
   if (failed) throw failed[0];

@@ -29,7 +29,7 @@
  * A cancelled or finished workload is never fed: the claim reads its status in the same script, and
  * deletes its payloads.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { JobsOptions } from 'bullmq';
 import type { Keys, QueueKind } from './keys';
 import type { ChunkQueues } from './queues';
@@ -81,7 +81,7 @@ end
 return found
 `;
 
-type ScriptedRedis = Redis & {
+type ScriptedRedis = RedisClient & {
   chunkmillFeedPlan(...args: Array<string | number>): Promise<Array<number | string | null>>;
   chunkmillUnfinishedFed(...args: Array<string | number>): Promise<number[]>;
 };
@@ -115,7 +115,7 @@ export class ChunkFeeder {
   private suspects = new Set<string>();
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: Keys,
     private readonly queues: ChunkQueues,
     options: ChunkFeederOptions = {},

@@ -5,6 +5,8 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { QUEUE_KINDS } from './keys';
+import { isClusterUrl, parseClusterUrl } from './redis-cluster-url';
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -21,6 +23,14 @@ const envSchema = z.object({
   REDIS_URL: z
     .string()
     .regex(/^rediss?(\+cluster)?:\/\//, 'must start with redis://, rediss:// or redis+cluster://')
+    .refine((url) => {
+      if (!isClusterUrl(url)) return true;
+      try {
+        return parseClusterUrl(url).nodes.length > 0;
+      } catch {
+        return false;
+      }
+    }, 'a cluster URL is redis+cluster://host:port,host:port,... (seed nodes)')
     .default('redis://127.0.0.1:6379'),
   CHUNKMILL_PREFIX: z
     .string()
@@ -37,6 +47,19 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: positiveInt.max(1024).optional(),
   /** Fetch chunks a worker process holds at once (each runs many requests). */
   WORKER_FETCH_CONCURRENCY: positiveInt.max(1024).default(4),
+  /** This worker host's id in `GET /v1/workers`; unique per host. */
+  WORKER_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:@-]{1,128}$/, 'letters, digits, "_", ".", ":", "@" and "-" only (1-128 characters)')
+    .default(os.hostname()),
+  /** The queues this worker host takes chunks from: a comma list of compute and fetch. */
+  WORKER_QUEUES: z
+    .string()
+    .default(QUEUE_KINDS.join(','))
+    .transform((value) => [...new Set(value.split(',').map((kind) => kind.trim()).filter((kind) => kind.length > 0))])
+    .pipe(z.array(z.enum(QUEUE_KINDS, { message: `each queue must be one of: ${QUEUE_KINDS.join(', ')}` })).min(1, 'name at least one queue')),
+  /** How often a worker host renews its entry in the worker registry; it drops off after 3 missed beats. */
+  WORKER_HEARTBEAT_MS: positiveInt.min(100).default(5_000),
   API_TOKENS: z
     .string()
     .optional()

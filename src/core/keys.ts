@@ -33,8 +33,13 @@ export class Keys {
     return this.prefix;
   }
 
+  /**
+   * A queue's name carries its own hash tag, so that all of one queue's BullMQ keys
+   * (`prefix:{prefix-kind}:...`) share a Redis Cluster slot while different queues (and different
+   * prefixes) land in different slots, spread over the cluster's nodes. Single Redis uses the same names.
+   */
   queueName(kind: QueueKind): string {
-    return kind;
+    return `{${this.prefix}-${kind}}`;
   }
 
   /** Sorted set of workload ids by creation time (ms), newest last. */
@@ -64,6 +69,16 @@ export class Keys {
   /** One cached item result: a digest of the task and its input, under one hash tag so MGET works on a cluster. */
   cachedResult(digest: string): string {
     return `${this.prefix}:{cache}:${digest}`;
+  }
+
+  /** Set of the worker host ids that registered; an id whose entry expired is dropped when listed. */
+  get workerIndex(): string {
+    return `${this.prefix}:workers`;
+  }
+
+  /** One worker host's registry entry (JSON), kept alive by its heartbeat (PX). */
+  worker(id: string): string {
+    return `${this.prefix}:worker:${id}`;
   }
 
   idempotency(keyDigest: string): string {

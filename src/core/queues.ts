@@ -1,13 +1,13 @@
 /** The BullMQ queues chunkmill uses, opened the same way by every role that needs them. */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import { QUEUE_KINDS, type Keys, type QueueKind } from './keys';
 import type { ChunkJobData } from './workload';
 
 export type ChunkQueue = Queue<ChunkJobData>;
 export type ChunkQueues = Record<QueueKind, ChunkQueue>;
 
-export function openQueues(connection: Redis, keys: Keys): ChunkQueues {
+export function openQueues(connection: RedisClient, keys: Keys): ChunkQueues {
   const entries = QUEUE_KINDS.map(
     (kind) => [kind, new Queue<ChunkJobData>(keys.queueName(kind), { connection, prefix: keys.bullPrefix })] as const,
   );

@@ -5,8 +5,17 @@
  * - `worker`: ride out outages. BullMQ's blocking commands need `maxRetriesPerRequest: null`, and a
  *   worker should resume by itself when Redis comes back, without a restart.
  * - `subscriber`: pub/sub only; re-subscribes by itself after a reconnect.
+ * A `redis+cluster://` URL (see redis-cluster-url.ts) gives an ioredis Cluster with the same settings
+ * on each node's connection; `enableOfflineQueue` is the cluster's own option there.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { isClusterUrl, parseClusterUrl } from './redis-cluster-url';
+
+/**
+ * A connection to one Redis or to a Redis Cluster: the code above this file does not care which,
+ * because every multi-key command, MULTI, pipeline and script stays within one hash slot.
+ */
+export type RedisClient = Redis | Cluster;
 
 export type RedisPurpose = 'producer' | 'worker' | 'subscriber';
 
@@ -19,12 +28,25 @@ const PURPOSE_OPTIONS: Record<RedisPurpose, RedisOptions> = {
 /** Reconnect quickly at first, then every 2 s at most, for ever. */
 const retryStrategy = (attempt: number): number => Math.min(attempt * 100, 2000);
 
-export function createRedis(url: string, purpose: RedisPurpose, name = `chunkmill-${purpose}`): Redis {
-  return new Redis(url, { connectionName: name, retryStrategy, ...PURPOSE_OPTIONS[purpose] });
+export function createRedis(url: string, purpose: RedisPurpose, name = `chunkmill-${purpose}`): RedisClient {
+  if (!isClusterUrl(url)) return new Redis(url, { connectionName: name, retryStrategy, ...PURPOSE_OPTIONS[purpose] });
+  const { nodes, redisOptions } = parseClusterUrl(url);
+  const { enableOfflineQueue, ...perNode } = PURPOSE_OPTIONS[purpose];
+  const options: ClusterOptions = {
+    redisOptions: { ...redisOptions, ...perNode, connectionName: name },
+    clusterRetryStrategy: retryStrategy,
+    ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+  };
+  return new Cluster(nodes, options);
+}
+
+/** The connections to scan: every master of a cluster, or the one Redis. */
+export function scanTargets(redis: RedisClient): Redis[] {
+  return redis instanceof Cluster ? redis.nodes('master') : [redis];
 }
 
 /** Closes a connection whether or not it is up; safe to call twice. */
-export async function closeRedis(redis: Redis): Promise<void> {
+export async function closeRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
   try {
     await redis.quit();
@@ -34,7 +56,7 @@ export async function closeRedis(redis: Redis): Promise<void> {
 }
 
 /** Resolves when every connection is ready, or after `timeoutMs` (whatever is not up by then stays down). */
-export async function waitUntilReady(connections: Redis[], timeoutMs: number): Promise<boolean> {
+export async function waitUntilReady(connections: RedisClient[], timeoutMs: number): Promise<boolean> {
   const ready = connections.map((redis) =>
     redis.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => redis.once('ready', () => resolve())),
   );
@@ -47,14 +69,31 @@ export async function waitUntilReady(connections: Redis[], timeoutMs: number): P
   return answer;
 }
 
-/** Unlinks every key under `prefix:` (SCAN, not KEYS, so a large Redis is not blocked). */
-export async function unlinkKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
-  let unlinked = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) unlinked += await redis.unlink(...keys);
-  } while (cursor !== '0');
-  return unlinked;
+/** Every key matching `pattern` (SCAN, not KEYS, so a large Redis is not blocked), on every master. */
+export async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const node of scanTargets(redis)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== '0');
+  }
+  return found;
+}
+
+/**
+ * Unlinks every key under `prefix:`. Keys of different slots cannot go in one UNLINK on a cluster,
+ * so on a cluster each key is unlinked alone (the client pipelines them per node).
+ */
+export async function unlinkKeysWithPrefix(redis: RedisClient, prefix: string): Promise<number> {
+  const keys = await scanKeys(redis, `${prefix}:*`);
+  if (!(redis instanceof Cluster)) {
+    let unlinked = 0;
+    for (let i = 0; i < keys.length; i += 1000) unlinked += await redis.unlink(...keys.slice(i, i + 1000));
+    return unlinked;
+  }
+  const counts = await Promise.all(keys.map((key) => redis.unlink(key)));
+  return counts.reduce((sum, count) => sum + count, 0);
 }

@@ -2,18 +2,27 @@
  * One pub/sub connection shared by everything in a process that listens: long-polls, SSE streams,
  * cancellation. Channels are subscribed while anyone listens and unsubscribed when the last one leaves.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 
 export type MessageListener = (message: string) => void;
+
+/**
+ * A SUBSCRIBE that fails is tried again a few times: on a Redis Cluster the client's subscriber
+ * connection is opened on first use and may be replaced (a node went away, or ioredis's ready check
+ * raced the first SUBSCRIBE and failed with "Connection in subscriber mode"); the next try goes to
+ * the new connection.
+ */
+const SUBSCRIBE_ATTEMPTS = 4;
+const SUBSCRIBE_RETRY_MS = 50;
 
 export class RedisSubscriber {
   private readonly listeners = new Map<string, Set<MessageListener>>();
   private readonly subscriptions = new Map<string, Promise<unknown>>();
   private closed = false;
   /** The underlying connection, e.g. to wait until it is ready. */
-  readonly connection: Redis;
+  readonly connection: RedisClient;
 
-  constructor(private readonly redis: Redis) {
+  constructor(private readonly redis: RedisClient) {
     this.connection = redis;
     redis.on('message', (channel: string, message: string) => {
       for (const listener of this.listeners.get(channel) ?? []) listener(message);
@@ -28,14 +37,14 @@ export class RedisSubscriber {
       this.listeners.set(channel, set);
     }
     set.add(listener);
-    if (!this.subscriptions.has(channel)) this.subscriptions.set(channel, this.redis.subscribe(channel));
+    if (!this.subscriptions.has(channel)) this.subscriptions.set(channel, this.subscribe(channel));
     const subscription = this.subscriptions.get(channel);
     try {
       await subscription;
     } catch (error) {
       // Not subscribed (Redis away): forget this attempt, so that the next listen subscribes afresh.
       set.delete(listener);
-      if (set.size === 0) this.listeners.delete(channel);
+      if (set.size === 0 && this.listeners.get(channel) === set) this.listeners.delete(channel);
       if (this.subscriptions.get(channel) === subscription) this.subscriptions.delete(channel);
       throw error;
     }
@@ -46,6 +55,25 @@ export class RedisSubscriber {
       this.subscriptions.delete(channel);
       if (!this.closed) this.redis.unsubscribe(channel).catch(() => undefined);
     };
+  }
+
+  /** Subscribes with retries; a subscription that failed for good is forgotten, so the next listener tries afresh. */
+  private subscribe(channel: string): Promise<unknown> {
+    const attempt = async (): Promise<unknown> => {
+      for (let tries = 1; ; tries++) {
+        try {
+          return await this.redis.subscribe(channel);
+        } catch (error) {
+          if (tries >= SUBSCRIBE_ATTEMPTS || this.closed) throw error;
+          await new Promise((resolve) => setTimeout(resolve, SUBSCRIBE_RETRY_MS * tries));
+        }
+      }
+    };
+    const subscription = attempt();
+    subscription.catch(() => {
+      if (this.subscriptions.get(channel) === subscription) this.subscriptions.delete(channel);
+    });
+    return subscription;
   }
 
   async close(): Promise<void> {

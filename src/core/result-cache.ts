@@ -8,7 +8,7 @@
  * Only tasks that declare `deterministic: true` may be cached (checked at submit).
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { Keys } from './keys';
 
 /** JSON with object keys in sorted order at every depth: equal values, equal text. */
@@ -26,7 +26,7 @@ export function canonicalJson(value: unknown): string {
 
 export class ResultCache {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly ttlSeconds: number,
   ) {}

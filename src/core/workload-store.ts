@@ -6,7 +6,7 @@
  * what was actually new, in the same Lua script. So a re-run or a stale completion changes nothing,
  * `completed + failed` never passes `total`, and the last item's write is the one that ends the workload.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { Keys } from './keys';
 import type { ReduceOperation } from './reduce';
 import {
@@ -108,13 +108,13 @@ export type WorkloadEvent =
     }
   | { type: 'status'; status: WorkloadStatus };
 
-type ScriptedRedis = Redis & {
+type ScriptedRedis = RedisClient & {
   chunkmillRecordItems(...args: Array<string | number>): Promise<[string, number, number]>;
   chunkmillMarkRunning(...args: Array<string | number>): Promise<string>;
   chunkmillCancel(...args: Array<string | number>): Promise<string>;
 };
 
-function defineScripts(redis: Redis): ScriptedRedis {
+function defineScripts(redis: RedisClient): ScriptedRedis {
   const scripted = redis as ScriptedRedis;
   if (typeof scripted.chunkmillRecordItems !== 'function') {
     redis.defineCommand('chunkmillRecordItems', { numberOfKeys: 3, lua: RECORD_ITEMS });
@@ -161,7 +161,7 @@ export class WorkloadStore {
   private readonly redis: ScriptedRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: Keys,
     private readonly resultTtlSeconds: number,
   ) {
@@ -200,12 +200,13 @@ export class WorkloadStore {
     for (let offset = 0; found.length < options.limit; offset += pageSize) {
       const ids = await this.redis.zrevrange(this.keys.workloadIndex, offset, offset + pageSize - 1);
       if (ids.length === 0) break;
-      const pipeline = this.redis.pipeline();
-      for (const id of ids) pipeline.hgetall(this.keys.workload(id).meta);
-      const replies = (await pipeline.exec()) ?? [];
+      // Not one pipeline: each workload's keys live in their own slot (on a cluster, on any node). The
+      // reads are sent together all the same, since the client writes each command without waiting.
+      // A read that fails fails the listing: an unreachable workload is not an expired one.
+      const replies = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.workload(id).meta)));
       const expired: string[] = [];
-      replies.forEach(([error, fields], position) => {
-        const record = error ? undefined : parseRecord(fields as Record<string, string>);
+      replies.forEach((fields, position) => {
+        const record = parseRecord(fields);
         if (!record) expired.push(ids[position]);
         else if (!options.status || record.status === options.status) found.push(record);
       });
@@ -255,7 +256,7 @@ export class WorkloadStore {
     options: { markRunning?: boolean; now?: number } = {},
   ): Promise<{ status: WorkloadStatus | 'missing' | undefined; unfinished: number[] }> {
     const keys = this.keys.workload(id);
-    const pipeline = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { chunkmillMarkRunning(...args: Array<string | number>): unknown };
+    const pipeline = this.redis.pipeline() as ReturnType<RedisClient['pipeline']> & { chunkmillMarkRunning(...args: Array<string | number>): unknown };
     const markRunning = options.markRunning ?? true;
     if (markRunning) pipeline.chunkmillMarkRunning(keys.meta, options.now ?? Date.now(), keys.events);
     if (indexes.length > 0) {
@@ -280,24 +281,26 @@ export class WorkloadStore {
   /** Every item's outcome: `results[i]` answers item i (null until it succeeds), errors by index. */
   async readOutcomes(record: WorkloadRecord): Promise<{ results: unknown[]; errors: ItemErrorView[] }> {
     const keys = this.keys.workload(record.id);
-    const [[, resultFields], [, errorFields]] = (await this.redis
-      .pipeline()
-      .hgetall(keys.results)
-      .hgetall(keys.errors)
-      .exec()) as [[Error | null, Record<string, string>], [Error | null, Record<string, string>]];
+    const replies = (await this.redis.pipeline().hgetall(keys.results).hgetall(keys.errors).exec()) as
+      | [[Error | null, Record<string, string>], [Error | null, Record<string, string>]]
+      | null;
+    // A command's own error is the answer's (e.g. Redis unreachable), not a TypeError further down.
+    const failed = replies?.find(([error]) => error);
+    if (!replies || failed) throw failed?.[0] ?? new Error('Redis pipeline was aborted');
+    const [[, resultFields], [, errorFields]] = replies;
     return toOutcomes(record.total, resultFields, errorFields);
   }
 
   /** The workload and every item's outcome in one round trip; undefined when there is no such workload. */
   async getWithOutcomes(id: string): Promise<({ record: WorkloadRecord } & { results: unknown[]; errors: ItemErrorView[] }) | undefined> {
     const keys = this.keys.workload(id);
-    const replies = ((await this.redis.pipeline().hgetall(keys.meta).hgetall(keys.results).hgetall(keys.errors).exec()) ?? []) as Array<
-      [Error | null, Record<string, string>]
-    >;
-    const failed = replies.find(([error]) => error);
-    if (failed) throw failed[0];
-    const record = parseRecord(replies[0][1]);
-    return record && { record, ...toOutcomes(record.total, replies[1][1], replies[2][1]) };
+    const replies = (await this.redis.pipeline().hgetall(keys.meta).hgetall(keys.results).hgetall(keys.errors).exec()) as
+      | Array<[Error | null, Record<string, string>]>
+      | null;
+    const failed = replies?.find(([error]) => error);
+    if (!replies || failed) throw failed?.[0] ?? new Error('Redis pipeline was aborted');
+    const record = parseRecord(replies[0]![1]);
+    return record && { record, ...toOutcomes(record.total, replies[1]![1], replies[2]![1]) };
   }
 
   isFinal(status: WorkloadStatus | 'missing'): boolean {

@@ -73,7 +73,9 @@ export function createDashboardApp(deps: DashboardAppDeps): Express {
   board.setBasePath(BULL_BOARD_PATH);
   // @bull-board/express pins its own patch release of @bull-board/api: the same shapes, separate declarations.
   const serverAdapter = board as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'];
-  createBullBoard({ queues: Object.values(deps.queues).map((queue) => new BullMQAdapter(queue)), serverAdapter });
+  // Queue names carry a Redis Cluster hash tag (`{prefix-compute}`); the board shows the plain kind.
+  const adapters = Object.entries(deps.queues).map(([kind, queue]) => new BullMQAdapter(queue, { displayName: kind }));
+  createBullBoard({ queues: adapters, serverAdapter });
   app.use(BULL_BOARD_PATH, board.getRouter());
 
   app.use('/vendor/uplot', express.static(uplotDir()));

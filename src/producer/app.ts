@@ -1,6 +1,6 @@
 /** The producer's Express app: health, the authenticated `/v1` API, and one error handler. */
 import express, { type Express } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis-connection';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config';
 import { RedisUnavailableError } from '../core/errors';
@@ -12,14 +12,17 @@ import { tokenRateLimit } from './rate-limit';
 import { errorHandler, notFoundHandler } from './error-handler';
 import { buildOpenApiDocument } from './openapi';
 import { workloadRoutes, type RouteDeps } from './workload-routes';
+import { workerRoutes } from './worker-routes';
+import type { WorkerRegistry } from '../core/worker-registry';
 
 const READY_TIMEOUT_MS = 1000;
 
 export interface ProducerAppDeps extends RouteDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisClient;
   logger: Logger;
   arrays: ArrayStore;
+  workers: WorkerRegistry;
 }
 
 export function createProducerApp(deps: ProducerAppDeps): Express {
@@ -50,6 +53,7 @@ export function createProducerApp(deps: ProducerAppDeps): Express {
     tokenRateLimit(deps.redis, deps.keys, deps.config.RATE_LIMIT_PER_MINUTE),
     arrayRoutes({ arrays: deps.arrays, maxArrayBytes: deps.config.MAX_ARRAY_BYTES, defaultTtlSeconds: deps.config.RESULT_TTL_SECONDS }),
     workloadRoutes(deps, jsonBody),
+    workerRoutes(deps.workers),
   );
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

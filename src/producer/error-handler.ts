@@ -17,7 +17,7 @@ const BODY_PARSER_ERRORS: Record<string, () => ChunkmillError> = {
   'charset.unsupported': () => new ChunkmillError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported charset; send UTF-8 JSON.', 415),
 };
 
-const REDIS_DOWN = /Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|OOM command not allowed|LOADING|MISCONF|Reached the max retries|READONLY|CLUSTERDOWN|Command timed out/;
+const REDIS_DOWN = /Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|OOM command not allowed|LOADING|MISCONF|Reached the max retries|READONLY|CLUSTERDOWN|Command timed out|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available/;
 
 export function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

@@ -4,7 +4,7 @@
  * nothing; a repeat with another body is a 409. Concurrent repeats race on SET NX, so exactly one wins.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis-connection';
 import { ConflictError, ValidationError } from '../core/errors';
 import type { Keys } from '../core/keys';
 
@@ -22,7 +22,7 @@ const digest = (text: string): string => createHash('sha256').update(text).diges
 
 export class IdempotencyKeys {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

@@ -75,6 +75,24 @@ const storedArray = z.object({
   expiresAt: isoTime,
 });
 const octetStream = { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } };
+const perQueue = z.object({ compute: z.number().int(), fetch: z.number().int() });
+const workerList = z.object({
+  workers: z.array(
+    z.object({
+      id: z.string().meta({ description: 'WORKER_ID (by default the hostname)' }),
+      hostname: z.string(),
+      pid: z.number().int(),
+      queues: z.array(z.enum(['compute', 'fetch'])),
+      processes: z.number().int(),
+      threads: z.number().int().meta({ description: 'compute threads per process' }),
+      concurrency: perQueue.meta({ description: 'chunks a process holds at once, per queue' }),
+      activeChunks: perQueue.meta({ description: 'chunks running on the host at its last heartbeat' }),
+      startedAt: z.number().int().meta({ description: 'ms since epoch' }),
+      lastSeenAt: z.number().int().meta({ description: 'ms since epoch, the last heartbeat' }),
+      expiresAt: z.number().int().meta({ description: 'ms since epoch: gone from this list if no heartbeat by then (3 × WORKER_HEARTBEAT_MS)' }),
+    }),
+  ),
+});
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -110,7 +128,7 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
         'A distributed job queue for chunked work: submit a workload (a list of items and what to do with each), follow it, read its results per item, in order.',
     },
     servers: [{ url: '/' }],
-    tags: [{ name: 'workloads' }, { name: 'arrays' }, { name: 'tasks' }, { name: 'health' }, { name: 'docs' }],
+    tags: [{ name: 'workloads' }, { name: 'arrays' }, { name: 'tasks' }, { name: 'workers' }, { name: 'health' }, { name: 'docs' }],
     paths: {
       '/healthz': { get: { tags: ['health'], summary: 'Alive', security: [], responses: { '200': json({ type: 'object', properties: { status: { const: 'ok' } } }, 'alive') } } },
       '/readyz': {
@@ -218,6 +236,14 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
       '/v1/tasks': {
         get: { tags: ['tasks'], summary: 'The registered compute tasks', operationId: 'listTasks', responses: { '200': json(ref('TaskList'), 'the tasks'), ...v1Errors } },
       },
+      '/v1/workers': {
+        get: {
+          tags: ['workers'],
+          summary: 'The live worker hosts and what they run',
+          operationId: 'listWorkers',
+          responses: { '200': json(ref('WorkerList'), 'hosts whose last heartbeat is recent, by id'), ...v1Errors },
+        },
+      },
     },
     security: [{ bearerAuth: [] }],
     components: {
@@ -229,6 +255,7 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
         WorkloadResults: outputSchema(workloadResults),
         TaskList: outputSchema(taskList),
         StoredArray: outputSchema(storedArray),
+        WorkerList: outputSchema(workerList),
         Error: outputSchema(apiError),
         ...taskInputs,
       },

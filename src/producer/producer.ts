@@ -9,6 +9,7 @@ import { closeQueues, openQueues, type ChunkQueues } from '../core/queues';
 import { closeRedis, createRedis, waitUntilReady } from '../core/redis-connection';
 import { RedisSubscriber } from '../core/redis-subscriber';
 import { WorkloadStore } from '../core/workload-store';
+import { WorkerRegistry } from '../core/worker-registry';
 import { createProducerApp } from './app';
 import { FinishedWorkloads } from './finished-workloads';
 import { IdempotencyKeys } from './idempotency';
@@ -43,7 +44,8 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
   // BullMQ writes each queue's meta hash once its connection is initialised: let that happen before the
   // first request, so that a refused request never sees keys appear that it did not write.
   if (redisReady) await Promise.all(Object.values(queues).map((queue) => queue.waitUntilReady().catch(() => undefined)));
-  const app = createProducerApp({ config, redis, logger, service, store, subscriber, keys, idempotency, arrays });
+  const workers = new WorkerRegistry(redis, keys, config.WORKER_HEARTBEAT_MS);
+  const app = createProducerApp({ config, redis, logger, service, store, subscriber, keys, idempotency, arrays, workers });
 
   let closing: Promise<void> | undefined;
   return {

@@ -7,13 +7,13 @@
  * from Redis answers for itself (a 503 when Redis is down). Without tokens there is nothing to key on.
  */
 import type { RequestHandler } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis-connection';
 import { RateLimitedError } from '../core/errors';
 import type { Keys } from '../core/keys';
 
 export const RATE_LIMIT_WINDOW_MS = 60_000;
 
-export function tokenRateLimit(redis: Redis, keys: Keys, perMinute: number): RequestHandler {
+export function tokenRateLimit(redis: RedisClient, keys: Keys, perMinute: number): RequestHandler {
   return async (_req, res, next) => {
     const tokenDigest = res.locals.tokenDigest as string | undefined;
     if (tokenDigest === undefined || perMinute === 0) return next();

@@ -309,10 +309,11 @@ export class WorkloadService {
    * half-written workload outlives the outage; the client has its 503 at once either way.
    */
   private async rollBack(queue: ChunkQueue, record: WorkloadRecord): Promise<void> {
+    // Both halves, each whatever the other does: on a Redis Cluster the queue and the workload's record
+    // may live on different nodes, and one of them being gone must not leave the other behind.
     const remove = async (): Promise<void> => {
-      await this.removeChunkJobs(queue, record);
-      await this.feeder.discard(record.id);
-      await this.store.remove(record.id);
+      const outcomes = await Promise.allSettled([this.removeChunkJobs(queue, record), this.feeder.discard(record.id), this.store.remove(record.id)]);
+      for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
     };
     const deadline = Date.now() + ROLLBACK_RETRY_MS;
     const retry = (error: unknown): void => {

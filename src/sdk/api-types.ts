@@ -101,6 +101,26 @@ export interface TaskInfo {
   deterministic: boolean;
 }
 
+/** One live worker host, as `GET /v1/workers` lists it. */
+export interface WorkerInfo {
+  /** `WORKER_ID` (by default the hostname). */
+  id: string;
+  hostname: string;
+  pid: number;
+  queues: Array<'compute' | 'fetch'>;
+  processes: number;
+  /** Compute threads per process. */
+  threads: number;
+  /** Chunks a process holds at once, per queue. */
+  concurrency: { compute: number; fetch: number };
+  /** Chunks running on the host at its last heartbeat. */
+  activeChunks: { compute: number; fetch: number };
+  startedAt: number;
+  lastSeenAt: number;
+  /** Gone from the list if no heartbeat by then (ms since epoch). */
+  expiresAt: number;
+}
+
 export interface ProgressData {
   status: WorkloadStatus;
   completed: number;

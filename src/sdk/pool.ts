@@ -26,6 +26,7 @@ import type {
   SubmitAnswer,
   StoredArray,
   TaskInfo,
+  WorkerInfo,
   WorkloadEvent,
   WorkloadOptions,
   WorkloadStatus,
@@ -362,6 +363,11 @@ export class Pool<Tasks extends TaskMap = BuiltInTaskTypes> {
   /** `DELETE /v1/workloads/:id`. Throws `ChunkmillApiError` `ALREADY_FINISHED` (409) for a finished workload. */
   cancel(id: string, options: CallOptions = {}): Promise<WorkloadView> {
     return this.http.json<WorkloadView>('DELETE', `/v1/workloads/${encodeURIComponent(id)}`, options);
+  }
+
+  /** `GET /v1/workers`: the worker hosts alive now and what they run. */
+  async workers(options: CallOptions = {}): Promise<WorkerInfo[]> {
+    return (await this.http.json<{ workers: WorkerInfo[] }>('GET', '/v1/workers', options)).workers;
   }
 
   /** `GET /v1/tasks`: the registered compute tasks. */

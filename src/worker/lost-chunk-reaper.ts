@@ -7,7 +7,7 @@
  * also marked done, so that its next chunks are fed (core/chunk-feeder.ts).
  */
 import { Job, Queue, QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis-connection';
 import type { Logger } from 'pino';
 import type { ChunkFeeder } from '../core/chunk-feeder';
 import { ItemErrorCode } from '../core/errors';
@@ -22,7 +22,7 @@ export class LostChunkReaper {
 
   constructor(
     private readonly kind: QueueKind,
-    connection: Redis,
+    connection: RedisClient,
     keys: Keys,
     private readonly store: WorkloadStore,
     private readonly logger: Logger,

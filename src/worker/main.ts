@@ -3,19 +3,21 @@
  * host's housekeeping; each child runs BullMQ workers and a thread pool (worker-process.ts).
  */
 import cluster from 'node:cluster';
+import os from 'node:os';
 import { Registry } from 'prom-client';
 import { ChunkFeeder } from '../core/chunk-feeder';
-import { Keys, QUEUE_KINDS } from '../core/keys';
+import { Keys, QUEUE_KINDS, type QueueKind } from '../core/keys';
 import { closeQueues, openQueues } from '../core/queues';
 import { closeRedis, createRedis } from '../core/redis-connection';
 import { runMain } from '../core/run-main';
 import { WorkloadStore } from '../core/workload-store';
 import { processMetrics, workerHostMetrics } from '../core/metrics';
+import { WorkerHeartbeat, WorkerRegistry } from '../core/worker-registry';
 import { ClusterMetrics } from './cluster-metrics';
 import { HostMetricsServer } from './host-metrics-server';
 import { ClusterSupervisor } from './cluster-supervisor';
 import { LostChunkReaper } from './lost-chunk-reaper';
-import { startWorkerProcess } from './worker-process';
+import { poolThreads, startWorkerProcess } from './worker-process';
 
 if (cluster.isPrimary) {
   runMain('worker-host', async (config, logger) => {
@@ -25,7 +27,7 @@ if (cluster.isPrimary) {
     const store = new WorkloadStore(connection, keys, config.RESULT_TTL_SECONDS);
     const queues = openQueues(connection, keys);
     const feeder = new ChunkFeeder(connection, keys, queues, { windowChunks: config.CHUNKS_IN_QUEUE_PER_WORKLOAD, ttlSeconds: config.RESULT_TTL_SECONDS });
-    const reapers = QUEUE_KINDS.map((kind) => new LostChunkReaper(kind, connection, keys, store, logger, feeder));
+    const reapers = config.WORKER_QUEUES.map((kind) => new LostChunkReaper(kind, connection, keys, store, logger, feeder));
     // Tops up windowed workloads whose feeding a dead worker interrupted (see core/chunk-feeder.ts).
     let sweeping = false;
     const sweep = setInterval(() => {
@@ -48,10 +50,32 @@ if (cluster.isPrimary) {
     const metricsServer = new HostMetricsServer(clusterMetrics, logger);
     await metricsServer.listen(config.WORKER_METRICS_PORT, config.HOST);
     supervisor.start();
-    logger.info({ processes: config.WORKER_PROCESSES, threads: config.WORKER_THREADS }, 'worker host started');
+    const startedAt = Date.now();
+    const heartbeat = new WorkerHeartbeat({
+      registry: new WorkerRegistry(connection, keys, config.WORKER_HEARTBEAT_MS),
+      logger,
+      describe: async () => ({
+        id: config.WORKER_ID,
+        hostname: os.hostname(),
+        pid: process.pid,
+        queues: config.WORKER_QUEUES,
+        processes: config.WORKER_PROCESSES,
+        threads: poolThreads(config),
+        concurrency: { compute: config.WORKER_CONCURRENCY, fetch: config.WORKER_FETCH_CONCURRENCY },
+        activeChunks: await activeChunks(clusterMetrics),
+        startedAt,
+      }),
+    });
+    await heartbeat.start();
+    logger.info(
+      { workerId: config.WORKER_ID, queues: config.WORKER_QUEUES, processes: config.WORKER_PROCESSES, threads: poolThreads(config) },
+      'worker host started',
+    );
     return async () => {
       clearInterval(sweep);
+      // Listed while its children finish their chunks; off the list once they are done.
       await supervisor.stop();
+      await heartbeat.stop();
       await metricsServer.close();
       clusterMetrics.close();
       await Promise.all(reapers.map((reaper) => reaper.close()));
@@ -66,4 +90,15 @@ if (cluster.isPrimary) {
     async (config, logger) => startWorkerProcess(config, logger),
     { signals: ['SIGTERM'], ignoredSignals: ['SIGINT'] },
   );
+}
+
+/** Chunks running on this host now, per queue: the children's `chunkmill_active_chunks` gauges added up. */
+async function activeChunks(metrics: ClusterMetrics): Promise<Record<QueueKind, number>> {
+  const counts = Object.fromEntries(QUEUE_KINDS.map((kind) => [kind, 0])) as Record<QueueKind, number>;
+  const gauge = (await metrics.aggregated()).getSingleMetric('chunkmill_active_chunks');
+  for (const { labels, value } of (await gauge?.get())?.values ?? []) {
+    const queue = labels.queue as QueueKind;
+    if (queue in counts) counts[queue] += value;
+  }
+  return counts;
 }

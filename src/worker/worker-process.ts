@@ -38,13 +38,23 @@ export class ShutdownTimeoutError extends Error {
   }
 }
 
+/**
+ * Compute threads per worker process: WORKER_THREADS, or one idle thread on a fetch-only host (the
+ * pool and its metrics exist either way; a thread per core would sit idle).
+ */
+export function poolThreads(config: Config): number {
+  return config.WORKER_QUEUES.includes('compute') ? config.WORKER_THREADS : 1;
+}
+
 export async function startWorkerProcess(config: Config, logger: Logger): Promise<Shutdown> {
   const keys = new Keys(config.CHUNKMILL_PREFIX);
   const connection = createRedis(config.REDIS_URL, 'worker');
   connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const subscriber = new RedisSubscriber(createRedis(config.REDIS_URL, 'subscriber'));
   const store = new WorkloadStore(connection, keys, config.RESULT_TTL_SECONDS);
-  const pool = new ThreadPool({ threads: config.WORKER_THREADS, maxOldGenerationMb: config.THREAD_MAX_OLD_GENERATION_MB });
+  // WORKER_QUEUES: a host started for one kind of work takes no chunks of the other.
+  const runs = new Set(config.WORKER_QUEUES);
+  const pool = new ThreadPool({ threads: poolThreads(config), maxOldGenerationMb: config.THREAD_MAX_OLD_GENERATION_MB });
   const metrics = new WorkerMetrics(pool);
   // Array slices (megabytes each) go over their own connection, so that they never hold up a lock renewal.
   const arrayConnection = createRedis(config.REDIS_URL, 'worker', 'chunkmill-arrays');
@@ -64,7 +74,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     stalledInterval: config.STALLED_INTERVAL_MS,
     maxStalledCount: config.MAX_STALLED_COUNT,
   });
-  const computeWorker = new Worker<ComputeChunkData>(
+  const computeWorker = runs.has('compute') && new Worker<ComputeChunkData>(
     keys.queueName('compute'),
     metrics.instrument(
       'compute',
@@ -90,7 +100,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     onExchange: (status, durationMs) => metrics.fetchRequestDone(status, durationMs),
   });
   const slots = new WorkloadSlots(connection, keys);
-  const fetchWorker = new Worker<FetchChunkData>(
+  const fetchWorker = runs.has('fetch') && new Worker<FetchChunkData>(
     keys.queueName('fetch'),
     metrics.instrument(
       'fetch',
@@ -107,8 +117,11 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     workerOptions(config.WORKER_FETCH_CONCURRENCY),
   );
 
+  const workers = [['compute', computeWorker], ['fetch', fetchWorker]].filter(
+    (entry): entry is ['compute' | 'fetch', Worker] => entry[1] !== false,
+  );
   const feeding = new CompletionFeeding(feeder, logger);
-  for (const [kind, worker] of [['compute', computeWorker], ['fetch', fetchWorker]] as const) {
+  for (const [kind, worker] of workers) {
     feeding.attach(worker as Worker<ChunkJobData>);
     worker.on('error', (error) => logger.warn({ err: error }, `${kind} worker error`));
     worker.on('failed', (job, error) =>
@@ -117,14 +130,14 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     worker.on('stalled', (jobId) => logger.warn({ queue: kind, jobId }, 'chunk stalled'));
   }
   logger.info(
-    { threads: pool.threads, concurrency: config.WORKER_CONCURRENCY, fetchConcurrency: config.WORKER_FETCH_CONCURRENCY },
+    { queues: config.WORKER_QUEUES, threads: pool.threads, concurrency: config.WORKER_CONCURRENCY, fetchConcurrency: config.WORKER_FETCH_CONCURRENCY },
     'worker process ready',
   );
 
   return async () => {
     const grace = setTimeout(() => shutdown.abort(new ShutdownTimeoutError()), config.SHUTDOWN_GRACE_MS);
     try {
-      await Promise.all([computeWorker.close(), fetchWorker.close()]);
+      await Promise.all(workers.map(([, worker]) => worker.close()));
     } finally {
       clearTimeout(grace);
     }

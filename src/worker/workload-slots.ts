@@ -13,7 +13,7 @@
  * - Time is Redis's (TIME in the scripts), so hosts with skewed clocks agree on expiries.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis-connection';
 import type { Keys } from '../core/keys';
 
 const GRANT = `
@@ -40,7 +40,7 @@ redis.call('PEXPIRE', KEYS[1], ttl * 2)
 return 1
 `;
 
-type ScriptedRedis = Redis & {
+type ScriptedRedis = RedisClient & {
   chunkmillGrantLeases(key: string, ...args: Array<string | number>): Promise<string[]>;
   chunkmillRenewLeases(key: string, ...args: Array<string | number>): Promise<number>;
 };
@@ -81,7 +81,7 @@ export class WorkloadSlots {
   private closed = false;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: Keys,
     options: WorkloadSlotsOptions = {},
   ) {

@@ -122,11 +122,15 @@ describe('chunkmill CLI', () => {
     expect((await runCli(['cancel', id], env)).code).toBe(7);
   });
 
-  it('tasks lists the tasks; --help and --version exit 0; npx chunkmill runs the bin', async () => {
+  it('tasks lists the tasks, workers the worker hosts; --help and --version exit 0; npx chunkmill runs the bin', async () => {
     const tasks = await runCli(['tasks'], env);
     expect(tasks.code).toBe(0);
     expect(tasks.stdout).toMatch(/^sumSquares\s+/m);
     expect(JSON.parse((await runCli(['tasks', '--json'], env)).stdout).tasks.length).toBeGreaterThanOrEqual(5);
+    const workers = await runCli(['workers'], env);
+    expect(workers.code).toBe(0);
+    expect(workers.stdout).toMatch(/^\S+ {2}compute,fetch {2}2x1 threads {2}active compute \d+ fetch \d+ {2}seen \d+s ago$/m);
+    expect(JSON.parse((await runCli(['workers', '--json'], env)).stdout).workers).toHaveLength(1);
     expect((await runCli(['--help'], env)).code).toBe(0);
     const version = await runCli(['--version'], env, '', ['npx', '--no-install', 'chunkmill']);
     expect(version).toMatchObject({ code: 0, stdout: expect.stringMatching(/^\d+\.\d+\.\d+\n$/) });

@@ -85,7 +85,7 @@ describe('dashboard', () => {
     const board = await fetch(`${base}/queues`);
     expect(board.status).toBe(200);
     expect(await board.text()).toContain('<html');
-    const boardQueues = (await (await fetch(`${base}/queues/api/queues`)).json()) as { queues: Array<{ name: string }> };
-    expect(boardQueues.queues.map((queue: { name: string }) => queue.name).sort()).toEqual(['compute', 'fetch']);
+    const boardQueues = (await (await fetch(`${base}/queues/api/queues`)).json()) as { queues: Array<{ displayName: string }> };
+    expect(boardQueues.queues.map((queue) => queue.displayName).sort()).toEqual(['compute', 'fetch']);
   });
 });

@@ -65,6 +65,10 @@ describe('deployment files', () => {
     expect(published(services.producer)).toEqual([[3000, Number(services.producer.environment!.PORT)]]);
     expect(published(services.dashboard)).toEqual([[3001, Number(services.dashboard.environment!.DASHBOARD_PORT)]]);
     expect(services.worker.ports ?? []).toEqual([]);
+    // Replicas need distinct names: no container_name, and WORKER_ID left to each container's hostname.
+    expect((services.worker as { container_name?: string }).container_name).toBeUndefined();
+    expect(services.worker.environment?.WORKER_ID).toBeUndefined();
+    expect(services.worker.environment?.WORKER_QUEUES).toBe('compute,fetch');
     const metricsPort = Number(services.worker.environment!.WORKER_METRICS_PORT);
     expect((services.worker.expose ?? []).map(Number)).toContain(metricsPort);
 

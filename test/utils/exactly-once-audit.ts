@@ -10,8 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import type { Redis } from 'ioredis';
 import { Keys } from '../../src/core/keys';
+import { scanKeys, type RedisClient } from '../../src/core/redis-connection';
 import type { ApiClient } from './api-client';
 
 /** What one item must end as: a result value, or an item error with this code. */
@@ -43,7 +43,7 @@ export class ExactlyOnceLedger {
 
   constructor(
     private readonly api: () => ApiClient,
-    private readonly connect: () => Redis,
+    private readonly connect: () => RedisClient,
     prefix = 'chunkmill',
   ) {
     this.keys = new Keys(prefix);
@@ -121,20 +121,16 @@ export class ExactlyOnceLedger {
   async unaccepted(): Promise<{ workloads: string[]; jobs: string[] }> {
     const redis = this.connect();
     const metaPattern = new RegExp(`^${this.keys.prefix}:wl:\\{(.+)\\}:meta$`);
-    const jobPattern = new RegExp(`^${this.keys.prefix}:compute:([0-9a-f-]{36})-\\d+$`);
+    const queue = this.keys.queueName('compute').replace(/[{}]/g, '\\$&');
+    const jobPattern = new RegExp(`^${this.keys.prefix}:${queue}:([0-9a-f-]{36})-\\d+$`);
     const workloads: string[] = [];
     const jobs: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${this.keys.prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      for (const key of found) {
-        const meta = metaPattern.exec(key);
-        if (meta && !this.accepted.has(meta[1])) workloads.push(meta[1]);
-        const job = jobPattern.exec(key);
-        if (job && !this.accepted.has(job[1])) jobs.push(key);
-      }
-    } while (cursor !== '0');
+    for (const key of await scanKeys(redis, `${this.keys.prefix}:*`)) {
+      const meta = metaPattern.exec(key);
+      if (meta && !this.accepted.has(meta[1])) workloads.push(meta[1]);
+      const job = jobPattern.exec(key);
+      if (job && !this.accepted.has(job[1])) jobs.push(key);
+    }
     const indexed = await redis.zrange(this.keys.workloadIndex, 0, -1);
     for (const id of indexed) if (!this.accepted.has(id) && !workloads.includes(id)) workloads.push(id);
     return { workloads, jobs };

@@ -96,11 +96,14 @@ export class FaultCluster {
     return this.producer;
   }
 
-  async startWorker(env: Record<string, string> = {}): Promise<RoleProcess> {
+  /** Starts a worker host; `wrap` runs it through a command, e.g. `ip netns exec <ns>`. */
+  async startWorker(env: Record<string, string> = {}, wrap?: string[]): Promise<RoleProcess> {
     const merged = { ...this.env, ...this.options.workerEnv, ...env };
-    const worker = spawnRole('worker', { env: merged });
+    const worker = spawnRole('worker', { env: merged, wrap });
     this.workers.push(worker);
     await worker.waitForLog((line) => line.msg === 'worker process ready', 20_000, Number(merged.WORKER_PROCESSES));
+    // Registered too (its first heartbeat is written), so that later key counts do not see it arrive.
+    await worker.waitForLog((line) => line.msg === 'worker host started', 20_000);
     return worker;
   }
 

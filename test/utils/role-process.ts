@@ -106,13 +106,18 @@ export interface StartRoleOptions {
   env: Record<string, string>;
   /** Start through `npm run <role>` as a user would, rather than `node dist/...`. */
   viaNpm?: boolean;
+  /** A command that runs the role, e.g. `ip netns exec <ns>` (it must exec the role, keeping its pid). */
+  wrap?: string[];
 }
 
 export function spawnRole(role: Role, options: StartRoleOptions): RoleProcess {
   const env = { ...process.env, LOG_LEVEL: 'info', ...options.env };
-  const [command, args] = options.viaNpm
+  const [program, programArgs] = options.viaNpm
     ? ['npm', ['run', '--silent', role]]
     : [process.execPath, [path.join(ROOT, 'dist/src', role, 'main.js')]];
+  const [command, args] = options.wrap?.length
+    ? [options.wrap[0], [...options.wrap.slice(1), program, ...programArgs]]
+    : [program, programArgs];
   // Its own process group, so that stop() reaches every process the role started and nothing else.
   const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   return new RoleProcess(role, child);
@@ -124,6 +129,8 @@ export async function startRole(role: Role, options: StartRoleOptions): Promise<
   if (role === 'worker') {
     const processes = Number(options.env.WORKER_PROCESSES ?? 1);
     await roleProcess.waitForLog((line) => line.msg === 'worker process ready', 20_000, processes);
+    // Registered too (its first heartbeat is written), so that later key counts do not see it arrive.
+    await roleProcess.waitForLog((line) => line.msg === 'worker host started', 20_000);
     return { process: roleProcess };
   }
   const listening = await roleProcess.waitForLog((line) => line.msg === `${role} listening`);

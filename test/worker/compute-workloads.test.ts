@@ -4,6 +4,7 @@
  */
 import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
+import { Keys } from '../../src/core/keys';
 import { startChunkmill, eventually, type ChunkmillHarness } from '../utils/chunkmill-harness';
 
 describe('compute workloads', () => {
@@ -115,7 +116,7 @@ describe('the thread pool keeps the event loop free', () => {
       workerEnv: { WORKER_PROCESSES: '1', LOCK_DURATION_MS: '1000', STALLED_INTERVAL_MS: '1000', MAX_STALLED_COUNT: '0' },
     });
     const connection = new Redis(chunkmill.config.REDIS_URL, { maxRetriesPerRequest: null });
-    const events = new QueueEvents('compute', { connection, prefix: chunkmill.prefix });
+    const events = new QueueEvents(new Keys(chunkmill.prefix).queueName('compute'), { connection, prefix: chunkmill.prefix });
     const stalled: string[] = [];
     events.on('stalled', ({ jobId }) => stalled.push(jobId));
     await events.waitUntilReady();
