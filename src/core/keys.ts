@@ -15,6 +15,8 @@ export interface WorkloadKeys {
   errors: string;
   /** Pub/sub channel: progress, results and the final state as they happen. */
   events: string;
+  /** Pub/sub channel: the final status alone, once, for those who only wait for the end (long polls). */
+  done: string;
   /** Sorted set: fetch concurrency leases (lease id → expiry in ms), the workload-wide in-flight limit. */
   fetchLeases: string;
 }
@@ -57,6 +59,7 @@ export class Keys {
       results: `${base}:results`,
       errors: `${base}:errors`,
       events: `${base}:events`,
+      done: `${base}:done`,
       fetchLeases: `${base}:fetch-leases`,
     };
   }

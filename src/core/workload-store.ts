@@ -20,12 +20,12 @@ import {
 
 const RECORD_ITEMS = `
 local meta, results, errors = KEYS[1], KEYS[2], KEYS[3]
-local now, ttl, channel = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local now, ttl, channel, doneChannel = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local status = redis.call('HGET', meta, 'status')
 if not status then return {'missing', 0, 0} end
 if status == 'cancelled' or status == 'completed' or status == 'failed' then return {status, 0, 0} end
 local okCount, errorCount, parts = 0, 0, {}
-for i = 4, #ARGV, 3 do
+for i = 5, #ARGV, 3 do
   local index, kind, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if redis.call('HEXISTS', results, index) == 0 and redis.call('HEXISTS', errors, index) == 0 then
     if kind == 'ok' then
@@ -50,6 +50,7 @@ local total = tonumber(redis.call('HGET', meta, 'total'))
 if completed + failed >= total then
   if failed > 0 then status = 'failed' else status = 'completed' end
   redis.call('HSET', meta, 'status', status, 'finishedAt', now)
+  redis.call('PUBLISH', doneChannel, status)
 end
 redis.call('EXPIRE', meta, ttl)
 redis.call('EXPIRE', results, ttl)
@@ -76,6 +77,7 @@ if status == 'completed' or status == 'failed' or status == 'cancelled' then ret
 redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finishedAt', ARGV[1])
 redis.call('PUBLISH', ARGV[2], '{"type":"status","status":"cancelled"}')
 redis.call('PUBLISH', ARGV[3], ARGV[4])
+redis.call('PUBLISH', ARGV[5], 'cancelled')
 return 'cancelled-now'
 `;
 
@@ -143,8 +145,13 @@ function serializeRecord(record: WorkloadRecord): Record<string, string> {
   return fields;
 }
 
+/** Workloads a store remembers as seen running (see isKnownRunning); the oldest are forgotten first. */
+const KNOWN_RUNNING_LIMIT = 1000;
+
 export class WorkloadStore {
   private readonly redis: ScriptedRedis;
+  /** Workloads this process saw in status `running`, oldest first (a Set keeps insertion order). */
+  private readonly knownRunning = new Set<string>();
 
   constructor(
     redis: Redis,
@@ -206,7 +213,28 @@ export class WorkloadStore {
   /** Moves a queued workload to running; answers the status it now has ('missing' if it is gone). */
   async markRunning(id: string, now = Date.now()): Promise<WorkloadStatus | 'missing'> {
     const keys = this.keys.workload(id);
-    return (await this.redis.chunkmillMarkRunning(keys.meta, now, keys.events)) as WorkloadStatus | 'missing';
+    const status = (await this.redis.chunkmillMarkRunning(keys.meta, now, keys.events)) as WorkloadStatus | 'missing';
+    this.noteStatus(id, status);
+    return status;
+  }
+
+  /**
+   * True when this store has seen the workload `running` (marked it, or recorded items of it): a worker
+   * then need not mark it again for each of its chunks. Only ever a shortcut: a workload remembered
+   * here may have become final since, which recording finds out anyway.
+   */
+  isKnownRunning(id: string): boolean {
+    return this.knownRunning.has(id);
+  }
+
+  private noteStatus(id: string, status: WorkloadStatus | 'missing'): void {
+    if (status !== 'running') {
+      this.knownRunning.delete(id);
+      return;
+    }
+    if (this.knownRunning.has(id)) return;
+    this.knownRunning.add(id);
+    if (this.knownRunning.size > KNOWN_RUNNING_LIMIT) this.knownRunning.delete(this.knownRunning.values().next().value as string);
   }
 
   /**
@@ -219,12 +247,13 @@ export class WorkloadStore {
     now = Date.now(),
   ): Promise<{ status: WorkloadStatus | 'missing'; newlyCompleted: number; newlyFailed: number }> {
     const keys = this.keys.workload(id);
-    const args: Array<string | number> = [keys.meta, keys.results, keys.errors, now, this.resultTtlSeconds, keys.events];
+    const args: Array<string | number> = [keys.meta, keys.results, keys.errors, now, this.resultTtlSeconds, keys.events, keys.done];
     for (const outcome of outcomes) {
       if (outcome.ok) args.push(outcome.index, 'ok', JSON.stringify(outcome.value ?? null));
       else args.push(outcome.index, 'error', JSON.stringify({ code: outcome.code, message: outcome.message }));
     }
     const [status, newlyCompleted, newlyFailed] = await this.redis.chunkmillRecordItems(...args);
+    this.noteStatus(id, status as WorkloadStatus | 'missing');
     return { status: status as WorkloadStatus | 'missing', newlyCompleted, newlyFailed };
   }
 
@@ -262,7 +291,7 @@ export class WorkloadStore {
   /** Cancels a workload that is still queued or running, and tells every worker to stop its items. */
   async cancel(id: string, now = Date.now()): Promise<CancelOutcome> {
     const keys = this.keys.workload(id);
-    return (await this.redis.chunkmillCancel(keys.meta, now, keys.events, this.keys.cancelChannel, id)) as CancelOutcome;
+    return (await this.redis.chunkmillCancel(keys.meta, now, keys.events, this.keys.cancelChannel, id, keys.done)) as CancelOutcome;
   }
 
   /** Every item's outcome: `results[i]` answers item i (null until it succeeds), errors by index. */

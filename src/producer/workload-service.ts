@@ -23,7 +23,7 @@ import {
   toFetchRequests,
   type WorkloadSubmission,
 } from '../core/workload-schema';
-import type { WorkloadEvent, WorkloadStore } from '../core/workload-store';
+import type { WorkloadStore } from '../core/workload-store';
 import {
   chunkJobId,
   FINAL_STATUSES,
@@ -193,9 +193,9 @@ export class WorkloadService {
         timer = setTimeout(resolve, waitMs);
         signal?.addEventListener('abort', () => resolve(), { once: true });
         this.subscriber
-          .listen(this.keys.workload(id).events, (message) => {
-            const event = JSON.parse(message) as WorkloadEvent;
-            if (FINAL_STATUSES.has(event.status)) resolve();
+          // The done channel carries the final status alone: a long poll need not read every item event.
+          .listen(this.keys.workload(id).done, (status) => {
+            if (FINAL_STATUSES.has(status as WorkloadStatus)) resolve();
           })
           .then(async (stop) => {
             stopListening = stop;

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Piscina } from 'piscina';
 import { ItemError, ItemErrorCode } from '../core/errors';
 import type { ThreadAnswer, ThreadTask } from './compute-thread';
+import { linkedAbort } from './linked-abort';
 import { Semaphore } from './semaphore';
 
 export interface ThreadPoolOptions {
@@ -64,11 +65,12 @@ export class ThreadPool {
     await this.slots.acquire(opts.signal);
     this.running++;
     const timeout = opts.timeoutMs === undefined ? undefined : new ItemTimeout(opts.timeoutMs);
-    const signals = [opts.signal, timeout?.signal].filter((signal): signal is AbortSignal => signal !== undefined);
+    // Most batches have one signal (their chunk's) or none; only a timed item needs two linked.
+    const linked = timeout && opts.signal ? linkedAbort([opts.signal, timeout.signal]) : undefined;
     try {
       const answers = await this.piscina.run(
         { task, inputs, startedAt: timeout?.startedAt },
-        { signal: signals.length > 0 ? AbortSignal.any(signals) : null },
+        { signal: linked?.signal ?? opts.signal ?? timeout?.signal ?? null },
       );
       return answers.map((answer) =>
         answer.ok ? { value: answer.value, runMs: answer.runMs } : new ItemError(ItemErrorCode.TASK_ERROR, answer.message),
@@ -81,6 +83,7 @@ export class ThreadPool {
       const message = error instanceof Error ? error.message : String(error);
       throw new ItemError(ItemErrorCode.THREAD_CRASHED, `The compute thread died: ${message}`);
     } finally {
+      linked?.unlink();
       timeout?.clear();
       this.running--;
       this.slots.release();
