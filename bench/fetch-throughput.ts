@@ -2,8 +2,9 @@
  * Question: how close does chunkmill come to the ideal for many slow HTTP requests, next to the
  * notebook's ThreadPool?
  *
- * A local server on 127.0.0.1 answers like the weather API after LATENCY_MS (85 ms). Measured in the
- * same run, against the same server:
+ * A local server on 127.0.0.1, in a process of its own (as a remote API would be: it does not take turns
+ * with the measuring client on one event loop), answers like the weather API after LATENCY_MS (85 ms).
+ * Measured in the same run, against the same server:
  * 1. chunkmill: a fetch workload of N requests, concurrency 100, through a worker host of 2 processes,
  *    timed from POST to results. Target: ≥ 0.9 of the ideal throughput, ideal = ceil(N / 100) × 85 ms.
  * 2. The notebook's approach: Python's ThreadPool(100) with urllib (bench/fetch_threadpool.py).
@@ -15,7 +16,8 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { Agent, request } from 'undici';
-import { CITIES, WeatherServer } from './lib/weather-server';
+import { CITIES } from './lib/weather-server';
+import { startWeatherServerProcess, type WeatherServerProcess } from './lib/weather-server-process';
 import { isQuick, median, publish, round, runBench, verdict } from './lib/bench-report';
 import { benchRedis, runWorkload, startStack } from './lib/chunkmill-stack';
 
@@ -27,11 +29,11 @@ const REPEATS = quick ? 1 : 3;
 const SERIAL_SAMPLES = quick ? 5 : 20;
 const PYTHON_SCRIPT = path.resolve(__dirname, '../../bench/fetch_threadpool.py');
 
-const urls = (server: WeatherServer, count: number): string[] =>
+const urls = (server: WeatherServerProcess, count: number): string[] =>
   Array.from({ length: count }, (_, index) => `${server.weatherUrl(CITIES[index % CITIES.length])}&n=${index}`);
 
 /** Median latency of single requests, one after another on one keep-alive connection. */
-async function serialLatencyMs(server: WeatherServer): Promise<number> {
+async function serialLatencyMs(server: WeatherServerProcess): Promise<number> {
   const agent = new Agent({ connections: 1 });
   const latencies: number[] = [];
   try {
@@ -51,7 +53,7 @@ async function serialLatencyMs(server: WeatherServer): Promise<number> {
  * The same requests from a bare undici client in this process, 100 at a time: what this machine allows
  * right now, with no queue, no Redis and no second process (a same-run reference for a shared machine).
  */
-async function bareClientMs(server: WeatherServer): Promise<number> {
+async function bareClientMs(server: WeatherServerProcess): Promise<number> {
   const agent = new Agent({ connections: CONCURRENCY });
   const pending = urls(server, REQUESTS);
   const started = performance.now();
@@ -70,8 +72,7 @@ async function bareClientMs(server: WeatherServer): Promise<number> {
   return performance.now() - started;
 }
 
-/** Asynchronous on purpose: the server runs on this process's event loop and must keep answering. */
-async function pythonThreadPoolMs(server: WeatherServer): Promise<number | null> {
+async function pythonThreadPoolMs(server: WeatherServerProcess): Promise<number | null> {
   const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = execFile('python3', [PYTHON_SCRIPT, server.origin, String(REQUESTS), String(CONCURRENCY)], { timeout: 120_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? 1 : 0, stdout, stderr: stderr || (error?.message ?? '') }),
@@ -88,7 +89,7 @@ async function pythonThreadPoolMs(server: WeatherServer): Promise<number | null>
 }
 
 async function main(): Promise<void> {
-  const server = await new WeatherServer({ delayMs: LATENCY_MS }).listen();
+  const server = await startWeatherServerProcess(LATENCY_MS);
   const redis = await benchRedis();
   const stack = await startStack(redis.url, { workerProcesses: 2, workerThreads: 1, env: { FETCH_ALLOW_PRIVATE: 'true' } });
   const workload = (count: number, concurrency: number) => ({
@@ -109,11 +110,11 @@ async function main(): Promise<void> {
     await runWorkload(stack.baseUrl, workload(CONCURRENCY, CONCURRENCY)); // warm-up: connections, JIT
     serialMs = await serialLatencyMs(server);
     for (let run = 0; run < REPEATS; run++) {
-      server.resetPeaks();
+      await server.resetPeaks();
       const fetched = await runWorkload(stack.baseUrl, workload(REQUESTS, CONCURRENCY));
       if (fetched.body.status !== 'completed') throw new Error(`fetch workload ended ${fetched.body.status}: ${JSON.stringify(fetched.body.errors.slice(0, 3))}`);
       chunkmillMs.push(fetched.wallMs);
-      peaks.push(server.stats.maxInFlight);
+      peaks.push((await server.stats()).maxInFlight);
       const cities = await runWorkload(stack.baseUrl, workload(CITIES.length, CITIES.length));
       if (cities.body.status !== 'completed') throw new Error(`cities workload ended ${cities.body.status}`);
       citiesMs.push(cities.wallMs);

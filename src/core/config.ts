@@ -43,7 +43,12 @@ const envSchema = z.object({
   WORKER_PROCESSES: positiveInt.max(256).default(availableCores()),
   /** Compute threads per worker process; by default the cores are shared out between the processes. */
   WORKER_THREADS: positiveInt.max(256).optional(),
-  /** Compute chunks a worker process holds at once; by default one per compute thread. */
+  /**
+   * Compute chunks a worker process holds at once; by default one per compute thread. Not more by default
+   * (no prefetch): a chunk held while every thread is busy waits in this process although another may be
+   * idle, which for long chunks stretches the workload's tail by a whole chunk. Raise it for many short
+   * chunks: a chunk's Redis round trips then overlap another's compute (bench/job-overhead.ts --concurrency).
+   */
   WORKER_CONCURRENCY: positiveInt.max(1024).optional(),
   /** Fetch chunks a worker process holds at once (each runs many requests). */
   WORKER_FETCH_CONCURRENCY: positiveInt.max(1024).default(4),

@@ -157,8 +157,13 @@ function serializeRecord(record: WorkloadRecord): Record<string, string> {
   return fields;
 }
 
+/** Workloads a store remembers as seen running (see isKnownRunning); the oldest are forgotten first. */
+const KNOWN_RUNNING_LIMIT = 1000;
+
 export class WorkloadStore {
   private readonly redis: ScriptedRedis;
+  /** Workloads this process saw in status `running`, oldest first (a Set keeps insertion order). */
+  private readonly knownRunning = new Set<string>();
 
   constructor(
     redis: RedisClient,
@@ -219,7 +224,28 @@ export class WorkloadStore {
   /** Moves a queued workload to running; answers the status it now has ('missing' if it is gone). */
   async markRunning(id: string, now = Date.now()): Promise<WorkloadStatus | 'missing'> {
     const keys = this.keys.workload(id);
-    return (await this.redis.chunkmillMarkRunning(keys.meta, now, keys.events)) as WorkloadStatus | 'missing';
+    const status = (await this.redis.chunkmillMarkRunning(keys.meta, now, keys.events)) as WorkloadStatus | 'missing';
+    this.noteStatus(id, status);
+    return status;
+  }
+
+  /**
+   * True when this store has seen the workload `running` (marked it, or recorded items of it): a worker
+   * then need not mark it again for each of its chunks. Only ever a shortcut: a workload remembered
+   * here may have become final since, which recording finds out anyway.
+   */
+  isKnownRunning(id: string): boolean {
+    return this.knownRunning.has(id);
+  }
+
+  private noteStatus(id: string, status: WorkloadStatus | 'missing'): void {
+    if (status !== 'running') {
+      this.knownRunning.delete(id);
+      return;
+    }
+    if (this.knownRunning.has(id)) return;
+    this.knownRunning.add(id);
+    if (this.knownRunning.size > KNOWN_RUNNING_LIMIT) this.knownRunning.delete(this.knownRunning.values().next().value as string);
   }
 
   /**
@@ -238,6 +264,7 @@ export class WorkloadStore {
       else args.push(outcome.index, 'error', JSON.stringify({ code: outcome.code, message: outcome.message }));
     }
     const [status, newlyCompleted, newlyFailed] = await this.redis.chunkmillRecordItems(...args);
+    this.noteStatus(id, status as WorkloadStatus | 'missing');
     return { status: status as WorkloadStatus | 'missing', newlyCompleted, newlyFailed };
   }
 

@@ -19,6 +19,7 @@ import type { WorkloadStore } from '../core/workload-store';
 import { chunkItemCount, type ChunkJobData, type ItemOutcome } from '../core/workload';
 import type { CancellationRegistry } from './cancellation-registry';
 import { ItemRecorder } from './item-recorder';
+import { linkedAbort } from './linked-abort';
 
 export interface ChunkOutcome {
   /** Items that ran in this attempt. */
@@ -51,9 +52,20 @@ const range = (start: number, count: number): number[] => Array.from({ length: c
 export async function runChunk(job: Job<ChunkJobData>, token: string | undefined, deps: ChunkRunDeps, items: ChunkItemRunner): Promise<ChunkOutcome> {
   const { workloadId, start } = job.data;
   const indexes = range(start, chunkItemCount(job.data));
-  const cancellation = deps.cancellations.register(workloadId);
-  const workloadFinal = new AbortController();
-  const signal = AbortSignal.any([cancellation.signal, deps.shutdownSignal, workloadFinal.signal]);
+  // One signal stops everything the chunk runs: its workload cancelled, the process shutting down, or
+  // the workload found final at the start. The flags say which, whatever order they came in.
+  const chunk = linkedAbort([deps.shutdownSignal]);
+  const signal = chunk.signal;
+  let cancelled = false;
+  let finalStatus: string | undefined;
+  const unregister = deps.cancellations.register(workloadId, (reason) => {
+    cancelled = true;
+    chunk.abort(reason);
+  });
+  const release = (): void => {
+    chunk.unlink();
+    unregister();
+  };
 
   // A chunk's first run has no earlier outcomes to skip, so its items start at once and the workload is
   // marked running meanwhile (off the critical path: two round trips fewer per chunk). Should the
@@ -64,18 +76,28 @@ export async function runChunk(job: Job<ChunkJobData>, token: string | undefined
   let begin: Promise<unknown> = Promise.resolve();
   try {
     if (firstRun) {
-      begin = deps.store.markRunning(workloadId).then((status) => {
-        if (deps.store.isFinal(status)) workloadFinal.abort(status);
-      });
-      // Handled here so that a failure is not an unhandled rejection; it is rethrown by `await begin`.
-      begin.catch(() => undefined);
+      // Marked once per workload and process: once this process has seen the workload running (an
+      // earlier chunk of it), a later chunk skips the round trip. A cancel meanwhile still stops its
+      // items (the cancellation registry remembers recent cancels), and recording refuses final workloads.
+      if (!deps.store.isKnownRunning(workloadId)) {
+        begin = deps.store.markRunning(workloadId).then((status) => {
+          if (!deps.store.isFinal(status)) return;
+          finalStatus = status;
+          chunk.abort(status);
+        });
+        // Handled here so that a failure is not an unhandled rejection; it is rethrown by `await begin`.
+        begin.catch(() => undefined);
+      }
     } else {
       const started = await deps.store.beginChunk(workloadId, indexes);
-      if (started.status && deps.store.isFinal(started.status)) return { ran: 0, failed: 0, stopped: started.status };
+      if (started.status && deps.store.isFinal(started.status)) {
+        release();
+        return { ran: 0, failed: 0, stopped: started.status };
+      }
       unfinished = started.unfinished;
     }
   } catch (error) {
-    cancellation.release();
+    release();
     throw error;
   }
   // Every item of the chunk (hundreds, for fetch) listens to this one signal while it waits or runs.
@@ -101,11 +123,11 @@ export async function runChunk(job: Job<ChunkJobData>, token: string | undefined
     await begin;
     await recorder.flush();
   } finally {
-    cancellation.release();
+    release();
   }
 
-  if (workloadFinal.signal.aborted) return { ran: 0, failed: 0, stopped: String(workloadFinal.signal.reason) };
-  if (cancellation.signal.aborted) return { ran: unfinished.length, failed: 0, stopped: 'cancelled' };
+  if (finalStatus !== undefined) return { ran: 0, failed: 0, stopped: finalStatus };
+  if (cancelled) return { ran: unfinished.length, failed: 0, stopped: 'cancelled' };
   if (deps.shutdownSignal.aborted) {
     // Hand the chunk back: it waits in the queue for another worker, its attempt not counted.
     await job.moveToDelayed(Date.now(), token);

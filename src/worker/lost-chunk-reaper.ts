@@ -1,12 +1,18 @@
 /**
  * When BullMQ gives up on a chunk job without our processor finishing it (its worker died more often
  * than `maxStalledCount` allows, or the processor itself crashed on the last attempt), the job lands in
- * the failed set and nobody would ever record its items. The reaper listens for such failures and
- * records the chunk's unfinished items as CHUNK_LOST, so the workload still ends. Several reapers may
- * see the same event; recording is idempotent, so that is harmless. A windowed workload's chunk is then
- * also marked done, so that its next chunks are fed (core/chunk-feeder.ts).
+ * the failed set and nobody would ever record its items. The reaper looks at the failed set every
+ * `pollMs` and records the unfinished items of each chunk newly there as CHUNK_LOST, so the workload
+ * still ends. Several reapers may see the same job; recording is idempotent, so that is harmless.
+ *
+ * Why it polls the failed set rather than listen to the queue's event stream: a stream listener reads
+ * every event of every job (added, active, completed...), about 100 µs of CPU per chunk job in the host's
+ * primary process for the rare failure; a look at the failed set every second costs nothing per job.
+ * Losing a chunk already takes a stall interval to notice (30 s by default), so a second more is nothing.
+ * The first look after a start reads the whole failed set, so failures while no host ran are reaped too.
+ * A windowed workload's chunk is then also marked done, so that its next chunks are fed (core/chunk-feeder.ts).
  */
-import { Job, Queue, QueueEvents } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import type { RedisClient } from '../core/redis-connection';
 import type { Logger } from 'pino';
 import type { ChunkFeeder } from '../core/chunk-feeder';
@@ -15,31 +21,67 @@ import type { Keys, QueueKind } from '../core/keys';
 import type { WorkloadStore } from '../core/workload-store';
 import { chunkItemCount, type ChunkJobData } from '../core/workload';
 
+export interface LostChunkReaperOptions {
+  /** How often the failed set is looked at. @defaultValue 1000 */
+  pollMs?: number;
+}
+
+/**
+ * Failed jobs are looked at again while their failure time is this recent: hosts' clocks may disagree
+ * (BullMQ stamps failures with the failing worker's clock), so a failure may land a little in the past.
+ */
+const CLOCK_SLACK_MS = 60_000;
+/** Failed jobs read per Redis call. */
+const PAGE = 500;
+
 export class LostChunkReaper {
-  private readonly events: QueueEvents;
   private readonly queue: Queue<ChunkJobData>;
+  private readonly timer: NodeJS.Timeout;
+  /** Failed jobs already looked at → their failure time; forgotten once older than the slack. */
+  private readonly seen = new Map<string, number>();
+  /** Failure times from here on are looked at (0: the whole set, on the first look). */
+  private since = 0;
+  private sweeping?: Promise<void>;
   private closed = false;
 
   constructor(
     private readonly kind: QueueKind,
-    connection: RedisClient,
+    private readonly connection: RedisClient,
     keys: Keys,
     private readonly store: WorkloadStore,
     private readonly logger: Logger,
     private readonly feeder?: ChunkFeeder,
+    options: LostChunkReaperOptions = {},
   ) {
     this.queue = new Queue<ChunkJobData>(keys.queueName(kind), { connection, prefix: keys.bullPrefix });
-    this.events = new QueueEvents(keys.queueName(kind), { connection: connection.duplicate(), prefix: keys.bullPrefix });
-    this.events.on('error', (error) => logger.warn({ err: error }, 'queue events error'));
-    this.events.on('failed', ({ jobId, failedReason }) => {
-      this.reap(jobId, failedReason).catch((error) => logger.error({ err: error, jobId }, 'could not record a lost chunk'));
-    });
+    this.timer = setInterval(() => {
+      this.sweeping ??= this.sweep()
+        .catch((error) => logger.warn({ err: error, queue: kind }, 'could not look for lost chunks'))
+        .finally(() => (this.sweeping = undefined));
+    }, options.pollMs ?? 1000);
   }
 
-  private async reap(jobId: string, failedReason: string): Promise<void> {
-    const job = await Job.fromId<ChunkJobData>(this.queue, jobId);
+  /** Reaps every failed job not looked at yet. */
+  private async sweep(): Promise<void> {
+    const started = Date.now();
+    for (let offset = 0; !this.closed; offset += PAGE) {
+      const page = await this.connection.zrangebyscore(this.queue.keys.failed, this.since, '+inf', 'WITHSCORES', 'LIMIT', offset, PAGE);
+      for (let i = 0; i < page.length; i += 2) {
+        const [jobId, failedAt] = [page[i], Number(page[i + 1])];
+        if (this.seen.has(jobId)) continue;
+        this.seen.set(jobId, failedAt);
+        const job = await Job.fromId<ChunkJobData>(this.queue, jobId);
+        if (job) await this.reap(job).catch((error) => this.logger.error({ err: error, jobId }, 'could not record a lost chunk'));
+      }
+      if (page.length < PAGE * 2) break;
+    }
+    this.since = started - CLOCK_SLACK_MS;
+    for (const [jobId, failedAt] of this.seen) if (failedAt < this.since) this.seen.delete(jobId);
+  }
+
+  private async reap(job: Job<ChunkJobData>): Promise<void> {
     // Only a job that is failed for good; one that will be retried is not lost.
-    if (!job?.data || (await job.getState()) !== 'failed') return;
+    if (!job.data || (await job.getState()) !== 'failed') return;
     const data = job.data;
     const count = chunkItemCount(data);
     const unfinished = await this.store.unfinishedIndexes(
@@ -47,7 +89,7 @@ export class LostChunkReaper {
       Array.from({ length: count }, (_, offset) => data.start + offset),
     );
     if (unfinished.length > 0) {
-      const message = `The chunk was given up after failing: ${failedReason}`;
+      const message = `The chunk was given up after failing: ${job.failedReason}`;
       await this.store.recordItems(
         data.workloadId,
         unfinished.map((index) => ({ index, ok: false as const, code: ItemErrorCode.CHUNK_LOST, message })),
@@ -61,7 +103,8 @@ export class LostChunkReaper {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.events.close();
+    clearInterval(this.timer);
+    await this.sweeping;
     await this.queue.close();
   }
 }

@@ -12,6 +12,7 @@ import { Piscina } from 'piscina';
 import { ItemError, ItemErrorCode } from '../core/errors';
 import type { ArrayKernelAnswer, ArrayKernelTask } from './array-kernel-thread';
 import type { ThreadAnswer, ThreadTask } from './compute-thread';
+import { linkedAbort } from './linked-abort';
 import { Semaphore } from './semaphore';
 
 export interface ThreadPoolOptions {
@@ -88,9 +89,10 @@ export class ThreadPool {
     await this.slots.acquire(opts.signal);
     this.running++;
     const timeout = opts.timeoutMs === undefined ? undefined : new ItemTimeout(opts.timeoutMs);
-    const signals = [opts.signal, timeout?.signal].filter((signal): signal is AbortSignal => signal !== undefined);
+    // Most batches have one signal (their chunk's) or none; only a timed item needs two linked.
+    const linked = timeout && opts.signal ? linkedAbort([opts.signal, timeout.signal]) : undefined;
     try {
-      return await work(timeout?.startedAt, signals.length > 0 ? AbortSignal.any(signals) : null);
+      return await work(timeout?.startedAt, linked?.signal ?? opts.signal ?? timeout?.signal ?? null);
     } catch (error) {
       if (opts.signal?.aborted) throw opts.signal.reason;
       if (timeout?.signal.aborted) {
@@ -99,6 +101,7 @@ export class ThreadPool {
       const message = error instanceof Error ? error.message : String(error);
       throw new ItemError(ItemErrorCode.THREAD_CRASHED, `The compute thread died: ${message}`);
     } finally {
+      linked?.unlink();
       timeout?.clear();
       this.running--;
       this.slots.release();

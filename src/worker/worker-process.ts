@@ -6,6 +6,7 @@
  * running items are aborted and their chunks handed back to the queue. Then everything is closed in
  * reverse order of creation.
  */
+import { setMaxListeners } from 'node:events';
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config';
@@ -65,6 +66,8 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const shutdown = new AbortController();
   const queues = openQueues(connection, keys);
   const feeder = new ChunkFeeder(connection, keys, queues, { windowChunks: config.CHUNKS_IN_QUEUE_PER_WORKLOAD, ttlSeconds: config.RESULT_TTL_SECONDS });
+  // Every running chunk listens to it (chunk-run.ts links it to the chunk's own signal).
+  setMaxListeners(0, shutdown.signal);
 
   const workerOptions = (concurrency: number) => ({
     connection,

@@ -6,8 +6,9 @@
  * - Crash safety: a lease carries an expiry; the grant script first drops expired leases, so the slots
  *   of a process that died come back after `leaseTtlMs`. Live processes renew their leases well before.
  * - Few round trips: one broker per process. A request that ends hands its lease straight to a request
- *   of the same workload waiting in this process (no Redis call); only a lease nobody here waits for is
- *   given back to Redis. Waiters of a workload ask Redis together, for as many leases as they are.
+ *   of the same workload waiting in this process (no Redis call); only a lease nobody here has asked
+ *   for by the end of the tick is given back to Redis, in one call with the others of that tick.
+ *   Waiters of a workload ask Redis together (those of one tick at once), for as many leases as they are.
  * - Waiting: when the set is full, the broker asks again after a short jittered backoff (2 → 10 ms),
  *   which stays cheap for Redis and quick to notice a slot freed by another process.
  * - Time is Redis's (TIME in the scripts), so hosts with skewed clocks agree on expiries.
@@ -66,6 +67,8 @@ interface WorkloadState {
   held: Set<string>;
   waiters: Waiter[];
   polling: boolean;
+  /** Held leases nobody here waits for right now, given back to Redis together at the end of the tick. */
+  spare: string[];
 }
 
 /** Given back exactly once, when the request is over. */
@@ -99,7 +102,8 @@ export class WorkloadSlots {
   async acquire(workloadId: string, limit: number, signal?: AbortSignal): Promise<ReleaseSlot> {
     signal?.throwIfAborted();
     const state = this.state(workloadId, limit);
-    const leaseId = await new Promise<string>((resolve, reject) => {
+    const spare = state.spare.pop();
+    const leaseId = spare ?? await new Promise<string>((resolve, reject) => {
       const onAbort = (): void => {
         const position = state.waiters.indexOf(waiter);
         if (position >= 0) state.waiters.splice(position, 1);
@@ -138,7 +142,7 @@ export class WorkloadSlots {
   private state(workloadId: string, limit: number): WorkloadState {
     let state = this.workloads.get(workloadId);
     if (!state) {
-      state = { key: this.keys.workload(workloadId).fetchLeases, limit, held: new Set(), waiters: [], polling: false };
+      state = { key: this.keys.workload(workloadId).fetchLeases, limit, held: new Set(), waiters: [], polling: false, spare: [] };
       this.workloads.set(workloadId, state);
     }
     return state;
@@ -151,10 +155,19 @@ export class WorkloadSlots {
       waiter.grant(leaseId);
       return;
     }
-    state.held.delete(leaseId);
-    if (state.held.size === 0 && !state.polling && this.workloads.get(workloadId) === state) this.workloads.delete(workloadId);
-    // If Redis is unreachable the lease simply expires; nothing else to do.
-    this.redis.zrem(state.key, leaseId).catch(() => undefined);
+    // Kept until the end of the tick: a request that ends usually lets the next one of this process
+    // past its origin limit a few microtasks later, and that one then takes this lease with no Redis
+    // call. What is still spare then goes back to Redis in one call.
+    state.spare.push(leaseId);
+    if (state.spare.length === 1) setImmediate(() => this.returnSpare(workloadId, state));
+  }
+
+  private returnSpare(workloadId: string, state: WorkloadState): void {
+    const leases = state.spare.splice(0);
+    for (const leaseId of leases) state.held.delete(leaseId);
+    if (state.held.size === 0 && state.waiters.length === 0 && !state.polling && this.workloads.get(workloadId) === state) this.workloads.delete(workloadId);
+    // If Redis is unreachable the leases simply expire; nothing else to do.
+    if (leases.length > 0 && !this.closed) this.redis.zrem(state.key, ...leases).catch(() => undefined);
   }
 
   /** Asks Redis for leases while this workload has waiters here; one loop per workload at a time. */
@@ -163,6 +176,9 @@ export class WorkloadSlots {
     state.polling = true;
     let delayMs = this.options.minPollMs;
     try {
+      // The items of a chunk ask in the same tick, one after another: wait for the tick to end, so that
+      // the first request asks Redis for all of them instead of for itself alone.
+      await new Promise((resolve) => setImmediate(resolve));
       while (state.waiters.length > 0 && !this.closed) {
         const ids = state.waiters.map(() => `${this.processToken}:${this.nextLease++}`);
         let granted: string[] = [];
