@@ -18,13 +18,17 @@ import {
   type WorkloadType,
 } from './workload';
 
-const RECORD_ITEMS = `
+/** Lua shared by the scripts that end a workload. */
+const ANNOUNCE_FINAL = `
 -- Announces a final status on the prefix's one finished channel too (keys.ts: finishedChannel), derived
 -- from the workload's events channel so that the script's arguments stay as they are.
 local function announceFinal(eventsChannel, finalStatus)
   local prefix, id = string.match(eventsChannel, '^(.*):wl:{([^}]*)}:events$')
   if prefix then redis.call('PUBLISH', prefix .. ':finished', '{"id":"' .. id .. '","status":"' .. finalStatus .. '"}') end
 end
+`;
+
+const RECORD_ITEMS = `${ANNOUNCE_FINAL}
 local meta, results, errors = KEYS[1], KEYS[2], KEYS[3]
 local now, ttl, channel = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local status = redis.call('HGET', meta, 'status')
@@ -76,13 +80,7 @@ end
 return status or 'missing'
 `;
 
-const CANCEL = `
--- Announces a final status on the prefix's one finished channel too (keys.ts: finishedChannel), derived
--- from the workload's events channel so that the script's arguments stay as they are.
-local function announceFinal(eventsChannel, finalStatus)
-  local prefix, id = string.match(eventsChannel, '^(.*):wl:{([^}]*)}:events$')
-  if prefix then redis.call('PUBLISH', prefix .. ':finished', '{"id":"' .. id .. '","status":"' .. finalStatus .. '"}') end
-end
+const CANCEL = `${ANNOUNCE_FINAL}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
 if status == 'completed' or status == 'failed' or status == 'cancelled' then return status end
