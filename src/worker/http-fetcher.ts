@@ -187,9 +187,16 @@ export class HttpFetcher {
     signal: AbortSignal,
     gate: SlotGate,
   ): Promise<Answer> {
-    const release = await gate(url.origin, signal);
+    const releaseSlots = await gate(url.origin, signal);
     const sent = performance.now();
     let status: number | undefined;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      releaseSlots();
+      this.options.onExchange?.(status, performance.now() - sent);
+    };
     // One controller per exchange, linked to the chunk's signal by hand: AbortSignal.any() per request
     // would pile listeners onto the long-lived chunk signal.
     const abort = new AbortController();
@@ -216,6 +223,11 @@ export class HttpFetcher {
         return { status: response.statusCode, headers: response.headers, bytes: 0, value: null, location };
       }
       const content = await readCapped(response, options.maxResponseBytes);
+      // The exchange is over once its body is in: its slots go to the next request now, and the parsing
+      // waits for the end of this event-loop turn. The answers of a round of requests come in together;
+      // this way every one of them has its successor sent before any is parsed, metered and recorded.
+      release();
+      await new Promise((resolve) => setImmediate(resolve));
       const value = method === 'HEAD' ? null : bodyValue(content, response.headers['content-type'], options.extract);
       return { status: response.statusCode, headers: response.headers, bytes: content.length, value };
     } catch (error) {
@@ -226,7 +238,6 @@ export class HttpFetcher {
       clearTimeout(timer);
       signal.removeEventListener('abort', onChunkAbort);
       release();
-      this.options.onExchange?.(status, performance.now() - sent);
     }
   }
 }

@@ -17,16 +17,16 @@ import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../core/redis-connection';
 import type { Keys } from '../core/keys';
 
+// Lease ids are `${prefix}:${first + i}`, made here rather than sent: a poll asks for as many leases as
+// its waiters (often dozens), and their ids as arguments made each poll a few KB to write and parse.
 const GRANT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl, limit, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local ttl, limit, wanted, prefix, first = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local free = limit - redis.call('ZCARD', KEYS[1])
-local granted = {}
-for i = 1, math.min(free, wanted) do
-  redis.call('ZADD', KEYS[1], now + ttl, ARGV[3 + i])
-  granted[#granted + 1] = ARGV[3 + i]
+local granted = math.max(0, math.min(limit - redis.call('ZCARD', KEYS[1]), wanted))
+for i = 0, granted - 1 do
+  redis.call('ZADD', KEYS[1], now + ttl, prefix .. ':' .. (first + i))
 end
 redis.call('PEXPIRE', KEYS[1], ttl * 2)
 return granted
@@ -42,7 +42,7 @@ return 1
 `;
 
 type ScriptedRedis = RedisClient & {
-  chunkmillGrantLeases(key: string, ...args: Array<string | number>): Promise<string[]>;
+  chunkmillGrantLeases(key: string, ttlMs: number, limit: number, wanted: number, prefix: string, first: number): Promise<number>;
   chunkmillRenewLeases(key: string, ...args: Array<string | number>): Promise<number>;
 };
 
@@ -180,21 +180,24 @@ export class WorkloadSlots {
       // the first request asks Redis for all of them instead of for itself alone.
       await new Promise((resolve) => setImmediate(resolve));
       while (state.waiters.length > 0 && !this.closed) {
-        const ids = state.waiters.map(() => `${this.processToken}:${this.nextLease++}`);
-        let granted: string[] = [];
+        const wanted = state.waiters.length;
+        const first = this.nextLease;
+        this.nextLease += wanted;
+        let granted = 0;
         try {
-          granted = await this.redis.chunkmillGrantLeases(state.key, this.options.leaseTtlMs, state.limit, ids.length, ...ids);
+          granted = await this.redis.chunkmillGrantLeases(state.key, this.options.leaseTtlMs, state.limit, wanted, this.processToken, first);
         } catch {
           // Redis hiccup: wait and ask again; the waiters' own signals bound how long they wait.
         }
-        for (const leaseId of granted) {
+        for (let i = 0; i < granted; i++) {
+          const leaseId = `${this.processToken}:${first + i}`;
           state.held.add(leaseId);
           const waiter = state.waiters.shift();
           if (waiter) waiter.grant(leaseId);
           else this.release(workloadId, state, leaseId); // its waiter gave up meanwhile
         }
         if (state.waiters.length === 0) break;
-        if (granted.length > 0) {
+        if (granted > 0) {
           delayMs = this.options.minPollMs;
           continue;
         }
