@@ -184,8 +184,13 @@ export class WorkloadStore {
   /** Removes every trace of a workload: used to roll back a submission that could not be enqueued. */
   async remove(id: string): Promise<void> {
     const keys = this.keys.workload(id);
-    await this.redis.del(keys.meta, keys.results, keys.errors, keys.chunks, keys.feed, keys.doneChunks);
-    await this.redis.zrem(this.keys.workloadIndex, id);
+    // Each whatever the other does: on a Redis Cluster the index and the workload's keys may live on
+    // different masters, and one of them being down must not keep the other from being cleaned.
+    const outcomes = await Promise.allSettled([
+      this.redis.del(keys.meta, keys.results, keys.errors, keys.chunks, keys.feed, keys.doneChunks),
+      this.redis.zrem(this.keys.workloadIndex, id),
+    ]);
+    for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
   }
 
   async get(id: string): Promise<WorkloadRecord | undefined> {
