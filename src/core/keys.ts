@@ -17,6 +17,8 @@ export interface WorkloadKeys {
   events: string;
   /** Sorted set: fetch concurrency leases (lease id → expiry in ms), the workload-wide in-flight limit. */
   fetchLeases: string;
+  /** Sorted set: worker processes that asked for fetch leases and got too few (process token → expiry in ms). */
+  fetchLeaseDemand: string;
   /** Hash: chunk index → JSON chunk job data, for chunks not yet fed to the queue (see chunk-feeder.ts). */
   chunks: string;
   /** Hash: the feeding state of a windowed workload (next chunk to feed, chunks done, window, job options). */
@@ -106,6 +108,7 @@ export class Keys {
       errors: `${base}:errors`,
       events: `${base}:events`,
       fetchLeases: `${base}:fetch-leases`,
+      fetchLeaseDemand: `${base}:fetch-lease-demand`,
       chunks: `${base}:chunks`,
       feed: `${base}:feed`,
       doneChunks: `${base}:done-chunks`,

@@ -11,6 +11,14 @@
  *   Waiters of a workload ask Redis together (those of one tick at once), for as many leases as they are.
  * - Waiting: when the set is full, the broker asks again after a short jittered backoff (2 → 10 ms),
  *   which stays cheap for Redis and quick to notice a slot freed by another process.
+ * - Sharing between processes: a process that asks and gets fewer leases than it has waiters notes its
+ *   demand (a sorted set beside the leases, entries expiring after DEMAND_TTL_MS). A process that holds
+ *   leases checks that set every DEMAND_CHECK_MS; while others wait, it keeps (and asks for) no more
+ *   than its fair share (limit / waiting processes, itself included): a finished request's lease past
+ *   that share goes back to Redis, where the waiting processes find it at their next poll. Without
+ *   this, the first process to ask kept every lease for as long as it had requests (the hand-off never
+ *   lets go), and the others sat on their chunks until it ran dry: one event loop took every answer of
+ *   every round, and the others opened their connections only at the end (bench/fetch-throughput.ts).
  * - Time is Redis's (TIME in the scripts), so hosts with skewed clocks agree on expiries.
  */
 import { randomUUID } from 'node:crypto';
@@ -19,18 +27,40 @@ import type { Keys } from '../core/keys';
 
 // Lease ids are `${prefix}:${first + i}`, made here rather than sent: a poll asks for as many leases as
 // its waiters (often dozens), and their ids as arguments made each poll a few KB to write and parse.
+// KEYS[2], the demand set, notes the asking process (ARGV[4], its token) while it gets fewer than it wants.
 const GRANT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl, limit, wanted, prefix, first = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local ttl, limit, wanted, prefix, first, demandTtl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local granted = math.max(0, math.min(limit - redis.call('ZCARD', KEYS[1]), wanted))
 for i = 0, granted - 1 do
   redis.call('ZADD', KEYS[1], now + ttl, prefix .. ':' .. (first + i))
 end
 redis.call('PEXPIRE', KEYS[1], ttl * 2)
+if granted < wanted then
+  redis.call('ZADD', KEYS[2], now + demandTtl, prefix)
+  redis.call('PEXPIRE', KEYS[2], demandTtl * 2)
+else
+  redis.call('ZREM', KEYS[2], prefix)
+end
 return granted
 `;
+
+/** Processes other than ARGV[1] whose demand has not expired. */
+const OTHERS_WAITING = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local count = redis.call('ZCARD', KEYS[1])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then count = count - 1 end
+return count
+`;
+
+/** How long a process's note that it waits for leases lasts without a poll renewing it. */
+const DEMAND_TTL_MS = 50;
+/** How often a process that holds leases of a workload looks for processes waiting for one elsewhere. */
+const DEMAND_CHECK_MS = 10;
 
 const RENEW = `
 local t = redis.call('TIME')
@@ -42,7 +72,8 @@ return 1
 `;
 
 type ScriptedRedis = RedisClient & {
-  chunkmillGrantLeases(key: string, ttlMs: number, limit: number, wanted: number, prefix: string, first: number): Promise<number>;
+  chunkmillGrantLeases(key: string, demandKey: string, ttlMs: number, limit: number, wanted: number, prefix: string, first: number, demandTtlMs: number): Promise<number>;
+  chunkmillOthersWaiting(demandKey: string, token: string): Promise<number>;
   chunkmillRenewLeases(key: string, ...args: Array<string | number>): Promise<number>;
 };
 
@@ -62,6 +93,11 @@ interface Waiter {
 
 interface WorkloadState {
   key: string;
+  demandKey: string;
+  /** Other processes waiting for leases of this workload, as last checked (0: hand every lease off here). */
+  othersWaiting: number;
+  /** Leases given back for other processes' sake, sent to Redis together at the end of the tick. */
+  yielded: string[];
   limit: number;
   /** Leases this process holds for the workload (each one is a request in flight). */
   held: Set<string>;
@@ -81,6 +117,8 @@ export class WorkloadSlots {
   private readonly processToken = randomUUID();
   private nextLease = 0;
   private readonly renewTimer: NodeJS.Timeout;
+  private readonly demandTimer: NodeJS.Timeout;
+  private checkingDemand = false;
   private closed = false;
 
   constructor(
@@ -92,10 +130,12 @@ export class WorkloadSlots {
     this.options = { leaseTtlMs, renewEveryMs: leaseTtlMs / 3, minPollMs: 2, maxPollMs: 10, ...options };
     this.redis = redis as ScriptedRedis;
     if (typeof this.redis.chunkmillGrantLeases !== 'function') {
-      redis.defineCommand('chunkmillGrantLeases', { numberOfKeys: 1, lua: GRANT });
+      redis.defineCommand('chunkmillGrantLeases', { numberOfKeys: 2, lua: GRANT });
+      redis.defineCommand('chunkmillOthersWaiting', { numberOfKeys: 1, lua: OTHERS_WAITING });
       redis.defineCommand('chunkmillRenewLeases', { numberOfKeys: 1, lua: RENEW });
     }
     this.renewTimer = setInterval(() => void this.renew(), this.options.renewEveryMs).unref();
+    this.demandTimer = setInterval(() => void this.checkDemand(), DEMAND_CHECK_MS).unref();
   }
 
   /** Waits for one of the workload's `limit` slots; answers the function that gives it back. */
@@ -132,6 +172,7 @@ export class WorkloadSlots {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.renewTimer);
+    clearInterval(this.demandTimer);
     const releases = [...this.workloads.values()]
       .filter((state) => state.held.size > 0)
       .map((state) => this.redis.zrem(state.key, ...state.held).catch(() => undefined));
@@ -142,13 +183,27 @@ export class WorkloadSlots {
   private state(workloadId: string, limit: number): WorkloadState {
     let state = this.workloads.get(workloadId);
     if (!state) {
-      state = { key: this.keys.workload(workloadId).fetchLeases, limit, held: new Set(), waiters: [], polling: false, spare: [] };
+      const keys = this.keys.workload(workloadId);
+      state = { key: keys.fetchLeases, demandKey: keys.fetchLeaseDemand, othersWaiting: 0, yielded: [], limit, held: new Set(), waiters: [], polling: false, spare: [] };
       this.workloads.set(workloadId, state);
     }
     return state;
   }
 
   private release(workloadId: string, state: WorkloadState, leaseId: string): void {
+    if (state.othersWaiting > 0 && state.held.size > this.fairShare(state)) {
+      // Over this process's fair share while other processes wait: the lease goes back to Redis for them.
+      state.held.delete(leaseId);
+      state.yielded.push(leaseId);
+      if (state.yielded.length === 1) {
+        setImmediate(() => {
+          const leases = state.yielded.splice(0);
+          if (state.held.size === 0 && state.waiters.length === 0 && !state.polling && this.workloads.get(workloadId) === state) this.workloads.delete(workloadId);
+          if (leases.length > 0 && !this.closed) this.redis.zrem(state.key, ...leases).catch(() => undefined);
+        });
+      }
+      return;
+    }
     const waiter = state.waiters.shift();
     if (waiter) {
       // Hand-off in process: the slot never goes idle and Redis is not asked.
@@ -180,14 +235,18 @@ export class WorkloadSlots {
       // the first request asks Redis for all of them instead of for itself alone.
       await new Promise((resolve) => setImmediate(resolve));
       while (state.waiters.length > 0 && !this.closed) {
-        const wanted = state.waiters.length;
+        // While others wait, no more than this process's fair share (release() gives back the excess).
+        const room = state.othersWaiting > 0 ? this.fairShare(state) - state.held.size : state.waiters.length;
+        const wanted = Math.min(state.waiters.length, room);
         const first = this.nextLease;
-        this.nextLease += wanted;
+        this.nextLease += Math.max(0, wanted);
         let granted = 0;
-        try {
-          granted = await this.redis.chunkmillGrantLeases(state.key, this.options.leaseTtlMs, state.limit, wanted, this.processToken, first);
-        } catch {
-          // Redis hiccup: wait and ask again; the waiters' own signals bound how long they wait.
+        if (wanted > 0) {
+          try {
+            granted = await this.redis.chunkmillGrantLeases(state.key, state.demandKey, this.options.leaseTtlMs, state.limit, wanted, this.processToken, first, DEMAND_TTL_MS);
+          } catch {
+            // Redis hiccup: wait and ask again; the waiters' own signals bound how long they wait.
+          }
         }
         for (let i = 0; i < granted; i++) {
           const leaseId = `${this.processToken}:${first + i}`;
@@ -208,6 +267,28 @@ export class WorkloadSlots {
     } finally {
       state.polling = false;
       if (state.held.size === 0 && state.waiters.length === 0 && this.workloads.get(workloadId) === state) this.workloads.delete(workloadId);
+    }
+  }
+
+  /** This process's share of a workload's limit while `othersWaiting` other processes wait too. */
+  private fairShare(state: WorkloadState): number {
+    return Math.ceil(state.limit / (state.othersWaiting + 1));
+  }
+
+  /** Refreshes, for each workload this process holds leases of, how many other processes wait for one. */
+  private async checkDemand(): Promise<void> {
+    if (this.checkingDemand) return;
+    this.checkingDemand = true;
+    try {
+      for (const state of this.workloads.values()) {
+        if (state.held.size === 0) {
+          state.othersWaiting = 0;
+          continue;
+        }
+        state.othersWaiting = await this.redis.chunkmillOthersWaiting(state.demandKey, this.processToken).catch(() => 0);
+      }
+    } finally {
+      this.checkingDemand = false;
     }
   }
 

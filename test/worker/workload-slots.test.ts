@@ -1,6 +1,7 @@
 /**
  * The workload-wide fetch concurrency through Redis: several brokers (as several processes would have)
- * never hold more leases than the limit together, and a crashed holder's leases come back after their TTL.
+ * never hold more leases than the limit together, share them when more than one waits, and a crashed
+ * holder's leases come back after their TTL.
  */
 import { Redis } from 'ioredis';
 import { Keys } from '../../src/core/keys';
@@ -42,6 +43,35 @@ describe('workload slots', () => {
     expect(peak).toBe(4);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await connections[0].zcard(keys.workload('w1').fetchLeases)).toBe(0);
+  });
+
+  it('a broker that holds every lease gives its excess back while another broker waits', async () => {
+    const [first, second] = [broker(), broker()];
+    let inFlight = 0;
+    let peak = 0;
+    let firstBusy = true;
+    const hold = async (slots: WorkloadSlots): Promise<void> => {
+      const release = await slots.acquire('w4', 4);
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      inFlight--;
+      release();
+    };
+    // The first broker's chains of requests would keep all 4 leases for a second without sharing.
+    const chains = Array.from({ length: 8 }, async () => {
+      const until = Date.now() + 1000;
+      while (Date.now() < until) await hold(first);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = Date.now();
+    await hold(second);
+    const waitedMs = Date.now() - started;
+    firstBusy = Date.now() < started + 900;
+    await Promise.all(chains);
+    expect(firstBusy).toBe(true);
+    expect(waitedMs).toBeLessThan(500);
+    expect(peak).toBe(4);
   });
 
   it('reclaims the leases of a holder that never gives them back, once they expire', async () => {
