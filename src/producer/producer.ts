@@ -37,7 +37,7 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
   const feeder = new ChunkFeeder(redis, keys, queues, { windowChunks: config.CHUNKS_IN_QUEUE_PER_WORKLOAD, ttlSeconds: config.RESULT_TTL_SECONDS });
   const finished = new FinishedWorkloads(subscriber, keys.finishedChannel);
   const arrays = new ArrayStore(redis, keys);
-  const service = new WorkloadService(config, keys, store, queues, finished, logger, feeder, arrays);
+  const service = new WorkloadService(config, store, queues, finished, logger, feeder, arrays);
   const idempotency = new IdempotencyKeys(redis, keys);
   // Fail-fast connections refuse commands until connected: give Redis a moment before the first request.
   const redisReady = await waitUntilReady([redis, subscriber.connection], REDIS_WAIT_AT_START_MS);

@@ -17,7 +17,6 @@ import type { ChunkQueue, ChunkQueues } from '../core/queues';
 import { DEFAULT_ELEMENTS_PER_ITEM, findArrayTask } from '../core/array-tasks';
 import type { ArrayStore } from '../core/array-store';
 import { reduceValues } from '../core/reduce';
-import type { Keys } from '../core/keys';
 import {
   LIMITS,
   parseOrThrow,
@@ -114,7 +113,6 @@ export class WorkloadService {
 
   constructor(
     private readonly config: Config,
-    private readonly keys: Keys,
     private readonly store: WorkloadStore,
     private readonly queues: ChunkQueues,
     private readonly finished: FinishedWorkloads,
