@@ -9,7 +9,7 @@
  * for a MULTI of GETRANGEs. Redis reads a large argument across event-loop turns, so other clients are
  * served meanwhile; the size cap (MAX_ARRAY_BYTES) stays below Redis's 512 MB string limit.
  */
-import type { RedisClient } from './redis-connection';
+import { execOrThrow, type RedisClient } from './redis-connection';
 import type { Keys } from './keys';
 
 export const FLOAT64_BYTES = Float64Array.BYTES_PER_ELEMENT;
@@ -110,7 +110,7 @@ export class ArrayStore {
   async writeRange(name: string, length: number, start: number, bytes: Uint8Array): Promise<boolean> {
     const key = this.keys.array(name);
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const [[, lengthAfter], [, ttl]] = (await execOrThrow(this.redis.multi().setrange(key, start * FLOAT64_BYTES, buffer).pttl(key))) as [[null, number], [null, number]];
+    const [lengthAfter, ttl] = await execOrThrow<number>(this.redis.multi().setrange(key, start * FLOAT64_BYTES, buffer).pttl(key));
     if (ttl === -1) {
       await this.redis.chunkmillDropArrayIfCreated(key);
       return false;
@@ -128,10 +128,3 @@ function describe(name: string, bytes: number, ttlSeconds: number): StoredArray 
   return { name, length: bytes / FLOAT64_BYTES, bytes, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() };
 }
 
-/** Runs a pipeline or MULTI and throws the first command's error, as a single command would. */
-async function execOrThrow(batch: ReturnType<RedisClient['pipeline']>): Promise<Array<[Error | null, unknown]>> {
-  const results = (await batch.exec()) ?? [];
-  const failed = results.find(([error]) => error);
-  if (failed) throw failed[0];
-  return results;
-}

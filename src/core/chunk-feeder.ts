@@ -29,7 +29,7 @@
  * A cancelled or finished workload is never fed: the claim reads its status in the same script, and
  * deletes its payloads.
  */
-import type { RedisClient } from './redis-connection';
+import { execOrThrow, type RedisClient } from './redis-connection';
 import type { JobsOptions } from 'bullmq';
 import type { Keys, QueueKind } from './keys';
 import type { ChunkQueues } from './queues';
@@ -161,7 +161,7 @@ export class ChunkFeeder {
       // Allocated at full size now, so that the sweep's BITPOS never runs past the last chunk.
       .setbit(keys.doneChunks, jobs.length - 1, 0)
       .expire(keys.doneChunks, ttl);
-    throwOnPipelineError(await pipeline.exec());
+    await execOrThrow(pipeline);
     await this.redis.zadd(this.keys.feedingIndex, Date.now(), workloadId);
     await this.queues[type].addBulk(jobs.slice(0, first));
   }
@@ -272,7 +272,3 @@ export class ChunkFeeder {
   }
 }
 
-function throwOnPipelineError(replies: Array<[Error | null, unknown]> | null): void {
-  if (!replies) throw new Error('Redis pipeline was aborted');
-  for (const [error] of replies) if (error) throw error;
-}

@@ -17,6 +17,17 @@ import { isClusterUrl, parseClusterUrl } from './redis-cluster-url';
  */
 export type RedisClient = Redis | Cluster;
 
+/**
+ * Runs a pipeline or MULTI and answers its replies, throwing the first command's error as a single
+ * command would (e.g. Redis unreachable), rather than leaving a TypeError to happen further down.
+ */
+export async function execOrThrow<Reply = unknown>(batch: { exec(): Promise<Array<[Error | null, unknown]> | null> }): Promise<Reply[]> {
+  const replies = await batch.exec();
+  if (!replies) throw new Error('Redis pipeline or transaction was aborted');
+  for (const [error] of replies) if (error) throw error;
+  return replies.map(([, reply]) => reply as Reply);
+}
+
 export type RedisPurpose = 'producer' | 'worker' | 'subscriber';
 
 const PURPOSE_OPTIONS: Record<RedisPurpose, RedisOptions> = {

@@ -6,7 +6,7 @@
  * what was actually new, in the same Lua script. So a re-run or a stale completion changes nothing,
  * `completed + failed` never passes `total`, and the last item's write is the one that ends the workload.
  */
-import type { RedisClient } from './redis-connection';
+import { execOrThrow, type RedisClient } from './redis-connection';
 import type { Keys } from './keys';
 import type { ReduceOperation } from './reduce';
 import {
@@ -176,7 +176,7 @@ export class WorkloadStore {
     const { meta } = this.keys.workload(record.id);
     // Sent together (one round trip); the index is another slot, so it is not in the transaction.
     await Promise.all([
-      this.redis.multi().hset(meta, serializeRecord(record)).expire(meta, this.resultTtlSeconds).exec().then(throwOnTransactionError),
+      execOrThrow(this.redis.multi().hset(meta, serializeRecord(record)).expire(meta, this.resultTtlSeconds)),
       this.redis.zadd(this.keys.workloadIndex, record.createdAt, record.id),
     ]);
   }
@@ -293,12 +293,10 @@ export class WorkloadStore {
       pipeline.hmget(keys.results, ...indexes.map(String));
       pipeline.hmget(keys.errors, ...indexes.map(String));
     }
-    const replies = ((await pipeline.exec()) ?? []) as Array<[Error | null, unknown]>;
-    const failed = replies.find(([error]) => error);
-    if (failed) throw failed[0];
-    const status = markRunning ? (replies.shift()![1] as WorkloadStatus | 'missing') : undefined;
+    const replies = await execOrThrow(pipeline);
+    const status = markRunning ? (replies.shift() as WorkloadStatus | 'missing') : undefined;
     if (indexes.length === 0) return { status, unfinished: [] };
-    const [[, results], [, errors]] = replies as [[null, Array<string | null>], [null, Array<string | null>]];
+    const [results, errors] = replies as [Array<string | null>, Array<string | null>];
     return { status, unfinished: indexes.filter((_, position) => results[position] === null && errors[position] === null) };
   }
 
@@ -311,26 +309,18 @@ export class WorkloadStore {
   /** Every item's outcome: `results[i]` answers item i (null until it succeeds), errors by index. */
   async readOutcomes(record: WorkloadRecord): Promise<{ results: unknown[]; errors: ItemErrorView[] }> {
     const keys = this.keys.workload(record.id);
-    const replies = (await this.redis.pipeline().hgetall(keys.results).hgetall(keys.errors).exec()) as
-      | [[Error | null, Record<string, string>], [Error | null, Record<string, string>]]
-      | null;
-    // A command's own error is the answer's (e.g. Redis unreachable), not a TypeError further down.
-    const failed = replies?.find(([error]) => error);
-    if (!replies || failed) throw failed?.[0] ?? new Error('Redis pipeline was aborted');
-    const [[, resultFields], [, errorFields]] = replies;
-    return toOutcomes(record.total, resultFields, errorFields);
+    const [resultFields, errorFields] = await execOrThrow<Record<string, string>>(this.redis.pipeline().hgetall(keys.results).hgetall(keys.errors));
+    return toOutcomes(record.total, resultFields!, errorFields!);
   }
 
   /** The workload and every item's outcome in one round trip; undefined when there is no such workload. */
   async getWithOutcomes(id: string): Promise<({ record: WorkloadRecord } & { results: unknown[]; errors: ItemErrorView[] }) | undefined> {
     const keys = this.keys.workload(id);
-    const replies = (await this.redis.pipeline().hgetall(keys.meta).hgetall(keys.results).hgetall(keys.errors).exec()) as
-      | Array<[Error | null, Record<string, string>]>
-      | null;
-    const failed = replies?.find(([error]) => error);
-    if (!replies || failed) throw failed?.[0] ?? new Error('Redis pipeline was aborted');
-    const record = parseRecord(replies[0]![1]);
-    return record && { record, ...toOutcomes(record.total, replies[1]![1], replies[2]![1]) };
+    const [meta, resultFields, errorFields] = await execOrThrow<Record<string, string>>(
+      this.redis.pipeline().hgetall(keys.meta).hgetall(keys.results).hgetall(keys.errors),
+    );
+    const record = parseRecord(meta!);
+    return record && { record, ...toOutcomes(record.total, resultFields!, errorFields!) };
   }
 
   isFinal(status: WorkloadStatus | 'missing'): boolean {
@@ -348,7 +338,3 @@ function toOutcomes(total: number, resultFields: Record<string, string>, errorFi
   return { results, errors };
 }
 
-function throwOnTransactionError(replies: Array<[Error | null, unknown]> | null): void {
-  if (!replies) throw new Error('Redis transaction was aborted');
-  for (const [error] of replies) if (error) throw error;
-}
