@@ -63,6 +63,15 @@ export class Keys {
     return `${this.prefix}:finished`;
   }
 
+  /**
+   * Pub/sub channel on which the fetch lease scripts announce, per workload, which worker processes wait
+   * for leases (`<workload id> <announcing process> <waiting processes, comma-separated>`): holders learn
+   * to share, waiters learn to ask (see worker/workload-slots.ts).
+   */
+  get fetchLeaseChannel(): string {
+    return `${this.prefix}:fetch-lease-news`;
+  }
+
   /** Sorted set of windowed workloads still being fed (id → creation ms): what the feed sweep visits. */
   get feedingIndex(): string {
     return `${this.prefix}:feeding`;

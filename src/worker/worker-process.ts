@@ -30,6 +30,7 @@ import { HttpFetcher } from './http-fetcher';
 import { OriginLimiter } from './origin-limiter';
 import { ThreadPool } from './thread-pool';
 import { WorkerMetrics } from './worker-metrics';
+import { ItemRecorders } from './item-recorder';
 import { WorkloadSlots } from './workload-slots';
 
 export class ShutdownTimeoutError extends Error {
@@ -53,6 +54,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const subscriber = new RedisSubscriber(createRedis(config.REDIS_URL, 'subscriber'));
   const store = new WorkloadStore(connection, keys, config.RESULT_TTL_SECONDS);
+  const recorders = new ItemRecorders(store);
   // WORKER_QUEUES: a host started for one kind of work takes no chunks of the other.
   const runs = new Set(config.WORKER_QUEUES);
   const pool = new ThreadPool({ threads: poolThreads(config), maxOldGenerationMb: config.THREAD_MAX_OLD_GENERATION_MB });
@@ -83,6 +85,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       'compute',
       createComputeProcessor({
         store,
+        recorders,
         pool,
         cancellations,
         shutdownSignal: shutdown.signal,
@@ -102,13 +105,15 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     guard: new AddressGuard({ allowPrivate: config.FETCH_ALLOW_PRIVATE }),
     onExchange: (status, durationMs) => metrics.fetchRequestDone(status, durationMs),
   });
-  const slots = new WorkloadSlots(connection, keys);
+  const slots = new WorkloadSlots(connection, subscriber, keys);
+  await slots.start();
   const fetchWorker = runs.has('fetch') && new Worker<FetchChunkData>(
     keys.queueName('fetch'),
     metrics.instrument(
       'fetch',
       createFetchProcessor({
         store,
+        recorders,
         cancellations,
         shutdownSignal: shutdown.signal,
         fetcher,

@@ -9,71 +9,93 @@
  *   of the same workload waiting in this process (no Redis call); only a lease nobody here has asked
  *   for by the end of the tick is given back to Redis, in one call with the others of that tick.
  *   Waiters of a workload ask Redis together (those of one tick at once), for as many leases as they are.
- * - Waiting: when the set is full, the broker asks again after a short jittered backoff (2 → 10 ms),
- *   which stays cheap for Redis and quick to notice a slot freed by another process.
- * - Sharing between processes: a process that asks and gets fewer leases than it has waiters notes its
- *   demand (a sorted set beside the leases, entries expiring after DEMAND_TTL_MS). A process that holds
- *   leases checks that set every DEMAND_CHECK_MS; while others wait, it keeps (and asks for) no more
- *   than its fair share (limit / waiting processes, itself included): a finished request's lease past
- *   that share goes back to Redis, where the waiting processes find it at their next poll. Without
- *   this, the first process to ask kept every lease for as long as it had requests (the hand-off never
- *   lets go), and the others sat on their chunks until it ran dry: one event loop took every answer of
- *   every round, and the others opened their connections only at the end (bench/fetch-throughput.ts).
+ * - Waiting without polling: a process whose waiters get too few leases notes itself in the workload's
+ *   demand set (process token → expiry) and waits for news. Every script that changes who waits, or
+ *   gives leases back while someone waits, publishes the workload's waiting processes on one channel
+ *   (Keys.fetchLeaseChannel); a waiting process asks again as soon as it hears of its workload from
+ *   another process. A slow poll (every `waitingPollMs`) keeps its note alive and finds the leases of a
+ *   crashed holder once they expire. (It used to poll every 2–10 ms and look for waiting processes every
+ *   10 ms: hundreds of script runs a second per process, on the cores the requests needed.)
+ * - Sharing between processes: while other processes wait, a process keeps (and asks for) no more than
+ *   its fair share (limit / waiting processes, itself included): a finished request's lease past that
+ *   share goes back to Redis, and the news wakes the waiting processes. Without this, the first process
+ *   to ask kept every lease for as long as it had requests (the hand-off never lets go), and the others
+ *   sat on their chunks until it ran dry: one event loop took every answer of every round, and the others
+ *   opened their connections only at the end (bench/fetch-throughput.ts).
  * - Time is Redis's (TIME in the scripts), so hosts with skewed clocks agree on expiries.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../core/redis-connection';
+import type { RedisSubscriber } from '../core/redis-subscriber';
 import type { Keys } from '../core/keys';
 
-// Lease ids are `${prefix}:${first + i}`, made here rather than sent: a poll asks for as many leases as
-// its waiters (often dozens), and their ids as arguments made each poll a few KB to write and parse.
-// KEYS[2], the demand set, notes the asking process (ARGV[4], its token) while it gets fewer than it wants.
-const GRANT = `
+const NOW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl, limit, wanted, prefix, first, demandTtl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+`;
+
+/** Publishes `<workload> <announcer> <waiting tokens>` on ARGV[1]; expects `now`, the demand set in KEYS[2]. */
+const ANNOUNCE = `
+local function announce(announcer)
+  local waiting = table.concat(redis.call('ZRANGE', KEYS[2], 0, -1), ',')
+  redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. announcer .. ' ' .. waiting)
+  return waiting
+end
+`;
+
+// KEYS: lease set, demand set. ARGV: channel, workload id, lease TTL, limit, leases to grant at most
+// (`room`), leases wanted (the waiters: more than `room` when fair share holds this process back),
+// process token, first lease number, demand TTL. Lease ids are `${token}:${first + i}`, made here
+// rather than sent: a request for dozens of leases would otherwise be a few KB to write and parse.
+// Answers { leases granted, the waiting processes' tokens (comma-separated) }.
+const GRANT = `${NOW}${ANNOUNCE}
+local ttl, limit, room, wanted = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local token, first, demandTtl = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local granted = math.max(0, math.min(limit - redis.call('ZCARD', KEYS[1]), wanted))
+local granted = math.max(0, math.min(limit - redis.call('ZCARD', KEYS[1]), room))
 for i = 0, granted - 1 do
-  redis.call('ZADD', KEYS[1], now + ttl, prefix .. ':' .. (first + i))
+  redis.call('ZADD', KEYS[1], now + ttl, token .. ':' .. (first + i))
 end
 redis.call('PEXPIRE', KEYS[1], ttl * 2)
+local changed = redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) > 0
 if granted < wanted then
-  redis.call('ZADD', KEYS[2], now + demandTtl, prefix)
+  changed = (redis.call('ZADD', KEYS[2], now + demandTtl, token) == 1) or changed
   redis.call('PEXPIRE', KEYS[2], demandTtl * 2)
 else
-  redis.call('ZREM', KEYS[2], prefix)
+  changed = (redis.call('ZREM', KEYS[2], token) == 1) or changed
 end
-return granted
+if changed then
+  return { granted, announce(token) }
+end
+return { granted, table.concat(redis.call('ZRANGE', KEYS[2], 0, -1), ',') }
 `;
 
-/** Processes other than ARGV[1] whose demand has not expired. */
-const OTHERS_WAITING = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local count = redis.call('ZCARD', KEYS[1])
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then count = count - 1 end
-return count
+// KEYS: lease set, demand set. ARGV: channel, workload id, process token, '1' when the process no
+// longer waits (its note goes), lease ids to give back. Processes that wait hear of it at once.
+const RELEASE = `${NOW}${ANNOUNCE}
+for i = 5, #ARGV do redis.call('ZREM', KEYS[1], ARGV[i]) end
+local changed = redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) > 0
+if ARGV[4] == '1' then changed = (redis.call('ZREM', KEYS[2], ARGV[3]) == 1) or changed end
+if changed or redis.call('EXISTS', KEYS[2]) == 1 then announce(ARGV[3]) end
+return 1
 `;
 
-/** How long a process's note that it waits for leases lasts without a poll renewing it. */
-const DEMAND_TTL_MS = 50;
-/** How often a process that holds leases of a workload looks for processes waiting for one elsewhere. */
-const DEMAND_CHECK_MS = 10;
-
-const RENEW = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+const RENEW = `${NOW}
 local ttl = tonumber(ARGV[1])
 for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + ttl, ARGV[i]) end
 redis.call('PEXPIRE', KEYS[1], ttl * 2)
 return 1
 `;
 
+/** How long a process's note that it waits for leases lasts without a poll renewing it. */
+const DEMAND_TTL_MS = 1000;
+
 type ScriptedRedis = RedisClient & {
-  chunkmillGrantLeases(key: string, demandKey: string, ttlMs: number, limit: number, wanted: number, prefix: string, first: number, demandTtlMs: number): Promise<number>;
-  chunkmillOthersWaiting(demandKey: string, token: string): Promise<number>;
+  chunkmillGrantLeases(
+    key: string, demandKey: string, channel: string, workloadId: string, ttlMs: number, limit: number,
+    room: number, wanted: number, token: string, first: number, demandTtlMs: number,
+  ): Promise<[number, string]>;
+  chunkmillReleaseLeases(key: string, demandKey: string, channel: string, workloadId: string, token: string, withdraw: '0' | '1', ...leases: string[]): Promise<number>;
   chunkmillRenewLeases(key: string, ...args: Array<string | number>): Promise<number>;
 };
 
@@ -82,9 +104,11 @@ export interface WorkloadSlotsOptions {
   leaseTtlMs?: number;
   /** @defaultValue leaseTtlMs / 3 */
   renewEveryMs?: number;
-  /** Backoff bounds while the lease set is full. @defaultValue 2 and 10 */
-  minPollMs?: number;
-  maxPollMs?: number;
+  /**
+   * How often a process that waits asks again without news (jittered ±50 %): it keeps its demand note
+   * alive and finds expired leases. Must stay well under DEMAND_TTL_MS. @defaultValue 250
+   */
+  waitingPollMs?: number;
 }
 
 interface Waiter {
@@ -92,19 +116,24 @@ interface Waiter {
 }
 
 interface WorkloadState {
+  id: string;
   key: string;
   demandKey: string;
-  /** Other processes waiting for leases of this workload, as last checked (0: hand every lease off here). */
+  /** Other processes waiting for leases of this workload, as last heard (0: hand every lease off here). */
   othersWaiting: number;
-  /** Leases given back for other processes' sake, sent to Redis together at the end of the tick. */
-  yielded: string[];
   limit: number;
   /** Leases this process holds for the workload (each one is a request in flight). */
   held: Set<string>;
   waiters: Waiter[];
   polling: boolean;
-  /** Held leases nobody here waits for right now, given back to Redis together at the end of the tick. */
-  spare: string[];
+  /** This process is in the demand set (its last ask got fewer leases than it had waiters). */
+  demanding: boolean;
+  /** Set by news that came while the poller was not asleep, so that it asks again at once. */
+  news: boolean;
+  /** Ends the poller's sleep early; set while it sleeps. */
+  wake?: () => void;
+  /** Leases to give back to Redis at the end of the tick, in one call: spare ones, and yielded ones. */
+  returning: string[];
 }
 
 /** Given back exactly once, when the request is over. */
@@ -114,35 +143,40 @@ export class WorkloadSlots {
   private readonly redis: ScriptedRedis;
   private readonly options: Required<WorkloadSlotsOptions>;
   private readonly workloads = new Map<string, WorkloadState>();
-  private readonly processToken = randomUUID();
+  /** Short (the demand set lists it and the news carries the list), random, unique enough per process. */
+  private readonly processToken = randomBytes(9).toString('base64url');
   private nextLease = 0;
   private readonly renewTimer: NodeJS.Timeout;
-  private readonly demandTimer: NodeJS.Timeout;
-  private checkingDemand = false;
+  private stopListening?: () => void;
   private closed = false;
 
   constructor(
     redis: RedisClient,
+    private readonly subscriber: RedisSubscriber,
     private readonly keys: Keys,
     options: WorkloadSlotsOptions = {},
   ) {
     const leaseTtlMs = options.leaseTtlMs ?? 30_000;
-    this.options = { leaseTtlMs, renewEveryMs: leaseTtlMs / 3, minPollMs: 2, maxPollMs: 10, ...options };
+    this.options = { leaseTtlMs, renewEveryMs: leaseTtlMs / 3, waitingPollMs: 250, ...options };
     this.redis = redis as ScriptedRedis;
     if (typeof this.redis.chunkmillGrantLeases !== 'function') {
       redis.defineCommand('chunkmillGrantLeases', { numberOfKeys: 2, lua: GRANT });
-      redis.defineCommand('chunkmillOthersWaiting', { numberOfKeys: 1, lua: OTHERS_WAITING });
+      redis.defineCommand('chunkmillReleaseLeases', { numberOfKeys: 2, lua: RELEASE });
       redis.defineCommand('chunkmillRenewLeases', { numberOfKeys: 1, lua: RENEW });
     }
     this.renewTimer = setInterval(() => void this.renew(), this.options.renewEveryMs).unref();
-    this.demandTimer = setInterval(() => void this.checkDemand(), DEMAND_CHECK_MS).unref();
+  }
+
+  /** Listens for the news of other processes; call before the first acquire. */
+  async start(): Promise<void> {
+    this.stopListening = await this.subscriber.listen(this.keys.fetchLeaseChannel, (message) => this.hear(message));
   }
 
   /** Waits for one of the workload's `limit` slots; answers the function that gives it back. */
   async acquire(workloadId: string, limit: number, signal?: AbortSignal): Promise<ReleaseSlot> {
     signal?.throwIfAborted();
     const state = this.state(workloadId, limit);
-    const spare = state.spare.pop();
+    const spare = state.othersWaiting > 0 && state.held.size >= this.fairShare(state) ? undefined : state.returning.pop();
     const leaseId = spare ?? await new Promise<string>((resolve, reject) => {
       const onAbort = (): void => {
         const position = state.waiters.indexOf(waiter);
@@ -157,13 +191,14 @@ export class WorkloadSlots {
       };
       state.waiters.push(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
-      void this.poll(workloadId, state);
+      void this.poll(state);
     });
+    if (spare !== undefined) state.held.add(spare);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.release(workloadId, state, leaseId);
+      this.release(state, leaseId);
     };
   }
 
@@ -172,124 +207,163 @@ export class WorkloadSlots {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.renewTimer);
-    clearInterval(this.demandTimer);
-    const releases = [...this.workloads.values()]
-      .filter((state) => state.held.size > 0)
-      .map((state) => this.redis.zrem(state.key, ...state.held).catch(() => undefined));
+    this.stopListening?.();
+    const states = [...this.workloads.values()];
     this.workloads.clear();
-    await Promise.all(releases);
+    await Promise.all(
+      states.map((state) => {
+        state.wake?.();
+        const leases = [...state.held, ...state.returning];
+        return leases.length > 0 || state.demanding ? this.giveBack(state, leases) : undefined;
+      }),
+    );
   }
 
   private state(workloadId: string, limit: number): WorkloadState {
     let state = this.workloads.get(workloadId);
     if (!state) {
       const keys = this.keys.workload(workloadId);
-      state = { key: keys.fetchLeases, demandKey: keys.fetchLeaseDemand, othersWaiting: 0, yielded: [], limit, held: new Set(), waiters: [], polling: false, spare: [] };
+      state = {
+        id: workloadId,
+        key: keys.fetchLeases,
+        demandKey: keys.fetchLeaseDemand,
+        othersWaiting: 0,
+        limit,
+        held: new Set(),
+        waiters: [],
+        polling: false,
+        demanding: false,
+        news: false,
+        returning: [],
+      };
       this.workloads.set(workloadId, state);
     }
     return state;
   }
 
-  private release(workloadId: string, state: WorkloadState, leaseId: string): void {
-    if (state.othersWaiting > 0 && state.held.size > this.fairShare(state)) {
-      // Over this process's fair share while other processes wait: the lease goes back to Redis for them.
-      state.held.delete(leaseId);
-      state.yielded.push(leaseId);
-      if (state.yielded.length === 1) {
-        setImmediate(() => {
-          const leases = state.yielded.splice(0);
-          if (state.held.size === 0 && state.waiters.length === 0 && !state.polling && this.workloads.get(workloadId) === state) this.workloads.delete(workloadId);
-          if (leases.length > 0 && !this.closed) this.redis.zrem(state.key, ...leases).catch(() => undefined);
-        });
-      }
-      return;
-    }
-    const waiter = state.waiters.shift();
+  private release(state: WorkloadState, leaseId: string): void {
+    const overShare = state.othersWaiting > 0 && state.held.size > this.fairShare(state);
+    const waiter = overShare ? undefined : state.waiters.shift();
     if (waiter) {
       // Hand-off in process: the slot never goes idle and Redis is not asked.
       waiter.grant(leaseId);
       return;
     }
-    // Kept until the end of the tick: a request that ends usually lets the next one of this process
-    // past its origin limit a few microtasks later, and that one then takes this lease with no Redis
-    // call. What is still spare then goes back to Redis in one call.
-    state.spare.push(leaseId);
-    if (state.spare.length === 1) setImmediate(() => this.returnSpare(workloadId, state));
+    // Over this process's fair share while others wait, or nobody here waits: back to Redis at the end
+    // of the tick. A request that ends usually lets the next one of this process past its origin limit
+    // a few microtasks later; that one then takes a spare lease (acquire) with no Redis call.
+    state.held.delete(leaseId);
+    state.returning.push(leaseId);
+    if (state.returning.length === 1) setImmediate(() => this.returnLeases(state));
   }
 
-  private returnSpare(workloadId: string, state: WorkloadState): void {
-    const leases = state.spare.splice(0);
-    for (const leaseId of leases) state.held.delete(leaseId);
-    if (state.held.size === 0 && state.waiters.length === 0 && !state.polling && this.workloads.get(workloadId) === state) this.workloads.delete(workloadId);
+  private returnLeases(state: WorkloadState): void {
+    const leases = state.returning.splice(0);
+    this.forgetIfIdle(state);
     // If Redis is unreachable the leases simply expire; nothing else to do.
-    if (leases.length > 0 && !this.closed) this.redis.zrem(state.key, ...leases).catch(() => undefined);
+    if (leases.length > 0 && !this.closed) void this.giveBack(state, leases);
+  }
+
+  /**
+   * Gives leases back; a process left without waiters withdraws its demand note at the same time, so that
+   * the others stop sharing with it at once rather than when the note expires.
+   */
+  private giveBack(state: WorkloadState, leases: string[]): Promise<unknown> {
+    const withdraw = state.demanding && (state.waiters.length === 0 || this.closed);
+    if (withdraw) state.demanding = false;
+    return this.redis
+      .chunkmillReleaseLeases(state.key, state.demandKey, this.keys.fetchLeaseChannel, state.id, this.processToken, withdraw ? '1' : '0', ...leases)
+      .catch(() => undefined);
+  }
+
+  private forgetIfIdle(state: WorkloadState): void {
+    const idle = state.held.size === 0 && state.waiters.length === 0 && state.returning.length === 0 && !state.polling;
+    if (idle && this.workloads.get(state.id) === state) this.workloads.delete(state.id);
+  }
+
+  /** News from the channel: who waits for a workload's leases now, after another process's change. */
+  private hear(message: string): void {
+    const [workloadId, announcer, waiting = ''] = message.split(' ');
+    const state = this.workloads.get(workloadId);
+    if (!state) return;
+    const before = state.othersWaiting;
+    state.othersWaiting = this.othersIn(waiting);
+    // Our own news (we asked, or gave back) is for our waiters only when it grew our share.
+    if (state.waiters.length === 0 || (announcer === this.processToken && state.othersWaiting >= before)) return;
+    state.news = true;
+    if (state.wake) state.wake();
+    else void this.poll(state);
+  }
+
+  private othersIn(waiting: string): number {
+    if (waiting === '') return 0;
+    let count = 0;
+    for (const token of waiting.split(',')) if (token !== this.processToken) count++;
+    return count;
   }
 
   /** Asks Redis for leases while this workload has waiters here; one loop per workload at a time. */
-  private async poll(workloadId: string, state: WorkloadState): Promise<void> {
+  private async poll(state: WorkloadState): Promise<void> {
     if (state.polling) return;
     state.polling = true;
-    let delayMs = this.options.minPollMs;
     try {
       // The items of a chunk ask in the same tick, one after another: wait for the tick to end, so that
       // the first request asks Redis for all of them instead of for itself alone.
       await new Promise((resolve) => setImmediate(resolve));
       while (state.waiters.length > 0 && !this.closed) {
         // While others wait, no more than this process's fair share (release() gives back the excess).
-        const room = state.othersWaiting > 0 ? this.fairShare(state) - state.held.size : state.waiters.length;
-        const wanted = Math.min(state.waiters.length, room);
+        const cap = state.othersWaiting > 0 ? this.fairShare(state) - state.held.size : state.waiters.length;
+        const room = Math.max(0, Math.min(state.waiters.length, cap));
         const first = this.nextLease;
-        this.nextLease += Math.max(0, wanted);
+        this.nextLease += room;
+        const wanted = state.waiters.length;
         let granted = 0;
-        if (wanted > 0) {
-          try {
-            granted = await this.redis.chunkmillGrantLeases(state.key, state.demandKey, this.options.leaseTtlMs, state.limit, wanted, this.processToken, first, DEMAND_TTL_MS);
-          } catch {
-            // Redis hiccup: wait and ask again; the waiters' own signals bound how long they wait.
-          }
+        state.news = false;
+        try {
+          const [count, waiting] = await this.redis.chunkmillGrantLeases(
+            state.key, state.demandKey, this.keys.fetchLeaseChannel, state.id, this.options.leaseTtlMs, state.limit,
+            room, wanted, this.processToken, first, DEMAND_TTL_MS,
+          );
+          granted = count;
+          state.demanding = count < wanted;
+          state.othersWaiting = this.othersIn(waiting);
+        } catch {
+          // Redis hiccup: wait and ask again; the waiters' own signals bound how long they wait.
         }
         for (let i = 0; i < granted; i++) {
           const leaseId = `${this.processToken}:${first + i}`;
           state.held.add(leaseId);
           const waiter = state.waiters.shift();
           if (waiter) waiter.grant(leaseId);
-          else this.release(workloadId, state, leaseId); // its waiter gave up meanwhile
+          else this.release(state, leaseId); // its waiter gave up meanwhile
         }
-        if (state.waiters.length === 0) break;
-        if (granted > 0) {
-          delayMs = this.options.minPollMs;
-          continue;
-        }
-        // Full jitter, so that many waiting processes do not ask in lockstep.
-        await new Promise((resolve) => setTimeout(resolve, delayMs / 2 + Math.random() * delayMs));
-        delayMs = Math.min(this.options.maxPollMs, delayMs * 2);
+        if (state.waiters.length === 0 || this.closed) break;
+        // Got all it asked for (more waiters came meanwhile), or news came during the call: ask again now.
+        if ((room > 0 && granted === room) || state.news) continue;
+        await this.sleep(state);
       }
     } finally {
       state.polling = false;
-      if (state.held.size === 0 && state.waiters.length === 0 && this.workloads.get(workloadId) === state) this.workloads.delete(workloadId);
+      this.forgetIfIdle(state);
     }
+  }
+
+  /** Sleeps `waitingPollMs` (jittered, so that waiting processes do not ask in lockstep) or until news. */
+  private sleep(state: WorkloadState): Promise<void> {
+    const delayMs = this.options.waitingPollMs * (0.5 + Math.random());
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => state.wake?.(), delayMs);
+      state.wake = () => {
+        clearTimeout(timer);
+        state.wake = undefined;
+        resolve();
+      };
+    });
   }
 
   /** This process's share of a workload's limit while `othersWaiting` other processes wait too. */
   private fairShare(state: WorkloadState): number {
     return Math.ceil(state.limit / (state.othersWaiting + 1));
-  }
-
-  /** Refreshes, for each workload this process holds leases of, how many other processes wait for one. */
-  private async checkDemand(): Promise<void> {
-    if (this.checkingDemand) return;
-    this.checkingDemand = true;
-    try {
-      for (const state of this.workloads.values()) {
-        if (state.held.size === 0) {
-          state.othersWaiting = 0;
-          continue;
-        }
-        state.othersWaiting = await this.redis.chunkmillOthersWaiting(state.demandKey, this.processToken).catch(() => 0);
-      }
-    } finally {
-      this.checkingDemand = false;
-    }
   }
 
   private async renew(): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { Keys } from '../../src/core/keys';
+import { RedisSubscriber } from '../../src/core/redis-subscriber';
 import { WorkloadSlots } from '../../src/worker/workload-slots';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../utils/redis';
 
@@ -12,22 +13,28 @@ describe('workload slots', () => {
   const prefix = uniquePrefix('slots');
   const keys = new Keys(prefix);
   const connections: Redis[] = [];
+  const subscribers: RedisSubscriber[] = [];
   const brokers: WorkloadSlots[] = [];
-  const broker = (options = {}): WorkloadSlots => {
+  /** A broker with its own connections, as a worker process has. */
+  const broker = async (options = {}): Promise<WorkloadSlots> => {
     const connection = new Redis(testRedisUrl());
+    const subscriber = new RedisSubscriber(new Redis(testRedisUrl()));
     connections.push(connection);
-    const slots = new WorkloadSlots(connection, keys, options);
+    subscribers.push(subscriber);
+    const slots = new WorkloadSlots(connection, subscriber, keys, options);
+    await slots.start();
     brokers.push(slots);
     return slots;
   };
   afterAll(async () => {
     for (const slots of brokers) await slots.close();
+    for (const subscriber of subscribers) await subscriber.close();
     for (const connection of connections) connection.disconnect();
     await deletePrefix(prefix);
   });
 
   it('three brokers never exceed a limit of 4 together, and give every lease back', async () => {
-    const all = [broker(), broker(), broker()];
+    const all = await Promise.all([broker(), broker(), broker()]);
     let inFlight = 0;
     let peak = 0;
     await Promise.all(
@@ -46,7 +53,7 @@ describe('workload slots', () => {
   });
 
   it('a broker that holds every lease gives its excess back while another broker waits', async () => {
-    const [first, second] = [broker(), broker()];
+    const [first, second] = await Promise.all([broker(), broker()]);
     let inFlight = 0;
     let peak = 0;
     let firstBusy = true;
@@ -74,10 +81,50 @@ describe('workload slots', () => {
     expect(peak).toBe(4);
   });
 
+  it('a waiter hears of freed leases at once, without polling for them', async () => {
+    // The waiter polls only every ~10 s here: getting a lease within a few hundred ms means the news woke it.
+    const [holder, waiter] = await Promise.all([broker(), broker({ waitingPollMs: 10_000 })]);
+    const held = await Promise.all([holder.acquire('w5', 2), holder.acquire('w5', 2)]);
+    const started = Date.now();
+    const waiting = waiter.acquire('w5', 2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const release of held) release();
+    (await waiting)();
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('a process that stops waiting withdraws at once, and the other takes the whole limit again', async () => {
+    const [first, second] = await Promise.all([broker({ waitingPollMs: 10_000 }), broker({ waitingPollMs: 10_000 })]);
+    let inFlight = 0;
+    let peakAfterSecondLeft = 0;
+    let secondLeft = false;
+    const hold = async (slots: WorkloadSlots, ms: number): Promise<void> => {
+      const release = await slots.acquire('w6', 4);
+      inFlight++;
+      if (secondLeft && slots === first) peakAfterSecondLeft = Math.max(peakAfterSecondLeft, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      inFlight--;
+      release();
+    };
+    // Both want more than the limit: they share it, 2 and 2.
+    const firstChains = Array.from({ length: 6 }, async () => {
+      const until = Date.now() + 1500;
+      while (Date.now() < until) await hold(first, 20);
+    });
+    await Promise.all(Array.from({ length: 6 }, async () => {
+      const until = Date.now() + 400;
+      while (Date.now() < until) await hold(second, 20);
+    }));
+    secondLeft = true;
+    await Promise.all(firstChains);
+    // Without the withdrawal the first would stay at its share of 2 until the second's note expired (1 s).
+    expect(peakAfterSecondLeft).toBe(4);
+  });
+
   it('reclaims the leases of a holder that never gives them back, once they expire', async () => {
-    const crashed = broker({ leaseTtlMs: 300, renewEveryMs: 60_000 });
+    const crashed = await broker({ leaseTtlMs: 300, renewEveryMs: 60_000 });
     await Promise.all([crashed.acquire('w2', 2), crashed.acquire('w2', 2)]);
-    const other = broker();
+    const other = await broker();
     const started = Date.now();
     const release = await other.acquire('w2', 2);
     expect(Date.now() - started).toBeGreaterThanOrEqual(200);
@@ -85,7 +132,7 @@ describe('workload slots', () => {
   });
 
   it('a waiter gives up with its signal', async () => {
-    const slots = broker();
+    const slots = await broker();
     const held = await slots.acquire('w3', 1);
     const controller = new AbortController();
     const waiting = slots.acquire('w3', 1, controller.signal);
