@@ -18,7 +18,7 @@ import { ItemError } from '../core/errors';
 import type { WorkloadStore } from '../core/workload-store';
 import { chunkItemCount, type ChunkJobData, type ItemOutcome } from '../core/workload';
 import type { CancellationRegistry } from './cancellation-registry';
-import { ItemRecorder } from './item-recorder';
+import type { ItemRecorders } from './item-recorder';
 import { linkedAbort } from './linked-abort';
 
 export interface ChunkOutcome {
@@ -32,6 +32,8 @@ export interface ChunkOutcome {
 
 export interface ChunkRunDeps {
   store: WorkloadStore;
+  /** Where items are recorded as they finish, shared by the chunks of a workload in this process. */
+  recorders: ItemRecorders;
   cancellations: CancellationRegistry;
   /** Aborts when the process is shutting down and its grace period is over. */
   shutdownSignal: AbortSignal;
@@ -102,28 +104,33 @@ export async function runChunk(job: Job<ChunkJobData>, token: string | undefined
   }
   // Every item of the chunk (hundreds, for fetch) listens to this one signal while it waits or runs.
   setMaxListeners(0, signal);
-  const recorder = new ItemRecorder(deps.store, workloadId);
+  const { recorder, release: releaseRecorder } = deps.recorders.retain(workloadId);
+  // The writes holding this chunk's items (a few: items are written in shared groups).
+  const writes = new Set<Promise<void>>();
+  const record = (outcome: ItemOutcome): void => void writes.add(recorder.add(outcome));
   const retryable: ItemOutcome[] = [];
   let failed = 0;
   try {
     await Promise.all(
       unfinished.map(async (index) => {
         try {
-          recorder.add({ index, ok: true, value: await items.run(index, signal) });
+          record({ index, ok: true, value: await items.run(index, signal) });
         } catch (error) {
           if (signal.aborted) return;
           if (!(error instanceof ItemError)) throw error;
           failed++;
           const outcome: ItemOutcome = { index, ok: false, code: error.code, message: error.message };
-          if (items.isPermanent?.(error)) recorder.add(outcome);
+          if (items.isPermanent?.(error)) record(outcome);
           else retryable.push(outcome);
         }
       }),
     );
     await begin;
-    await recorder.flush();
+    recorder.hurry();
+    await Promise.all(writes);
   } finally {
     release();
+    releaseRecorder();
   }
 
   if (finalStatus !== undefined) return { ran: 0, failed: 0, stopped: finalStatus };
