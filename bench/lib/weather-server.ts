@@ -25,7 +25,8 @@ export interface WeatherServerOptions {
 }
 
 export class WeatherServer {
-  readonly stats = { openConnections: 0, maxOpenConnections: 0, inFlight: 0, maxInFlight: 0, requests: 0 };
+  /** `firstRequestAt` and `lastAnswerAt` are wall-clock ms (Date.now()) since the last resetPeaks, 0 for none. */
+  readonly stats = { openConnections: 0, maxOpenConnections: 0, inFlight: 0, maxInFlight: 0, requests: 0, firstRequestAt: 0, lastAnswerAt: 0 };
   /** Requests seen per `key` on /flaky. */
   private readonly flakyCounts = new Map<string, number>();
   private readonly server: http.Server;
@@ -61,6 +62,8 @@ export class WeatherServer {
     this.stats.maxOpenConnections = this.stats.openConnections;
     this.stats.maxInFlight = this.stats.inFlight;
     this.stats.requests = 0;
+    this.stats.firstRequestAt = 0;
+    this.stats.lastAnswerAt = 0;
   }
 
   /** Drops every idle keep-alive connection, so the next measurement starts from none. */
@@ -76,6 +79,7 @@ export class WeatherServer {
 
   private answer(request: http.IncomingMessage, response: http.ServerResponse): void {
     this.stats.requests++;
+    if (this.stats.firstRequestAt === 0) this.stats.firstRequestAt = Date.now();
     this.stats.inFlight++;
     this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.stats.inFlight);
     let counted = true;
@@ -89,6 +93,7 @@ export class WeatherServer {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       this.route(url, response);
+      this.stats.lastAnswerAt = Date.now();
     }, delayMs);
     this.timers.add(timer);
   }
