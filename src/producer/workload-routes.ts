@@ -12,7 +12,7 @@ import { WORKLOAD_STATUSES } from '../core/workload';
 import { IdempotencyKeys } from './idempotency';
 import { limitJsonDepth } from './json-depth';
 import { streamWorkloadEvents } from './workload-event-stream';
-import type { WorkloadService } from './workload-service';
+import { resultsBody, type WorkloadService } from './workload-service';
 
 /** How long a results request may long-poll. */
 export const MAX_WAIT_MS = 300_000;
@@ -96,7 +96,7 @@ export function workloadRoutes(deps: RouteDeps, jsonBody: RequestHandler): Route
     const { wait } = parseOrThrow(resultsQuery, req.query, 'The query');
     const aborted = new AbortController();
     res.on('close', () => aborted.abort());
-    res.json(await service.results(workloadId(req.params.id), wait, aborted.signal));
+    res.type('application/json').send(resultsBody(await service.results(workloadId(req.params.id), wait, aborted.signal)));
   });
 
   router.get('/workloads/:id/events', async (req, res) => {

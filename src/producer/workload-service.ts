@@ -41,6 +41,19 @@ import {
 } from '../core/workload';
 
 /**
+ * A results answer whose `results` array is JSON text already, as the workers stored each item's value:
+ * the route splices it into the body (resultsBody) rather than parse and write out every item again.
+ */
+export interface WorkloadResultsJson extends Omit<WorkloadResults, 'results'> {
+  resultsJson: string;
+}
+
+/** The results answer's JSON body: the same fields, in the same order, as WorkloadResults. */
+export function resultsBody({ id, status, resultsJson, errors, reduced }: WorkloadResultsJson): string {
+  return `{"id":${JSON.stringify(id)},"status":${JSON.stringify(status)},"results":${resultsJson},"errors":${JSON.stringify(errors)},"reduced":${JSON.stringify(reduced)}}`;
+}
+
+/**
  * A submission's items, whatever its type: how many, and each chunk job's data. The one place that
  * knows what a chunk of each type carries, so that submit() builds every job the same way.
  */
@@ -238,7 +251,7 @@ export class WorkloadService {
   }
 
   /** The results so far; with `waitMs`, first waits (up to that long) for the workload to finish. */
-  async results(id: string, waitMs: number, signal?: AbortSignal): Promise<WorkloadResults> {
+  async results(id: string, waitMs: number, signal?: AbortSignal): Promise<WorkloadResultsJson> {
     // Watching before the first read makes that read the check: a finish in between is not missed.
     const watch = waitMs > 0 ? this.finished.watch(id) : undefined;
     try {
@@ -252,15 +265,15 @@ export class WorkloadService {
     } finally {
       watch?.close();
     }
-    // The record and the outcomes together, in one round trip.
-    const read = await this.store.getWithOutcomes(id);
+    // The record and the outcomes together, in one round trip (for up to 10,000 items).
+    const read = await this.store.getWithResultsJson(id);
     if (!read) throw new NotFoundError(`No workload with id ${id}.`);
-    const { record, results, errors } = read;
+    const { record, resultsJson, errors } = read;
     const reduced =
       record.reduce && record.status === 'completed'
-        ? reduceValues(record.reduce, results)
+        ? reduceValues(record.reduce, JSON.parse(resultsJson) as unknown[])
         : null;
-    return { id, status: record.status, results, errors, reduced };
+    return { id, status: record.status, resultsJson, errors, reduced };
   }
 
   /** Cancels; a second cancel answers the same, cancelling a finished workload is a conflict. */

@@ -44,6 +44,24 @@ describe('WorkloadStore', () => {
     expect(outcomes.errors).toEqual([{ index: 2, code: 'TASK_ERROR', message: 'boom' }]);
   });
 
+  it('reads results as one JSON array text, page after page, the same as parsing each item', async () => {
+    // 25,001 items: three pages of the results script (10,000 each), the last one a single item.
+    const total = 25_001;
+    await store.create(record('big', total));
+    const values: Array<[number, unknown]> = [[0, { a: [1, 'x'] }], [9_999, 'last of page 1'], [10_000, 12.5], [20_000, null], [25_000, '9007199254740993']];
+    await store.recordItems('big', values.map(([index, value]) => ({ index, ok: true, value })));
+    await store.recordItems('big', [{ index: 3, ok: false, code: 'TASK_ERROR', message: 'no' }]);
+    const read = (await store.getWithResultsJson('big'))!;
+    const expected: unknown[] = new Array(total).fill(null);
+    for (const [index, value] of values) expected[index] = value;
+    expect(JSON.parse(read.resultsJson)).toEqual(expected);
+    expect(JSON.parse(read.resultsJson)).toEqual((await store.readOutcomes(read.record)).results);
+    expect(read.errors).toEqual([{ index: 3, code: 'TASK_ERROR', message: 'no' }]);
+    await store.create(record('none', 0));
+    expect((await store.getWithResultsJson('none'))!.resultsJson).toBe('[]');
+    expect(await store.getWithResultsJson('missing')).toBeUndefined();
+  });
+
   it('keeps a final status: late writes after completion or cancellation change nothing', async () => {
     await store.create(record('w2', 1));
     await store.recordItems('w2', [{ index: 0, ok: true, value: 'done' }]);
