@@ -117,8 +117,9 @@ async function main(): Promise<void> {
     serialMs = await serialLatencyMs(server);
     for (let run = 0; run < REPEATS; run++) {
       await server.resetPeaks();
+      const submission = workload(REQUESTS, CONCURRENCY);
       const postedAt = Date.now();
-      const fetched = await runWorkload(stack.baseUrl, workload(REQUESTS, CONCURRENCY));
+      const fetched = await runWorkload(stack.baseUrl, submission);
       if (fetched.body.status !== 'completed') throw new Error(`fetch workload ended ${fetched.body.status}: ${JSON.stringify(fetched.body.errors.slice(0, 3))}`);
       chunkmillMs.push(fetched.wallMs);
       const stats = await server.stats();
