@@ -64,10 +64,6 @@ export class ItemRecorder {
   /** Ends the linger: what has gathered is written as soon as no write is in flight. */
   hurry(): void {
     this.hurried = true;
-    if (this.lingering) {
-      clearTimeout(this.lingering);
-      this.lingering = undefined;
-    }
     this.schedule();
   }
 
@@ -77,13 +73,16 @@ export class ItemRecorder {
     this.gathering = newBatch();
   }
 
-  /** Starts the linger for the items waiting, or writes at once when hurried. */
+  /** Writes at once when hurried or when a batch is full; otherwise starts the linger for the items waiting. */
   private schedule(): void {
-    if (this.writing || this.lingering || (!this.gathering && this.queued.length === 0)) return;
+    if (this.writing) return;
     if (this.hurried || this.queued.length > 0) {
+      if (this.lingering) clearTimeout(this.lingering);
+      this.lingering = undefined;
       void this.write();
       return;
     }
+    if (this.lingering || !this.gathering) return;
     this.lingering = setTimeout(() => {
       this.lingering = undefined;
       void this.write();
@@ -93,10 +92,14 @@ export class ItemRecorder {
   /** One write of the oldest batch; items that come in meanwhile wait for the next. */
   private async write(): Promise<void> {
     const batch = this.queued.shift() ?? this.gathering;
-    if (!batch) return;
+    if (!batch) {
+      this.hurried = false;
+      return;
+    }
     if (batch === this.gathering) this.gathering = undefined;
+    // A hurry covers what had gathered when it came: over once the last of that is on its way.
+    if (!this.gathering && this.queued.length === 0) this.hurried = false;
     this.writing = true;
-    this.hurried = false;
     try {
       await this.store.recordItems(this.workloadId, batch.outcomes);
       batch.settle();
