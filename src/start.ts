@@ -2,11 +2,12 @@
  * `npm start`: every role on this machine (producer API, dashboard, worker host) against REDIS_URL.
  * With REDIS_URL unset and no Redis answering on 127.0.0.1:6379, it starts a `redis-server` child that
  * keeps its data under ./data; without `redis-server` installed, it says how to get one.
- * Ctrl-C stops the roles first and Redis last.
+ * Ctrl-C, or a SIGTERM to npm alone, stops the roles first and Redis last; a second Ctrl-C stops them at once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { DEFAULT_REDIS_URL, REDIS_INSTALL_HINT, RedisServer, redisAnswers, redisServerInstalled } from './core/redis-server';
+import { SignalArrivals } from './core/signal-arrivals';
 
 const ROLES = ['producer', 'dashboard', 'worker'] as const;
 
@@ -61,8 +62,13 @@ async function main(): Promise<void> {
       void stopAll(1);
     });
   }
-  process.on('SIGINT', () => void stopAll(0));
-  process.on('SIGTERM', () => void stopAll(0));
+  // A second signal means "now" (every role SIGKILLed), unless it is the first one delivered twice.
+  const arrivals = new SignalArrivals();
+  const onSignal = (): void => {
+    if (arrivals.classify() !== 'echo') void stopAll(0);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 }
 
 void main();

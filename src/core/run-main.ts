@@ -1,11 +1,13 @@
 /**
  * The start and end of every role's process: load and validate the configuration (a bad value exits
  * with code 2 and a readable message), start the role, and on SIGTERM/SIGINT run its shutdown once,
- * then exit 0. A second SIGINT during shutdown exits at once.
+ * then exit 0. A second SIGINT during shutdown exits at once (not the same one delivered twice, see
+ * signal-arrivals.ts).
  */
 import { ConfigError } from './errors';
 import { loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
+import { SignalArrivals } from './signal-arrivals';
 
 export type Shutdown = () => Promise<void>;
 
@@ -37,11 +39,14 @@ export function runMain(
   const logger = createLogger(role, config.LOG_LEVEL);
   let stopping = false;
   let started: Promise<Shutdown>;
+  const arrivals = new SignalArrivals();
 
   const stop = (reason: string): void => {
+    const arrival = arrivals.classify();
     if (stopping) {
-      // A second Ctrl-C means "now"; a repeated SIGTERM (sent to a whole process group) changes nothing.
-      if (reason !== 'SIGINT') return;
+      // A second Ctrl-C means "now"; the same Ctrl-C delivered twice (by the terminal and by npm) and a
+      // repeated SIGTERM (sent to a whole process group) change nothing.
+      if (reason !== 'SIGINT' || arrival === 'echo') return;
       logger.warn({ reason }, 'interrupted again: exiting now');
       process.exit(1);
     }

@@ -18,12 +18,14 @@ export class RoleProcess {
   readonly lines: LogLine[] = [];
   readonly output: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once every process holding the role's stdout/stderr is gone and all of its output is read. */
+  readonly outputClosed: Promise<void>;
   private readonly waiters = new Set<() => void>();
   /** True once the role's output has ended: every process holding its stdout/stderr is gone. */
   private outputEnded = false;
 
   constructor(
-    readonly role: Role,
+    readonly role: Role | 'start',
     readonly child: ChildProcess,
   ) {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -44,10 +46,13 @@ export class RoleProcess {
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.once('close', () => {
-      this.outputEnded = true;
-      for (const wake of this.waiters) wake();
-    });
+    this.outputClosed = new Promise((resolve) =>
+      child.once('close', () => {
+        this.outputEnded = true;
+        for (const wake of this.waiters) wake();
+        resolve();
+      }),
+    );
   }
 
   get pid(): number {
@@ -121,6 +126,17 @@ export function spawnRole(role: Role, options: StartRoleOptions): RoleProcess {
   // Its own process group, so that stop() reaches every process the role started and nothing else.
   const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   return new RoleProcess(role, child);
+}
+
+/** `npm start` as a user runs it (every role, against `env.REDIS_URL`), without its build step: the suite built dist/ already. */
+export function spawnNpmStart(env: Record<string, string>): RoleProcess {
+  const child = spawn('npm', ['start', '--ignore-scripts', '--silent'], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  return new RoleProcess('start', child);
 }
 
 /** Starts a role and waits until it is ready; answers the process and, for HTTP roles, its port. */
