@@ -48,7 +48,8 @@ describe('deployment files', () => {
       const command = services[role].command!;
       // Node itself as the container's process, so SIGTERM reaches it.
       expect(command[0]).toBe('node');
-      expect(command.join(' ')).toBe(scripts[role]);
+      // The npm script execs the same command (`exec node …`), so that npm's own SIGTERM reaches it too.
+      expect(`exec ${command.join(' ')}`).toBe(scripts[role]);
       expect(services[role].environment?.REDIS_URL).toBe('redis://redis:6379');
       expect(services[role].image).toBe('chunkmill:local');
     }
