@@ -57,12 +57,51 @@ export function scanTargets(redis: RedisClient): Redis[] {
 }
 
 /** Closes a connection whether or not it is up; safe to call twice. */
+/** How long a closing connection waits for Redis to answer its QUIT before it drops the socket. */
+const QUIT_WAIT_MS = 2_000;
+
+/**
+ * Closes a connection. Connected: QUIT, so that Redis answers what was sent before it (for at most
+ * QUIT_WAIT_MS: a frozen Redis does not hold up a shutdown). Not connected (Redis away): dropped at
+ * once, since a QUIT would wait in the offline queue for a Redis that may never come back.
+ */
 export async function closeRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
-  try {
-    await redis.quit();
-  } catch {
+  if (redis.status !== 'ready') {
     redis.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const answered = await Promise.race([
+    redis.quit().then(() => true, () => false),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), QUIT_WAIT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!answered) redis.disconnect();
+}
+
+/**
+ * Runs `steps` (a role's shutdown) for at most `ms`; past it, `connections` are dropped and the steps are
+ * no longer waited for. A worker's connections keep commands queued while Redis is away and retry them
+ * for ever (and BullMQ's close waits for its fetch loop's command), so a Redis that is away or frozen
+ * would otherwise hold the process up until a SIGKILL. Answers whether the steps finished in time.
+ */
+export async function withRedisDeadline(connections: RedisClient[], ms: number, steps: () => Promise<void>): Promise<boolean> {
+  const running = steps();
+  // Once given up on, a step that fails later is nobody's business any more.
+  running.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    const finished = await Promise.race([running.then(() => true), deadline]);
+    if (!finished) for (const redis of connections) redis.disconnect();
+    return finished;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -2,7 +2,7 @@
  * One pub/sub connection shared by everything in a process that listens: long-polls, SSE streams,
  * cancellation. Channels are subscribed while anyone listens and unsubscribed when the last one leaves.
  */
-import type { RedisClient } from './redis-connection';
+import { closeRedis, type RedisClient } from './redis-connection';
 
 export type MessageListener = (message: string) => void;
 
@@ -80,10 +80,6 @@ export class RedisSubscriber {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
-    try {
-      await this.redis.quit();
-    } catch {
-      this.redis.disconnect();
-    }
+    await closeRedis(this.redis);
   }
 }

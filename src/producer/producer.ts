@@ -31,6 +31,7 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
   const redis = createRedis(config.REDIS_URL, 'producer');
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const subscriber = new RedisSubscriber(createRedis(config.REDIS_URL, 'subscriber'));
+  subscriber.connection.on('error', (error) => logger.warn({ err: error }, 'redis subscriber connection error'));
   const queues = openQueues(redis, keys);
   for (const queue of Object.values(queues)) queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
   const store = new WorkloadStore(redis, keys, config.RESULT_TTL_SECONDS);

@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { ChunkFeeder } from '../core/chunk-feeder';
 import { Keys, QUEUE_KINDS, type QueueKind } from '../core/keys';
 import { closeQueues, openQueues } from '../core/queues';
-import { closeRedis, createRedis } from '../core/redis-connection';
+import { closeRedis, createRedis, withRedisDeadline } from '../core/redis-connection';
 import { runMain } from '../core/run-main';
 import { WorkloadStore } from '../core/workload-store';
 import { processMetrics, workerHostMetrics } from '../core/metrics';
@@ -18,6 +18,9 @@ import { HostMetricsServer } from './host-metrics-server';
 import { ClusterSupervisor } from './cluster-supervisor';
 import { LostChunkReaper } from './lost-chunk-reaper';
 import { poolThreads, startWorkerProcess } from './worker-process';
+
+/** How long the host's own Redis clean-up (registry entry, reapers) may wait for Redis when stopping. */
+const CLEANUP_WAIT_MS = 2_000;
 
 if (cluster.isPrimary) {
   runMain('worker-host', async (config, logger) => {
@@ -75,12 +78,16 @@ if (cluster.isPrimary) {
       clearInterval(sweep);
       // Listed while its children finish their chunks; off the list once they are done.
       await supervisor.stop();
-      await heartbeat.stop();
-      await metricsServer.close();
-      clusterMetrics.close();
-      await Promise.all(reapers.map((reaper) => reaper.close()));
-      await closeQueues(queues);
-      await closeRedis(connection);
+      // A Redis that does not answer (away, frozen) holds up the rest for CLEANUP_WAIT_MS at most.
+      const finished = await withRedisDeadline([connection], CLEANUP_WAIT_MS, async () => {
+        await heartbeat.stop();
+        await metricsServer.close();
+        clusterMetrics.close();
+        await Promise.all(reapers.map((reaper) => reaper.close()));
+        await closeQueues(queues);
+        await closeRedis(connection);
+      });
+      if (!finished) logger.warn('Redis did not answer in time: connection dropped, this host left to expire from the registry');
     };
   });
 } else {

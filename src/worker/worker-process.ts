@@ -15,7 +15,7 @@ import { ChunkFeeder } from '../core/chunk-feeder';
 import { Keys } from '../core/keys';
 import { closeQueues, openQueues } from '../core/queues';
 import { ResultCache } from '../core/result-cache';
-import { closeRedis, createRedis } from '../core/redis-connection';
+import { closeRedis, createRedis, withRedisDeadline } from '../core/redis-connection';
 import { RedisSubscriber } from '../core/redis-subscriber';
 import type { Shutdown } from '../core/run-main';
 import { WorkloadStore } from '../core/workload-store';
@@ -32,6 +32,9 @@ import { ThreadPool } from './thread-pool';
 import { WorkerMetrics } from './worker-metrics';
 import { ItemRecorders } from './item-recorder';
 import { WorkloadSlots } from './workload-slots';
+
+/** After the grace period, how long the stopped chunks get to be handed back to the queue. */
+const HAND_BACK_MS = 2_000;
 
 export class ShutdownTimeoutError extends Error {
   constructor() {
@@ -53,6 +56,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const connection = createRedis(config.REDIS_URL, 'worker');
   connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const subscriber = new RedisSubscriber(createRedis(config.REDIS_URL, 'subscriber'));
+  subscriber.connection.on('error', (error) => logger.warn({ err: error }, 'redis subscriber connection error'));
   const store = new WorkloadStore(connection, keys, config.RESULT_TTL_SECONDS);
   const recorders = new ItemRecorders(store);
   // WORKER_QUEUES: a host started for one kind of work takes no chunks of the other.
@@ -146,22 +150,28 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     'worker process ready',
   );
 
+  // Past the grace period and a moment to hand the stopped chunks back, a Redis that does not answer
+  // (away, frozen) no longer holds the process up: its connections are dropped.
+  const connections = [connection, arrayConnection, subscriber.connection];
   return async () => {
-    const grace = setTimeout(() => shutdown.abort(new ShutdownTimeoutError()), config.SHUTDOWN_GRACE_MS);
-    try {
-      await Promise.all(workers.map(([, worker]) => worker.close()));
-    } finally {
-      clearTimeout(grace);
-    }
-    await feeding.close();
-    await slots.close();
-    await fetcher.close();
-    cancellations.close();
-    await pool.close();
-    metrics.close();
-    await closeQueues(queues);
-    await subscriber.close();
-    await closeRedis(arrayConnection);
-    await closeRedis(connection);
+    const finished = await withRedisDeadline(connections, config.SHUTDOWN_GRACE_MS + HAND_BACK_MS, async () => {
+      const grace = setTimeout(() => shutdown.abort(new ShutdownTimeoutError()), config.SHUTDOWN_GRACE_MS);
+      try {
+        await Promise.all(workers.map(([, worker]) => worker.close()));
+      } finally {
+        clearTimeout(grace);
+      }
+      await feeding.close();
+      await slots.close();
+      await fetcher.close();
+      cancellations.close();
+      await pool.close();
+      metrics.close();
+      await closeQueues(queues);
+      await subscriber.close();
+      await closeRedis(arrayConnection);
+      await closeRedis(connection);
+    });
+    if (!finished) logger.warn('Redis did not answer in time: connections dropped, running chunks left to the stall check');
   };
 }

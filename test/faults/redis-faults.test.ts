@@ -1,12 +1,14 @@
 /**
- * Fault scenarios 8 and 9: the Redis server itself fails. Killed with -9 under load and restarted on
- * its data (AOF everysec), or full (maxmemory, noeviction). A submission is either accepted (202) and
- * then completes, or refused with a fast 503 and leaves nothing behind. Each scenario starts its own
- * redis-server; the shared test Redis is never touched.
+ * Fault scenarios 8 to 10: the Redis server itself fails. Killed with -9 under load and restarted on
+ * its data (AOF everysec), full (maxmemory, noeviction), or gone while the roles are asked to stop. A
+ * submission is either accepted (202) and then completes, or refused with a fast 503 and leaves nothing
+ * behind; a role asked to stop stops, Redis or not. Each scenario starts its own redis-server; the shared
+ * test Redis is never touched.
  */
 import { expectValues } from '../utils/exactly-once-audit';
 import { eventually } from '../utils/chunkmill-harness';
 import { FaultCluster } from '../utils/fault-cluster';
+import { spawnRole } from '../utils/role-process';
 
 jest.setTimeout(120_000);
 
@@ -110,5 +112,25 @@ describe('fault scenarios: Redis fails', () => {
     await cluster.startWorker();
     const audit = await cluster.ledger.audit('9 Redis full (maxmemory)');
     expect(audit).toMatchObject({ lost: 0, countedTwice: 0, problems: [] });
+  });
+
+  it('10. Redis gone for good: SIGTERM still stops the producer, the dashboard and a worker host (within its grace period and seconds), exit 0', async () => {
+    cluster = await FaultCluster.start('s10');
+    const dashboard = spawnRole('dashboard', { env: { REDIS_URL: cluster.redis.url, DASHBOARD_PORT: '0', HOST: '127.0.0.1' } });
+    try {
+      await dashboard.waitForLog((line) => line.msg === 'dashboard listening');
+      await cluster.redis.stop({ hard: true });
+      // Every connection has noticed and is trying to reconnect.
+      await sleep(1000);
+      const started = Date.now();
+      const roles = [cluster.producer, dashboard, ...cluster.workers];
+      // stop() SIGKILLs a role still there after 20 s: an exit by signal is a role that hung.
+      const exits = await Promise.all(roles.map((role) => role.stop('SIGTERM', 20_000)));
+      expect(exits).toEqual(roles.map(() => ({ code: 0, signal: null })));
+      // The worker host: SHUTDOWN_GRACE_MS (5 s here) for chunks and Redis, then 2 s to hand chunks back and 2 s of clean-up at most.
+      expect(Date.now() - started).toBeLessThan(12_000);
+    } finally {
+      await dashboard.stop('SIGKILL', 5_000);
+    }
   });
 });
