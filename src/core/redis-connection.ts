@@ -56,14 +56,14 @@ export function scanTargets(redis: RedisClient): Redis[] {
   return redis instanceof Cluster ? redis.nodes('master') : [redis];
 }
 
-/** Closes a connection whether or not it is up; safe to call twice. */
 /** How long a closing connection waits for Redis to answer its QUIT before it drops the socket. */
 const QUIT_WAIT_MS = 2_000;
 
 /**
  * Closes a connection. Connected: QUIT, so that Redis answers what was sent before it (for at most
  * QUIT_WAIT_MS: a frozen Redis does not hold up a shutdown). Not connected (Redis away): dropped at
- * once, since a QUIT would wait in the offline queue for a Redis that may never come back.
+ * once, since a QUIT would wait in the offline queue for a Redis that may never come back. Safe to
+ * call twice.
  */
 export async function closeRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
