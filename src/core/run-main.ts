@@ -2,7 +2,7 @@
  * The start and end of every role's process: load and validate the configuration (a bad value exits
  * with code 2 and a readable message), start the role, and on SIGTERM/SIGINT run its shutdown once,
  * then exit 0. A second SIGINT during shutdown exits at once (not the same one delivered twice, see
- * signal-arrivals.ts).
+ * signal-arrivals.ts). A stop during a start-up that does not finish (Redis away) does not wait for it.
  */
 import { ConfigError } from './errors';
 import { loadConfig, type Config } from './config';
@@ -10,6 +10,25 @@ import { createLogger, type Logger } from './logger';
 import { SignalArrivals } from './signal-arrivals';
 
 export type Shutdown = () => Promise<void>;
+
+/**
+ * How long a stop asked for during start-up waits for the start to finish. A role starts in well under
+ * a second; one that waits for a Redis that is away would never finish, and its stop must not wait for it.
+ */
+const START_WAIT_ON_STOP_MS = 3_000;
+
+/** The shutdown once the start has finished, or undefined if it has not within `ms`. */
+async function startedWithin(started: Promise<Shutdown>, ms: number): Promise<Shutdown | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([started, gaveUp]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface RunMainOptions {
   /**
@@ -52,8 +71,11 @@ export function runMain(
     }
     stopping = true;
     logger.info({ reason }, 'shutting down');
-    started
-      .then((shutdown) => shutdown())
+    startedWithin(started, START_WAIT_ON_STOP_MS)
+      .then(async (shutdown) => {
+        if (shutdown) return shutdown();
+        logger.warn('start-up had not finished (Redis unreachable?): nothing to drain, stopping now');
+      })
       .then(() => {
         logger.info('stopped');
         process.exit(0);

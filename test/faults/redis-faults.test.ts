@@ -1,6 +1,6 @@
 /**
- * Fault scenarios 8 to 10: the Redis server itself fails. Killed with -9 under load and restarted on
- * its data (AOF everysec), full (maxmemory, noeviction), or gone while the roles are asked to stop. A
+ * Fault scenarios 8 to 11: the Redis server itself fails. Killed with -9 under load and restarted on
+ * its data (AOF everysec), full (maxmemory, noeviction), gone, or never there, while the roles are asked to stop. A
  * submission is either accepted (202) and then completes, or refused with a fast 503 and leaves nothing
  * behind; a role asked to stop stops, Redis or not. Each scenario starts its own redis-server; the shared
  * test Redis is never touched.
@@ -9,6 +9,7 @@ import { expectValues } from '../utils/exactly-once-audit';
 import { eventually } from '../utils/chunkmill-harness';
 import { FaultCluster } from '../utils/fault-cluster';
 import { spawnRole } from '../utils/role-process';
+import { freePort } from '../../src/core/redis-server';
 
 jest.setTimeout(120_000);
 
@@ -131,6 +132,23 @@ describe('fault scenarios: Redis fails', () => {
       expect(Date.now() - started).toBeLessThan(12_000);
     } finally {
       await dashboard.stop('SIGKILL', 5_000);
+    }
+  });
+
+  it('11. Redis never there: a producer and a worker host asked to stop while they wait for it stop within seconds, exit 0', async () => {
+    const env = { REDIS_URL: `redis://127.0.0.1:${await freePort()}`, PORT: '0', HOST: '127.0.0.1', WORKER_PROCESSES: '1', WORKER_METRICS_PORT: '0' };
+    const producer = spawnRole('producer', { env });
+    const worker = spawnRole('worker', { env });
+    try {
+      await worker.waitForLog((line) => line.msg === 'worker process forked');
+      await sleep(1000);
+      const started = Date.now();
+      const exits = await Promise.all([producer, worker].map((role) => role.stop('SIGTERM', 30_000)));
+      expect(exits).toEqual([{ code: 0, signal: null }, { code: 0, signal: null }]);
+      // The host waits 3 s for its own start-up, then its child as long, then 2 s of clean-up at most.
+      expect(Date.now() - started).toBeLessThan(12_000);
+    } finally {
+      await Promise.all([producer, worker].map((role) => role.stop('SIGKILL', 5_000)));
     }
   });
 });
