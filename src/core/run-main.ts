@@ -92,6 +92,11 @@ export function runMain(
 
   started = start(config, logger, stop);
   started.catch((error) => {
+    // A setting the machine cannot honour (a port in use) is told like a bad value: one line, exit 2.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`chunkmill ${role}: ${error.message}\n`);
+      process.exit(2);
+    }
     logger.fatal({ err: error }, `${role} failed to start`);
     process.exit(1);
   });

@@ -2,13 +2,13 @@
  * `npm run dashboard`: the live page, the queue-level Prometheus metrics and bull-board
  * (see dashboard-app.ts), on DASHBOARD_PORT.
  */
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { Keys } from '../core/keys';
 import { dashboardMetrics, processMetrics } from '../core/metrics';
 import { closeQueues, openQueues } from '../core/queues';
 import { closeRedis, createRedis } from '../core/redis-connection';
+import { listenOn } from '../core/http-listen';
 import { runMain } from '../core/run-main';
 import { WorkloadStore } from '../core/workload-store';
 import { createDashboardApp } from './dashboard-app';
@@ -32,9 +32,7 @@ runMain('dashboard', async (config, logger) => {
   else redis.once('ready', () => feed.start());
 
   const app = createDashboardApp({ registry, queues, feed });
-  const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(config.DASHBOARD_PORT, config.HOST, () => resolve(listening));
-  });
+  const server = await listenOn(app, config.DASHBOARD_PORT, config.HOST, 'DASHBOARD_PORT');
   logger.info({ port: (server.address() as AddressInfo).port }, 'dashboard listening');
   return async () => {
     feed.close();

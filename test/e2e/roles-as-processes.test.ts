@@ -2,8 +2,10 @@
  * chunkmill as a user runs it: `npm run producer` and `npm run worker` as separate processes, driven
  * only over HTTP, and stopped with SIGTERM.
  */
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { ApiClient } from '../utils/api-client';
-import { startRole, type RoleProcess } from '../utils/role-process';
+import { spawnRole, startRole, type RoleProcess } from '../utils/role-process';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../utils/redis';
 
 describe('npm run producer + npm run worker', () => {
@@ -63,5 +65,24 @@ describe('a worker host run directly (as the container runs it)', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     expect((await api.results(id, 1000)).status).toBe('completed');
     expect(await producer.process.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('a role whose port is taken', () => {
+  it.each([
+    ['producer', 'PORT'],
+    ['dashboard', 'DASHBOARD_PORT'],
+  ] as const)('%s says which port and variable, and exits 2', async (role, variable) => {
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const port = (squatter.address() as AddressInfo).port;
+    try {
+      const started = spawnRole(role, { env: { REDIS_URL: testRedisUrl(), CHUNKMILL_PREFIX: uniquePrefix('port-taken'), HOST: '127.0.0.1', [variable]: String(port) } });
+      expect(await started.exited).toEqual({ code: 2, signal: null });
+      await started.outputClosed;
+      expect(started.output.join('\n')).toContain(`chunkmill ${role}: Cannot start: ${variable}: port ${port} on 127.0.0.1 is already in use`);
+    } finally {
+      squatter.close();
+    }
   });
 });
