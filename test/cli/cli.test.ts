@@ -53,6 +53,14 @@ describe('chunkmill CLI', () => {
     expect(lines.at(-2)).toMatch(/^completed 20\/20 items \(0 failed\), [\d.]+ items\/s, ETA 0s$/);
     expect(lines.at(-1)).toMatch(/^completed: 20 completed, 0 failed of 20 in [\d.]+ s$/);
 
+    // Watching it again, finished: one progress line, not the same one twice, then the summary.
+    const again = await runCli(['watch', answer.id, '--interval-ms', '0'], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^completed 20\/20 items \(0 failed\), [\d.]+ items\/s, ETA 0s$/),
+      expect.stringMatching(/^completed: 20 completed, 0 failed of 20 in [\d.]+ s$/),
+    ]);
+
     const results = await runCli(['results', answer.id], env);
     expect(results.code).toBe(0);
     expect(JSON.parse(results.stdout)).toEqual({ id: answer.id, status: 'completed', results: new Array(20).fill(2664667000), errors: [], reduced: 53293340000 });

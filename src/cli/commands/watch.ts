@@ -71,7 +71,8 @@ export async function watchWorkload(context: CliContext, id: string, options: Wa
   };
   try {
     for await (const event of context.pool.events(id, { signal: context.signal })) {
-      if (event.type === 'progress') show(event.data);
+      // A progress event that already says final is followed by `done` with the same counts: shown once.
+      if (event.type === 'progress' && ['queued', 'running'].includes(event.data.status)) show(event.data);
       if (event.type === 'done') show(event.data, true);
     }
   } finally {
