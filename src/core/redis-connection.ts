@@ -10,6 +10,7 @@
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { isClusterUrl, parseClusterUrl } from './redis-cluster-url';
+import { timeLimit } from './time-limit';
 
 /**
  * A connection to one Redis or to a Redis Cluster: the code above this file does not care which,
@@ -71,14 +72,7 @@ export async function closeRedis(redis: RedisClient): Promise<void> {
     redis.disconnect();
     return;
   }
-  let timer: NodeJS.Timeout | undefined;
-  const answered = await Promise.race([
-    redis.quit().then(() => true, () => false),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), QUIT_WAIT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
+  const answered = await timeLimit(redis.quit().then(() => true, () => false), QUIT_WAIT_MS, false);
   if (!answered) redis.disconnect();
 }
 
@@ -92,17 +86,9 @@ export async function withRedisDeadline(connections: RedisClient[], ms: number, 
   const running = steps();
   // Once given up on, a step that fails later is nobody's business any more.
   running.catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    const finished = await Promise.race([running.then(() => true), deadline]);
-    if (!finished) for (const redis of connections) redis.disconnect();
-    return finished;
-  } finally {
-    clearTimeout(timer);
-  }
+  const finished = await timeLimit(running.then(() => true), ms, false);
+  if (!finished) for (const redis of connections) redis.disconnect();
+  return finished;
 }
 
 /** Resolves when every connection is ready, or after `timeoutMs` (whatever is not up by then stays down). */
@@ -110,13 +96,7 @@ export async function waitUntilReady(connections: RedisClient[], timeoutMs: numb
   const ready = connections.map((redis) =>
     redis.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => redis.once('ready', () => resolve())),
   );
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
-  const answer = await Promise.race([Promise.all(ready).then(() => true), timeout]);
-  clearTimeout(timer);
-  return answer;
+  return timeLimit(Promise.all(ready).then(() => true), timeoutMs, false);
 }
 
 /** Every key matching `pattern` (SCAN, not KEYS, so a large Redis is not blocked), on every master. */

@@ -8,6 +8,7 @@ import { ConfigError } from './errors';
 import { loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { SignalArrivals } from './signal-arrivals';
+import { timeLimit } from './time-limit';
 
 export type Shutdown = () => Promise<void>;
 
@@ -16,19 +17,6 @@ export type Shutdown = () => Promise<void>;
  * a second; one that waits for a Redis that is away would never finish, and its stop must not wait for it.
  */
 const START_WAIT_ON_STOP_MS = 3_000;
-
-/** The shutdown once the start has finished, or undefined if it has not within `ms`. */
-async function startedWithin(started: Promise<Shutdown>, ms: number): Promise<Shutdown | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const gaveUp = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([started, gaveUp]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export interface RunMainOptions {
   /**
@@ -71,7 +59,7 @@ export function runMain(
     }
     stopping = true;
     logger.info({ reason }, 'shutting down');
-    startedWithin(started, START_WAIT_ON_STOP_MS)
+    timeLimit(started, START_WAIT_ON_STOP_MS, undefined)
       .then(async (shutdown) => {
         if (shutdown) return shutdown();
         logger.warn('start-up had not finished (Redis unreachable?): nothing to drain, stopping now');

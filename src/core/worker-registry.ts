@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Keys, QueueKind } from './keys';
 import type { RedisClient } from './redis-connection';
+import { timeLimit } from './time-limit';
 
 /** Heartbeats a host may miss before it drops off. */
 export const MISSED_BEATS_UNTIL_GONE = 3;
@@ -108,13 +109,6 @@ function withoutInstance(entry: StoredEntry): WorkerHostInfo {
 /** How long a stopping host tries to remove its entry. */
 const STOP_WAIT_MS = 2_000;
 
-/** Waits for `promise`, but no longer than `ms`. */
-async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
-
 export interface WorkerHeartbeatOptions {
   registry: WorkerRegistry;
   /** The host's entry as it is now; called before every beat. */
@@ -141,7 +135,7 @@ export class WorkerHeartbeat {
     this.timer = setInterval(() => {
       this.beating = this.beating.then(() => this.beat());
     }, this.options.registry.heartbeatMs);
-    await settledWithin(this.beating, this.options.registry.heartbeatMs);
+    await timeLimit(this.beating.catch(() => undefined), this.options.registry.heartbeatMs, undefined);
   }
 
   /** Stops beating and removes the host from the registry (giving up after a while if Redis is down: the entry then expires). */
@@ -153,7 +147,7 @@ export class WorkerHeartbeat {
         this.options.logger.warn({ err: error }, 'could not remove this host from the worker registry'),
       );
     });
-    await settledWithin(removal, STOP_WAIT_MS);
+    await timeLimit(removal.catch(() => undefined), STOP_WAIT_MS, undefined);
   }
 
   private async beat(): Promise<void> {
