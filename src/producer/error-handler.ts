@@ -17,7 +17,8 @@ const BODY_PARSER_ERRORS: Record<string, () => ChunkmillError> = {
   'charset.unsupported': () => new ChunkmillError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported charset; send UTF-8 JSON.', 415),
 };
 
-const REDIS_DOWN = /Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|OOM command not allowed|LOADING|MISCONF|Reached the max retries|READONLY|CLUSTERDOWN|Command timed out|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available/;
+// NOREPLICAS: a master with min-replicas-to-write and too few replicas in touch (e.g. just after a failover).
+const REDIS_DOWN = /Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|OOM command not allowed|LOADING|MISCONF|Reached the max retries|READONLY|NOREPLICAS|CLUSTERDOWN|MASTERDOWN|TRYAGAIN|Command timed out|Socket timeout|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready/;
 
 export function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
@@ -49,7 +50,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if (known.httpStatus >= 500) logger.warn({ err: error, path: req.path }, known.message);
     const answer = known ?? new ChunkmillError('INTERNAL_ERROR', 'Something went wrong on our side.', 500);
     if (res.headersSent) return res.end();
-    if (answer instanceof RateLimitedError) res.set('Retry-After', String(answer.retryAfterSeconds));
+    // 429 and 503 tell the client when to come back.
+    if (answer instanceof RateLimitedError || answer instanceof RedisUnavailableError) res.set('Retry-After', String(answer.retryAfterSeconds));
     res.status(answer.httpStatus).json({
       error: { code: answer.code, message: answer.message, details: answer.details },
     });

@@ -256,7 +256,8 @@ export class WorkloadService {
     const watch = waitMs > 0 ? this.finished.watch(id) : undefined;
     try {
       if (watch) {
-        await this.finished.ready();
+        // A stalled Redis must not hold the request: past the deadline it is a 503.
+        await this.finished.ready(this.config.REDIS_COMMAND_TIMEOUT_MS);
         const record = await this.require(id);
         if (!FINAL_STATUSES.has(record.status)) {
           await watch.finished(waitMs, async () => FINAL_STATUSES.has((await this.store.status(id)) ?? 'cancelled'), signal);
