@@ -14,6 +14,7 @@ import type { Config } from '../core/config';
 import type { ChunkFeeder } from '../core/chunk-feeder';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError, type ErrorDetail } from '../core/errors';
 import type { ChunkQueue, ChunkQueues } from '../core/queues';
+import { COMMAND_TIMED_OUT } from '../core/redis-connection';
 import { DEFAULT_ELEMENTS_PER_ITEM, findArrayTask } from '../core/array-tasks';
 import type { ArrayStore } from '../core/array-store';
 import { reduceValues } from '../core/reduce';
@@ -207,7 +208,11 @@ export class WorkloadService {
         }
       }
     } catch (error) {
-      await this.rollBack(queue, record);
+      // A Redis that did not answer in time (stalled) will not answer the clean-up either: the 503 goes
+      // out now, and the clean-up, sent after the writes on the same connection, runs after them once
+      // Redis answers (retried until it does). Otherwise the clean-up is done before the answer.
+      const rollBack = this.rollBack(queue, record);
+      if (!(error instanceof Error && error.message === COMMAND_TIMED_OUT)) await rollBack;
       throw error;
     }
     this.logger.info({ workloadId: id, type: record.type, task: record.task, total, chunks: chunks.length }, 'workload accepted');
