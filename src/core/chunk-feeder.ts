@@ -19,12 +19,12 @@
  *     ─▶ addBulk of those chunks, with deterministic job ids (`${id}-${chunk}`)
  * Claiming in the same script that counts makes concurrent feeders (several worker processes) hand out
  * disjoint chunks, so a workload never has more than W jobs in Redis. A crash between claim and add
- * leaves claimed chunks without a job: the sweep (`sweep`, run by every worker host's primary) finds fed
- * chunks that are neither done nor in the queue, twice in a row (so that an add or a mark on its way is
- * not mistaken for a loss), and adds them again. Should a chunk still run twice (it was re-added while
- * its worker was only frozen), recording is exactly-once per item index (workload-store.ts), so no result
+ * leaves claimed chunks without a job: the reconciler (worker/workload-reconciler.ts, in every worker
+ * host's primary) finds fed chunks that are neither done nor in the queue (`fedChunksWithoutJob`), twice
+ * in a row (so that an add or a mark on its way is not mistaken for a loss), and adds them again
+ * (`reAdd`). Should a chunk still run twice (it was re-added while its worker was only frozen), recording is exactly-once per item index (workload-store.ts), so no result
  * changes. A chunk is marked done only once its job has completed (or by the lost-chunk reaper), so a
- * mark never hides unfinished work. The sweep also tops up what a dead worker did not.
+ * mark never hides unfinished work. The reconciler also tops up what a dead worker did not.
  *
  * A cancelled or finished workload is never fed: the claim reads its status in the same script, and
  * deletes its payloads.
@@ -86,10 +86,7 @@ type ScriptedRedis = RedisClient & {
   chunkmillUnfinishedFed(...args: Array<string | number>): Promise<number[]>;
 };
 
-/** Chunks whose payload goes in one HSET at submit: big enough to amortise, small enough to keep Redis responsive. */
-const PAYLOAD_WRITE_BATCH = 100;
-/** Workloads one sweep visits at most (oldest first), and fed chunks it checks per workload. */
-const SWEEP_WORKLOADS = 1000;
+/** Fed chunks not marked done that one look checks per workload. */
 const SWEEP_CHUNKS = 1000;
 
 /** One chunk job as BullMQ's addBulk takes it. */
@@ -111,8 +108,6 @@ export class ChunkFeeder {
   private readonly options: Required<ChunkFeederOptions>;
   /** One feed at a time per workload in this process: concurrent top-ups would only race each other. */
   private readonly feeding = new Map<string, Promise<void>>();
-  /** Job ids the last sweep found missing; re-added if the next sweep finds them missing still. */
-  private suspects = new Set<string>();
 
   constructor(
     redis: RedisClient,
@@ -138,31 +133,22 @@ export class ChunkFeeder {
   }
 
   /**
-   * Submits a windowed workload's chunks: every payload into its hash, the feeding state, then the
-   * first window of jobs. The workload record must exist already (its status gates feeding).
+   * Starts feeding a windowed workload: the feeding state, then the first window of jobs. The workload
+   * record and every chunk's payload must exist already (WorkloadStore.create: its status gates feeding).
    */
   async start(workloadId: string, type: QueueKind, jobs: ChunkJob[]): Promise<void> {
     const keys = this.keys.workload(workloadId);
     const ttl = this.options.ttlSeconds;
     const { jobId: _jobId, ...jobOptions } = jobs[0].opts;
     const first = Math.min(jobs.length, this.options.windowChunks);
-    const pipeline = this.redis.pipeline();
-    for (let offset = 0; offset < jobs.length; offset += PAYLOAD_WRITE_BATCH) {
-      const fields: string[] = [];
-      for (let index = offset; index < Math.min(jobs.length, offset + PAYLOAD_WRITE_BATCH); index++) {
-        fields.push(String(index), JSON.stringify(jobs[index].data));
-      }
-      pipeline.hset(keys.chunks, ...fields);
-    }
-    pipeline
-      .expire(keys.chunks, ttl)
+    const pipeline = this.redis
+      .pipeline()
       .hset(keys.feed, { next: first, done: 0, window: this.options.windowChunks, chunks: jobs.length, type, jobOptions: JSON.stringify(jobOptions) })
       .expire(keys.feed, ttl)
-      // Allocated at full size now, so that the sweep's BITPOS never runs past the last chunk.
+      // Allocated at full size now, so that BITPOS (UNFINISHED_FED) never runs past the last chunk.
       .setbit(keys.doneChunks, jobs.length - 1, 0)
       .expire(keys.doneChunks, ttl);
     await execOrThrow(pipeline);
-    await this.redis.zadd(this.keys.feedingIndex, Date.now(), workloadId);
     await this.queues[type].addBulk(jobs.slice(0, first));
   }
 
@@ -175,7 +161,7 @@ export class ChunkFeeder {
     return this.serialized(workloadId, () => this.feed(workloadId, chunkIndex));
   }
 
-  /** Adds the next chunks if the window has room (what the sweep does for each workload). */
+  /** Adds the next chunks if the window has room (what the reconciler does for each workload). */
   topUp(workloadId: string): Promise<void> {
     return this.serialized(workloadId, () => this.feed(workloadId, -1));
   }
@@ -186,48 +172,42 @@ export class ChunkFeeder {
     return next === null ? chunks : Math.min(chunks, Number(next) + this.options.windowChunks);
   }
 
-  /** Drops a workload's payloads and takes it off the sweep's list (cancelled, or rolled back). */
-  async discard(workloadId: string): Promise<void> {
+  /**
+   * Fed chunks of a windowed workload that are not marked done and have no job in the queue: a feeder
+   * died between claiming them and adding their jobs, or a failover lost the jobs. Empty for a workload
+   * that is not windowed. The caller re-adds them (`reAdd`) only when a later look finds them missing
+   * still, so that an add on its way is not mistaken for a loss.
+   */
+  async fedChunksWithoutJob(workloadId: string): Promise<number[]> {
     const keys = this.keys.workload(workloadId);
-    await this.redis.del(keys.chunks);
-    await this.redis.zrem(this.keys.feedingIndex, workloadId);
+    const [next, ...unfinished] = await this.redis.chunkmillUnfinishedFed(keys.feed, keys.doneChunks, SWEEP_CHUNKS);
+    if (next < 0 || unfinished.length === 0) return [];
+    const type = await this.redis.hget(keys.feed, 'type');
+    if (!type) return [];
+    const queue = this.queues[type as QueueKind];
+    const states = await Promise.all(unfinished.map((chunkIndex) => queue.getJobState(chunkJobId(workloadId, chunkIndex))));
+    return unfinished.filter((_, position) => states[position] === 'unknown');
   }
 
   /**
-   * Repairs feeding that a crash interrupted: tops up every windowed workload still running, and re-adds
-   * any fed chunk whose job is gone although the chunk was never marked done. Drops finished workloads
-   * from the list. Safe to run anywhere, any number of times at once.
+   * Adds the jobs of the given chunks again, from the payloads kept since submission, unless the workload
+   * ended meanwhile. A chunk whose job exists already is left as it is (job ids are deterministic).
    */
-  async sweep(): Promise<void> {
-    const ids = await this.redis.zrange(this.keys.feedingIndex, 0, SWEEP_WORKLOADS - 1);
-    const missing = new Set<string>();
-    for (const id of ids) {
-      await this.topUp(id);
-      await this.repair(id, missing);
-    }
-    this.suspects = missing;
+  async reAdd(workloadId: string, type: QueueKind, jobOptions: JobsOptions, chunkIndexes: number[]): Promise<number> {
+    const keys = this.keys.workload(workloadId);
+    // Read through the same gate as the plan: a workload that ended meanwhile is not fed again.
+    const status = await this.redis.hget(keys.meta, 'status');
+    if (status !== 'queued' && status !== 'running') return 0;
+    const payloads = await this.redis.hmget(keys.chunks, ...chunkIndexes.map(String));
+    const jobs = this.toJobs(workloadId, type, JSON.stringify(jobOptions), chunkIndexes, payloads);
+    if (jobs.length > 0) await this.queues[type].addBulk(jobs);
+    return jobs.length;
   }
 
-  private async repair(workloadId: string, missingNow: Set<string>): Promise<void> {
-    const keys = this.keys.workload(workloadId);
-    const [next, ...unfinished] = await this.redis.chunkmillUnfinishedFed(keys.feed, keys.doneChunks, SWEEP_CHUNKS);
-    if (next < 0 || unfinished.length === 0) return;
-    const [type, jobOptions] = await this.redis.hmget(keys.feed, 'type', 'jobOptions');
-    if (!type || !jobOptions) return;
-    const queue = this.queues[type as QueueKind];
-    const missing: number[] = [];
-    for (const chunkIndex of unfinished) {
-      const jobId = chunkJobId(workloadId, chunkIndex);
-      if ((await queue.getJobState(jobId)) !== 'unknown') continue;
-      missingNow.add(jobId);
-      if (this.suspects.has(jobId)) missing.push(chunkIndex);
-    }
-    if (missing.length === 0) return;
-    // Re-read the status through the plan's gate: a workload that ended meanwhile is not fed again.
-    const status = await this.redis.hget(keys.meta, 'status');
-    if (status !== 'queued' && status !== 'running') return;
-    const payloads = await this.redis.hmget(keys.chunks, ...missing.map(String));
-    await queue.addBulk(this.toJobs(workloadId, type, jobOptions, missing, payloads));
+  /** How many of a windowed workload's chunks were fed so far; undefined for a workload that is not windowed. */
+  async fedCount(workloadId: string): Promise<number | undefined> {
+    const next = await this.redis.hget(this.keys.workload(workloadId).feed, 'next');
+    return next === null ? undefined : Number(next);
   }
 
   private async feed(workloadId: string, finishedChunk: number): Promise<void> {
@@ -237,10 +217,8 @@ export class ChunkFeeder {
       const reply = await this.redis.chunkmillFeedPlan(keys.meta, keys.feed, keys.chunks, keys.doneChunks, finished, this.options.ttlSeconds);
       finished = -1;
       const next = Number(reply[0]);
-      if (next < 0) {
-        await this.redis.zrem(this.keys.feedingIndex, workloadId);
-        return;
-      }
+      // Ended, or not windowed: nothing to feed (the reconciler takes ended workloads off its list).
+      if (next < 0) return;
       if (reply.length <= 3) return;
       const [, type, jobOptions, ...payloads] = reply as [number, string, string, ...Array<string | null>];
       const indexes = payloads.map((_, offset) => next + offset);

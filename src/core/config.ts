@@ -95,8 +95,18 @@ const envSchema = z.object({
    * the rest wait in the workload's own hash and are fed as chunks finish.
    */
   CHUNKS_IN_QUEUE_PER_WORKLOAD: positiveInt.max(10_000).default(8),
-  /** How often a worker host looks for windowed workloads whose feeding stalled (a worker died mid top-up). */
-  FEED_SWEEP_INTERVAL_MS: positiveInt.default(5_000),
+  /**
+   * How often a worker host checks every open workload and repairs what does not add up (feeding a dead
+   * worker interrupted, chunk jobs or outcomes a failover lost); see worker/workload-reconciler.ts.
+   */
+  RECONCILE_INTERVAL_MS: positiveInt.default(5_000),
+  /**
+   * Replicas that must have a write before chunkmill acknowledges it (a 202, an item's outcome); 0 trusts
+   * the master alone. See core/replica-wait.ts and the README's guarantees.
+   */
+  REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).default(0),
+  /** How long a write may wait for those replicas before it counts as failed (503, or the chunk runs again). */
+  REDIS_WAIT_TIMEOUT_MS: positiveInt.default(1_000),
   /** How long a cached item result (`"cache": true`) is kept. */
   CACHE_TTL_SECONDS: positiveInt.default(60 * 60),
   LOCK_DURATION_MS: positiveInt.default(30_000),

@@ -19,7 +19,10 @@ export interface WorkloadKeys {
   fetchLeases: string;
   /** Sorted set: worker processes that asked for fetch leases and got too few (process token → expiry in ms). */
   fetchLeaseDemand: string;
-  /** Hash: chunk index → JSON chunk job data, for chunks not yet fed to the queue (see chunk-feeder.ts). */
+  /**
+   * Hash: chunk index → JSON chunk job data, for every chunk, until the workload ends: what the feeder
+   * feeds (chunk-feeder.ts) and what the reconciler enqueues again when a chunk's job was lost.
+   */
   chunks: string;
   /** Hash: the feeding state of a windowed workload (next chunk to feed, chunks done, window, job options). */
   feed: string;
@@ -72,9 +75,12 @@ export class Keys {
     return `${this.prefix}:fetch-lease-news`;
   }
 
-  /** Sorted set of windowed workloads still being fed (id → creation ms): what the feed sweep visits. */
-  get feedingIndex(): string {
-    return `${this.prefix}:feeding`;
+  /**
+   * Sorted set of the workloads not known to be final (id → creation ms): what the reconciler visits
+   * (worker/workload-reconciler.ts), which also takes the final ones off.
+   */
+  get openWorkloads(): string {
+    return `${this.prefix}:open`;
   }
 
   /** One cached item result: a digest of the task and its input, under one hash tag so MGET works on a cluster. */

@@ -6,7 +6,9 @@
  * what was actually new, in the same Lua script. So a re-run or a stale completion changes nothing,
  * `completed + failed` never passes `total`, and the last item's write is the one that ends the workload.
  */
+import { Cluster } from 'ioredis';
 import { execOrThrow, type RedisClient } from './redis-connection';
+import { ReplicaWait } from './replica-wait';
 import type { Keys } from './keys';
 import type { ReduceOperation } from './reduce';
 import {
@@ -29,7 +31,7 @@ end
 `;
 
 const RECORD_ITEMS = `${ANNOUNCE_FINAL}
-local meta, results, errors = KEYS[1], KEYS[2], KEYS[3]
+local meta, results, errors, chunks = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now, ttl, channel = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local status = redis.call('HGET', meta, 'status')
 if not status then return {'missing', 0, 0} end
@@ -60,6 +62,8 @@ local total = tonumber(redis.call('HGET', meta, 'total'))
 if completed + failed >= total then
   if failed > 0 then status = 'failed' else status = 'completed' end
   redis.call('HSET', meta, 'status', status, 'finishedAt', now)
+  -- Nothing of it will run again: its chunks' payloads (kept for the reconciler) can go.
+  redis.call('DEL', chunks)
 end
 redis.call('EXPIRE', meta, ttl)
 redis.call('EXPIRE', results, ttl)
@@ -85,6 +89,7 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
 if status == 'completed' or status == 'failed' or status == 'cancelled' then return status end
 redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finishedAt', ARGV[1])
+redis.call('DEL', KEYS[2])
 redis.call('PUBLISH', ARGV[2], '{"type":"status","status":"cancelled"}')
 announceFinal(ARGV[2], 'cancelled')
 redis.call('PUBLISH', ARGV[3], ARGV[4])
@@ -106,6 +111,29 @@ for i = from, math.min(total, from + tonumber(ARGV[2])) - 1 do
 end
 return table.concat(parts, ',')
 `;
+
+/**
+ * The chunks (of size ARGV[3]) among items [ARGV[1], ARGV[2]) that have at least one item without an
+ * outcome, in order: what the reconciler checks against the queue when a workload stopped moving.
+ */
+const CHUNKS_MISSING_OUTCOMES = `
+local results, errors = KEYS[1], KEYS[2]
+local from, to, chunkSize = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local found, i = {}, from
+while i < to do
+  if redis.call('HEXISTS', results, i) == 0 and redis.call('HEXISTS', errors, i) == 0 then
+    local chunk = math.floor(i / chunkSize)
+    found[#found + 1] = chunk
+    i = (chunk + 1) * chunkSize
+  else
+    i = i + 1
+  end
+end
+return found
+`;
+
+/** Items one CHUNKS_MISSING_OUTCOMES call looks at: a few milliseconds of Redis at most. */
+const MISSING_SCAN_PAGE = 20_000;
 
 /** Results per RESULTS_JSON call: each call holds Redis for a few milliseconds at most. */
 const RESULTS_JSON_PAGE = 10_000;
@@ -130,15 +158,17 @@ type ScriptedRedis = RedisClient & {
   chunkmillMarkRunning(...args: Array<string | number>): Promise<string>;
   chunkmillCancel(...args: Array<string | number>): Promise<string>;
   chunkmillResultsJson(meta: string, results: string, from: number, count: number): Promise<string>;
+  chunkmillChunksMissingOutcomes(results: string, errors: string, from: number, to: number, chunkSize: number): Promise<number[]>;
 };
 
 function defineScripts(redis: RedisClient): ScriptedRedis {
   const scripted = redis as ScriptedRedis;
   if (typeof scripted.chunkmillRecordItems !== 'function') {
-    redis.defineCommand('chunkmillRecordItems', { numberOfKeys: 3, lua: RECORD_ITEMS });
+    redis.defineCommand('chunkmillRecordItems', { numberOfKeys: 4, lua: RECORD_ITEMS });
     redis.defineCommand('chunkmillMarkRunning', { numberOfKeys: 1, lua: MARK_RUNNING });
-    redis.defineCommand('chunkmillCancel', { numberOfKeys: 1, lua: CANCEL });
+    redis.defineCommand('chunkmillCancel', { numberOfKeys: 2, lua: CANCEL });
     redis.defineCommand('chunkmillResultsJson', { numberOfKeys: 2, lua: RESULTS_JSON });
+    redis.defineCommand('chunkmillChunksMissingOutcomes', { numberOfKeys: 2, lua: CHUNKS_MISSING_OUTCOMES });
   }
   return scripted;
 }
@@ -165,6 +195,7 @@ function parseRecord(fields: Record<string, string>): WorkloadRecord | undefined
     createdAt: Number(fields.createdAt),
     startedAt: optionalNumber(fields.startedAt),
     finishedAt: optionalNumber(fields.finishedAt),
+    acceptedAt: optionalNumber(fields.acceptedAt),
   };
 }
 
@@ -175,6 +206,9 @@ function serializeRecord(record: WorkloadRecord): Record<string, string> {
   }
   return fields;
 }
+
+/** Chunk payloads per HSET at submission: big enough to amortise, small enough to keep Redis responsive. */
+const PAYLOAD_WRITE_BATCH = 100;
 
 /** Workloads a store remembers as seen running (see isKnownRunning); the oldest are forgotten first. */
 const KNOWN_RUNNING_LIMIT = 1000;
@@ -188,18 +222,79 @@ export class WorkloadStore {
     redis: RedisClient,
     private readonly keys: Keys,
     private readonly resultTtlSeconds: number,
+    /** Replicas an item's outcome must reach before recording answers (REDIS_WAIT_REPLICAS). */
+    private readonly replicaWait = new ReplicaWait(),
   ) {
     this.redis = defineScripts(redis);
   }
 
-  /** Writes a new workload (status `queued`) and lists it in the index. */
-  async create(record: WorkloadRecord): Promise<void> {
-    const { meta } = this.keys.workload(record.id);
-    // Sent together (one round trip); the index is another slot, so it is not in the transaction.
+  /**
+   * Writes a new workload (status `queued`) with every chunk's job data (`chunkPayloads[i]`, JSON), and
+   * lists it in the index and among the open workloads. The payloads outlive the jobs until the workload
+   * ends, so that the reconciler can enqueue a chunk again whose job a failover lost.
+   */
+  async create(record: WorkloadRecord, chunkPayloads: string[] = []): Promise<void> {
+    const { meta, chunks } = this.keys.workload(record.id);
+    const transaction = this.redis.multi().hset(meta, serializeRecord(record)).expire(meta, this.resultTtlSeconds);
+    for (let offset = 0; offset < chunkPayloads.length; offset += PAYLOAD_WRITE_BATCH) {
+      const fields: string[] = [];
+      for (let index = offset; index < Math.min(chunkPayloads.length, offset + PAYLOAD_WRITE_BATCH); index++) {
+        fields.push(String(index), chunkPayloads[index]);
+      }
+      transaction.hset(chunks, ...fields);
+    }
+    transaction.expire(chunks, this.resultTtlSeconds);
+    // Sent together (one round trip); the indexes are other slots, so they are not in the transaction.
     await Promise.all([
-      execOrThrow(this.redis.multi().hset(meta, serializeRecord(record)).expire(meta, this.resultTtlSeconds)),
+      execOrThrow(transaction),
       this.redis.zadd(this.keys.workloadIndex, record.createdAt, record.id),
+      this.redis.zadd(this.keys.openWorkloads, record.createdAt, record.id),
     ]);
+  }
+
+  /**
+   * Notes that the submission is whole (record and every first job written): from now on the reconciler
+   * repairs it. Before, it may still be rolled back, and the reconciler leaves it alone for a while.
+   */
+  async markAccepted(id: string, now = Date.now()): Promise<void> {
+    await this.redis.hset(this.keys.workload(id).meta, 'acceptedAt', now);
+  }
+
+  /** Waits until the submission's writes reached the replicas REDIS_WAIT_REPLICAS asks for (no-op at 0). */
+  async waitForReplicas(id: string, queueKey: string): Promise<void> {
+    const keys = [this.keys.workload(id).meta, queueKey, this.keys.workloadIndex, this.keys.openWorkloads];
+    // One Redis holds them all: one WAIT covers every write of the connection.
+    await this.replicaWait.afterWritesTo(this.redis, this.redis instanceof Cluster ? keys : keys.slice(0, 1));
+  }
+
+  /** The open workloads (accepted, not known to be final), oldest first, at most `limit`. */
+  async openWorkloads(limit: number): Promise<string[]> {
+    return this.redis.zrange(this.keys.openWorkloads, 0, limit - 1);
+  }
+
+  /** Takes a workload off the open list (it is final, or gone). */
+  async closeOpen(id: string): Promise<void> {
+    await this.redis.zrem(this.keys.openWorkloads, id);
+  }
+
+  /**
+   * The chunks among the first `fedChunks` that have items without an outcome (at most `limit`), found
+   * in pages so that a large workload never holds Redis for long.
+   */
+  async chunksMissingOutcomes(record: WorkloadRecord, fedChunks: number, limit: number): Promise<number[]> {
+    const keys = this.keys.workload(record.id);
+    const end = Math.min(record.total, fedChunks * record.chunkSize);
+    const found: number[] = [];
+    for (let from = 0; from < end && found.length < limit; from += MISSING_SCAN_PAGE) {
+      found.push(...(await this.redis.chunkmillChunksMissingOutcomes(keys.results, keys.errors, from, Math.min(end, from + MISSING_SCAN_PAGE), record.chunkSize)));
+    }
+    return found.slice(0, limit);
+  }
+
+  /** Job data of the given chunks as written at submission (null where the payloads are gone). */
+  async chunkPayloads(id: string, chunkIndexes: number[]): Promise<Array<string | null>> {
+    if (chunkIndexes.length === 0) return [];
+    return this.redis.hmget(this.keys.workload(id).chunks, ...chunkIndexes.map(String));
   }
 
   /** Removes every trace of a workload: used to roll back a submission that could not be enqueued. */
@@ -210,6 +305,7 @@ export class WorkloadStore {
     const outcomes = await Promise.allSettled([
       this.redis.del(keys.meta, keys.results, keys.errors, keys.chunks, keys.feed, keys.doneChunks),
       this.redis.zrem(this.keys.workloadIndex, id),
+      this.redis.zrem(this.keys.openWorkloads, id),
     ]);
     for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
   }
@@ -282,14 +378,25 @@ export class WorkloadStore {
     now = Date.now(),
   ): Promise<{ status: WorkloadStatus | 'missing'; newlyCompleted: number; newlyFailed: number }> {
     const keys = this.keys.workload(id);
-    const args: Array<string | number> = [keys.meta, keys.results, keys.errors, now, this.resultTtlSeconds, keys.events];
+    const args: Array<string | number> = [keys.meta, keys.results, keys.errors, keys.chunks, now, this.resultTtlSeconds, keys.events];
     for (const outcome of outcomes) {
       if (outcome.ok) args.push(outcome.index, 'ok', JSON.stringify(outcome.value ?? null));
       else args.push(outcome.index, 'error', JSON.stringify({ code: outcome.code, message: outcome.message }));
     }
-    const [status, newlyCompleted, newlyFailed] = await this.redis.chunkmillRecordItems(...args);
+    const [status, newlyCompleted, newlyFailed] = await this.recordItemsScript(args);
     this.noteStatus(id, status as WorkloadStatus | 'missing');
     return { status: status as WorkloadStatus | 'missing', newlyCompleted, newlyFailed };
+  }
+
+  /** The recording script, with a WAIT for replicas behind it in the same round trip when asked for. */
+  private async recordItemsScript(args: Array<string | number>): Promise<[string, number, number]> {
+    if (!this.replicaWait.enabled) return this.redis.chunkmillRecordItems(...args);
+    const pipeline = this.redis.pipeline() as ReturnType<RedisClient['pipeline']> & { chunkmillRecordItems(...args: Array<string | number>): unknown };
+    pipeline.chunkmillRecordItems(...args);
+    this.replicaWait.append(pipeline);
+    const [reply, acknowledged] = await execOrThrow(pipeline);
+    this.replicaWait.check(acknowledged);
+    return reply as [string, number, number];
   }
 
   /** Of the given item indexes, those that have no outcome yet (a retried chunk skips the rest). */
@@ -324,7 +431,7 @@ export class WorkloadStore {
   /** Cancels a workload that is still queued or running, and tells every worker to stop its items. */
   async cancel(id: string, now = Date.now()): Promise<CancelOutcome> {
     const keys = this.keys.workload(id);
-    return (await this.redis.chunkmillCancel(keys.meta, now, keys.events, this.keys.cancelChannel, id)) as CancelOutcome;
+    return (await this.redis.chunkmillCancel(keys.meta, keys.chunks, now, keys.events, this.keys.cancelChannel, id)) as CancelOutcome;
   }
 
   /** Every item's outcome: `results[i]` answers item i (null until it succeeds), errors by index. */

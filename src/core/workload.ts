@@ -39,6 +39,8 @@ export interface WorkloadRecord {
   createdAt: number;
   startedAt?: number;
   finishedAt?: number;
+  /** When the submission was whole (its record and first jobs written): see WorkloadStore.markAccepted. */
+  acceptedAt?: number;
 }
 
 /** A workload as the HTTP API shows it. */

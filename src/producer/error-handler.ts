@@ -6,6 +6,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { ChunkmillError, NotFoundError, RateLimitedError, RedisUnavailableError, ValidationError } from '../core/errors';
+import { isRedisUnavailable } from '../core/redis-errors';
 
 const BODY_PARSER_ERRORS: Record<string, () => ChunkmillError> = {
   'entity.too.large': () => new ChunkmillError('PAYLOAD_TOO_LARGE', 'The request body is larger than allowed.', 413),
@@ -16,17 +17,6 @@ const BODY_PARSER_ERRORS: Record<string, () => ChunkmillError> = {
   'encoding.unsupported': () => new ChunkmillError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported content encoding.', 415),
   'charset.unsupported': () => new ChunkmillError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported charset; send UTF-8 JSON.', 415),
 };
-
-// NOREPLICAS: a master with min-replicas-to-write and too few replicas in touch (e.g. just after a failover).
-const REDIS_DOWN = /Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|OOM command not allowed|LOADING|MISCONF|Reached the max retries|READONLY|NOREPLICAS|CLUSTERDOWN|MASTERDOWN|TRYAGAIN|Command timed out|Socket timeout|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready/;
-
-export function isRedisUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  if (error.name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(error.message)) return true;
-  // A MULTI that Redis refused (EXECABORT) carries the real reasons, e.g. OOM when Redis is full.
-  const previous = (error as { previousErrors?: unknown }).previousErrors;
-  return Array.isArray(previous) && previous.some(isRedisUnavailable);
-}
 
 export function toChunkmillError(error: unknown): ChunkmillError | undefined {
   if (error instanceof ChunkmillError) return error;

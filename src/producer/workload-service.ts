@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { defaultChunkSize, planChunks, type ChunkRange } from '../core/chunk-planner';
 import type { Config } from '../core/config';
 import type { ChunkFeeder } from '../core/chunk-feeder';
+import { chunkJobOptions } from '../core/chunk-job-options';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError, type ErrorDetail } from '../core/errors';
 import type { ChunkQueue, ChunkQueues } from '../core/queues';
 import { COMMAND_TIMED_OUT } from '../core/redis-connection';
@@ -186,27 +187,24 @@ export class WorkloadService {
     };
     // Past the window, the workload's chunks are fed as earlier ones finish (chunk-feeder.ts).
     const windowed = this.feeder.isWindowed(chunks.length);
+    const jobOptions = chunkJobOptions(record, this.config);
     const jobs = chunks.map((chunk) => ({
       name: submission.type,
       data: windowed ? { ...items.chunkData(chunk), windowed: true } : items.chunkData(chunk),
-      opts: {
-        jobId: chunkJobId(id, chunk.chunkIndex),
-        attempts: record.attempts,
-        backoff: { type: 'exponential', delay: this.config.RETRY_BACKOFF_MS },
-        priority: record.priority,
-        removeOnComplete: true,
-        removeOnFail: { age: this.config.RESULT_TTL_SECONDS },
-      },
+      opts: { ...jobOptions, jobId: chunkJobId(id, chunk.chunkIndex) },
     }));
     const queue = this.queues[submission.type];
     try {
-      await this.store.create(record);
+      await this.store.create(record, jobs.map((job) => JSON.stringify(job.data)));
       if (windowed) await this.feeder.start(id, submission.type, jobs);
       else {
         for (let offset = 0; offset < jobs.length; offset += ENQUEUE_BATCH) {
           await queue.addBulk(jobs.slice(offset, offset + ENQUEUE_BATCH));
         }
       }
+      await this.store.markAccepted(id);
+      // With REDIS_WAIT_REPLICAS, the 202 waits until replicas have it all: a failover cannot take it back.
+      await this.store.waitForReplicas(id, queue.keys.meta);
     } catch (error) {
       // A Redis that did not answer in time (stalled) will not answer the clean-up either: the 503 goes
       // out now, and the clean-up, sent after the writes on the same connection, runs after them once
@@ -292,9 +290,8 @@ export class WorkloadService {
     }
     if (outcome === 'cancelled-now') {
       // Waiting chunks are removed here; running ones are stopped by their workers (cancel channel).
-      // Chunks never fed have no job: dropping the payloads is enough (the feeder never feeds a cancelled workload).
+      // Chunks never fed have no job, and the cancel dropped their payloads (the feeder never feeds a cancelled workload).
       await this.removeChunkJobs(this.queues[record.type], record);
-      await this.feeder.discard(id);
       this.logger.info({ workloadId: id }, 'workload cancelled');
     }
     return this.get(id);
@@ -329,7 +326,7 @@ export class WorkloadService {
     // Both halves, each whatever the other does: on a Redis Cluster the queue and the workload's record
     // may live on different nodes, and one of them being gone must not leave the other behind.
     const remove = async (): Promise<void> => {
-      const outcomes = await Promise.allSettled([this.removeChunkJobs(queue, record), this.feeder.discard(record.id), this.store.remove(record.id)]);
+      const outcomes = await Promise.allSettled([this.removeChunkJobs(queue, record), this.store.remove(record.id)]);
       for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
     };
     const deadline = Date.now() + ROLLBACK_RETRY_MS;

@@ -6,7 +6,7 @@
  *
  * Not after a failed attempt (BullMQ runs the chunk again) nor a handed-back chunk: those are still in
  * the queue. A chunk given up for good is the lost-chunk reaper's. Should this process die, or Redis be
- * away, between the completion and the mark, the feed sweep re-adds the chunk (it runs, finds its items
+ * away, between the completion and the mark, the reconciler re-adds the chunk (it runs, finds its items
  * recorded, changes nothing) and the mark follows. Chunks of small workloads (all enqueued at submit)
  * skip this: it is never on their critical path.
  */
@@ -29,7 +29,7 @@ export class CompletionFeeding {
       if (!job.data.windowed) return;
       const feeding = this.feeder
         .chunkFinished(job.data.workloadId, job.data.chunkIndex)
-        .catch((error) => this.logger.warn({ err: error, jobId: job.id }, 'could not feed after a chunk; the feed sweep will'));
+        .catch((error) => this.logger.warn({ err: error, jobId: job.id }, 'could not feed after a chunk; the reconciler will'));
       this.pending.add(feeding);
       void feeding.finally(() => this.pending.delete(feeding));
     });

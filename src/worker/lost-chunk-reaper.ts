@@ -11,6 +11,8 @@
  * Losing a chunk already takes a stall interval to notice (30 s by default), so a second more is nothing.
  * The first look after a start reads the whole failed set, so failures while no host ran are reaped too.
  * A windowed workload's chunk is then also marked done, so that its next chunks are fed (core/chunk-feeder.ts).
+ * A reap that Redis refused (full, failing over) is tried again at every look until it sticks; the
+ * reconciler reaps too, should a failed chunk's items still be missing (worker/workload-reconciler.ts).
  */
 import { Job, Queue } from 'bullmq';
 import type { RedisClient } from '../core/redis-connection';
@@ -37,8 +39,10 @@ const PAGE = 500;
 export class LostChunkReaper {
   private readonly queue: Queue<ChunkJobData>;
   private readonly timer: NodeJS.Timeout;
-  /** Failed jobs already looked at → their failure time; forgotten once older than the slack. */
+  /** Failed jobs already reaped → their failure time; forgotten once older than the slack. */
   private readonly seen = new Map<string, number>();
+  /** Failed jobs whose reap failed: tried again at every look, whatever their failure time. */
+  private readonly unreaped = new Set<string>();
   /** Failure times from here on are looked at (0: the whole set, on the first look). */
   private since = 0;
   private sweeping?: Promise<void>;
@@ -61,17 +65,17 @@ export class LostChunkReaper {
     }, options.pollMs ?? 1000);
   }
 
-  /** Reaps every failed job not looked at yet. */
+  /** Reaps every failed job not reaped yet. */
   private async sweep(): Promise<void> {
     const started = Date.now();
+    for (const jobId of [...this.unreaped]) await this.reapById(jobId);
     for (let offset = 0; !this.closed; offset += PAGE) {
       const page = await this.connection.zrangebyscore(this.queue.keys.failed, this.since, '+inf', 'WITHSCORES', 'LIMIT', offset, PAGE);
       for (let i = 0; i < page.length; i += 2) {
         const [jobId, failedAt] = [page[i], Number(page[i + 1])];
-        if (this.seen.has(jobId)) continue;
+        if (this.seen.has(jobId) || this.unreaped.has(jobId)) continue;
         this.seen.set(jobId, failedAt);
-        const job = await Job.fromId<ChunkJobData>(this.queue, jobId);
-        if (job) await this.reap(job).catch((error) => this.logger.error({ err: error, jobId }, 'could not record a lost chunk'));
+        await this.reapById(jobId);
       }
       if (page.length < PAGE * 2) break;
     }
@@ -79,25 +83,15 @@ export class LostChunkReaper {
     for (const [jobId, failedAt] of this.seen) if (failedAt < this.since) this.seen.delete(jobId);
   }
 
-  private async reap(job: Job<ChunkJobData>): Promise<void> {
-    // Only a job that is failed for good; one that will be retried is not lost.
-    if (!job.data || (await job.getState()) !== 'failed') return;
-    const data = job.data;
-    const count = chunkItemCount(data);
-    const unfinished = await this.store.unfinishedIndexes(
-      data.workloadId,
-      Array.from({ length: count }, (_, offset) => data.start + offset),
-    );
-    if (unfinished.length > 0) {
-      const message = `The chunk was given up after failing: ${job.failedReason}`;
-      await this.store.recordItems(
-        data.workloadId,
-        unfinished.map((index) => ({ index, ok: false as const, code: ItemErrorCode.CHUNK_LOST, message })),
-      );
-      this.logger.warn({ workloadId: data.workloadId, chunkIndex: data.chunkIndex, items: unfinished.length, queue: this.kind }, 'recorded a lost chunk');
+  private async reapById(jobId: string): Promise<void> {
+    try {
+      const job = await Job.fromId<ChunkJobData>(this.queue, jobId);
+      if (job) await reapFailedChunk(job, { store: this.store, feeder: this.feeder, logger: this.logger, queue: this.kind });
+      this.unreaped.delete(jobId);
+    } catch (error) {
+      this.unreaped.add(jobId);
+      this.logger.warn({ err: error, jobId }, 'could not record a lost chunk yet; trying again');
     }
-    // The chunk is over for good: its window slot goes to the workload's next chunk.
-    if (data.windowed) await this.feeder?.chunkFinished(data.workloadId, data.chunkIndex);
   }
 
   async close(): Promise<void> {
@@ -107,4 +101,36 @@ export class LostChunkReaper {
     await this.sweeping;
     await this.queue.close();
   }
+}
+
+export interface ReapDeps {
+  store: WorkloadStore;
+  feeder?: ChunkFeeder;
+  logger: Logger;
+  queue: QueueKind;
+}
+
+/**
+ * Records the unfinished items of a chunk that BullMQ gave up on as CHUNK_LOST (so that its workload
+ * still ends), and marks a windowed chunk done. Idempotent: items with an outcome are left as they are.
+ */
+export async function reapFailedChunk(job: Job<ChunkJobData>, deps: ReapDeps): Promise<void> {
+  // Only a job that is failed for good; one that will be retried is not lost.
+  if (!job.data || (await job.getState()) !== 'failed') return;
+  const data = job.data;
+  const count = chunkItemCount(data);
+  const unfinished = await deps.store.unfinishedIndexes(
+    data.workloadId,
+    Array.from({ length: count }, (_, offset) => data.start + offset),
+  );
+  if (unfinished.length > 0) {
+    const message = `The chunk was given up after failing: ${job.failedReason}`;
+    await deps.store.recordItems(
+      data.workloadId,
+      unfinished.map((index) => ({ index, ok: false as const, code: ItemErrorCode.CHUNK_LOST, message })),
+    );
+    deps.logger.warn({ workloadId: data.workloadId, chunkIndex: data.chunkIndex, items: unfinished.length, queue: deps.queue }, 'recorded a lost chunk');
+  }
+  // The chunk is over for good: its window slot goes to the workload's next chunk.
+  if (data.windowed) await deps.feeder?.chunkFinished(data.workloadId, data.chunkIndex);
 }

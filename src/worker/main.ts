@@ -10,6 +10,7 @@ import { Keys, QUEUE_KINDS, type QueueKind } from '../core/keys';
 import { closeQueues, openQueues } from '../core/queues';
 import { closeRedis, createRedis, withRedisDeadline } from '../core/redis-connection';
 import { runMain } from '../core/run-main';
+import { ReplicaWait } from '../core/replica-wait';
 import { WorkloadStore } from '../core/workload-store';
 import { processMetrics, workerHostMetrics } from '../core/metrics';
 import { WorkerHeartbeat, WorkerRegistry } from '../core/worker-registry';
@@ -17,6 +18,7 @@ import { ClusterMetrics } from './cluster-metrics';
 import { HostMetricsServer } from './host-metrics-server';
 import { ClusterSupervisor } from './cluster-supervisor';
 import { LostChunkReaper } from './lost-chunk-reaper';
+import { WorkloadReconciler } from './workload-reconciler';
 import { poolThreads, startWorkerProcess } from './worker-process';
 
 /** How long the host's own Redis clean-up (registry entry, reapers) may wait for Redis when stopping. */
@@ -27,20 +29,21 @@ if (cluster.isPrimary) {
     const keys = new Keys(config.CHUNKMILL_PREFIX);
     const connection = createRedis(config.REDIS_URL, 'worker', 'chunkmill-worker-host');
     connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-    const store = new WorkloadStore(connection, keys, config.RESULT_TTL_SECONDS);
+    const store = new WorkloadStore(connection, keys, config.RESULT_TTL_SECONDS, new ReplicaWait({ replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS }));
     const queues = openQueues(connection, keys);
     const feeder = new ChunkFeeder(connection, keys, queues, { windowChunks: config.CHUNKS_IN_QUEUE_PER_WORKLOAD, ttlSeconds: config.RESULT_TTL_SECONDS });
     const reapers = config.WORKER_QUEUES.map((kind) => new LostChunkReaper(kind, connection, keys, store, logger, feeder));
-    // Tops up windowed workloads whose feeding a dead worker interrupted (see core/chunk-feeder.ts).
-    let sweeping = false;
-    const sweep = setInterval(() => {
-      if (sweeping) return;
-      sweeping = true;
-      feeder
-        .sweep()
-        .catch((error) => logger.warn({ err: error }, 'feed sweep failed; trying again later'))
-        .finally(() => (sweeping = false));
-    }, config.FEED_SWEEP_INTERVAL_MS);
+    // Repairs what crashes and failovers left behind, so that every accepted workload ends (workload-reconciler.ts).
+    const reconciler = new WorkloadReconciler(store, feeder, queues, logger, config);
+    let reconciling = false;
+    const reconcile = setInterval(() => {
+      if (reconciling) return;
+      reconciling = true;
+      reconciler
+        .look()
+        .catch((error) => logger.warn({ err: error }, 'reconciler look failed; trying again later'))
+        .finally(() => (reconciling = false));
+    }, config.RECONCILE_INTERVAL_MS);
     const supervisor = new ClusterSupervisor(
       { processes: config.WORKER_PROCESSES, shutdownGraceMs: config.SHUTDOWN_GRACE_MS },
       logger,
@@ -75,7 +78,7 @@ if (cluster.isPrimary) {
       'worker host started',
     );
     return async () => {
-      clearInterval(sweep);
+      clearInterval(reconcile);
       // Listed while its children finish their chunks; off the list once they are done.
       await supervisor.stop();
       // A Redis that does not answer (away, frozen) holds up the rest for CLEANUP_WAIT_MS at most.

@@ -18,6 +18,7 @@ import { ResultCache } from '../core/result-cache';
 import { closeRedis, createRedis, withRedisDeadline } from '../core/redis-connection';
 import { RedisSubscriber } from '../core/redis-subscriber';
 import type { Shutdown } from '../core/run-main';
+import { ReplicaWait } from '../core/replica-wait';
 import { WorkloadStore } from '../core/workload-store';
 import type { ChunkJobData, ComputeChunkData, FetchChunkData } from '../core/workload';
 import { AddressGuard } from './address-guard';
@@ -27,6 +28,7 @@ import { createComputeProcessor } from './compute-chunk-processor';
 import { createFetchProcessor } from './fetch-chunk-processor';
 import { CompletionFeeding } from './completion-feeding';
 import { HttpFetcher } from './http-fetcher';
+import { InfrastructureGuard } from './infrastructure-guard';
 import { OriginLimiter } from './origin-limiter';
 import { ThreadPool } from './thread-pool';
 import { WorkerMetrics } from './worker-metrics';
@@ -57,7 +59,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const subscriber = new RedisSubscriber(createRedis(config.REDIS_URL, 'subscriber'));
   subscriber.connection.on('error', (error) => logger.warn({ err: error }, 'redis subscriber connection error'));
-  const store = new WorkloadStore(connection, keys, config.RESULT_TTL_SECONDS);
+  const store = new WorkloadStore(connection, keys, config.RESULT_TTL_SECONDS, new ReplicaWait({ replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS }));
   const recorders = new ItemRecorders(store);
   // WORKER_QUEUES: a host started for one kind of work takes no chunks of the other.
   const runs = new Set(config.WORKER_QUEUES);
@@ -75,6 +77,9 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   // Every running chunk listens to it (chunk-run.ts links it to the chunk's own signal).
   setMaxListeners(0, shutdown.signal);
 
+  // A chunk that Redis fails (full, frozen, failing over) goes back to the queue without using an attempt.
+  const guard = new InfrastructureGuard(logger, { handBackForMs: config.LOCK_DURATION_MS, shutdownSignal: shutdown.signal });
+
   const workerOptions = (concurrency: number) => ({
     connection,
     prefix: keys.bullPrefix,
@@ -87,7 +92,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     keys.queueName('compute'),
     metrics.instrument(
       'compute',
-      createComputeProcessor({
+      guard.wrap(createComputeProcessor({
         store,
         recorders,
         pool,
@@ -98,7 +103,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
         cache: new ResultCache(connection, keys, config.CACHE_TTL_SECONDS),
         onCacheLookup: metrics.cacheLookup,
         arrays,
-      }),
+      })),
     ),
     workerOptions(config.WORKER_CONCURRENCY),
   );
@@ -115,7 +120,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     keys.queueName('fetch'),
     metrics.instrument(
       'fetch',
-      createFetchProcessor({
+      guard.wrap(createFetchProcessor({
         store,
         recorders,
         cancellations,
@@ -124,7 +129,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
         origins: new OriginLimiter(),
         slots,
         onItemDone: (item) => metrics.itemDone('fetch', item),
-      }),
+      })),
     ),
     workerOptions(config.WORKER_FETCH_CONCURRENCY),
   );

@@ -9,7 +9,7 @@ import { startProducerHarness, type ProducerHarness } from '../utils/producer-ha
 import { startRole, type RoleProcess } from '../utils/role-process';
 import { testRedisUrl, uniquePrefix } from '../utils/redis';
 
-describe('feed sweep', () => {
+describe("reconciler: windowed feeding", () => {
   let harness: ProducerHarness;
   let worker: RoleProcess | undefined;
   let redis: Redis;
@@ -32,14 +32,14 @@ describe('feed sweep', () => {
     expect(await queue.remove(`${id}-2`)).toBe(1);
 
     ({ process: worker } = await startRole('worker', {
-      env: { ...shared, WORKER_PROCESSES: '1', WORKER_THREADS: '1', WORKER_METRICS_PORT: '0', FEED_SWEEP_INTERVAL_MS: '200' },
+      env: { ...shared, WORKER_PROCESSES: '1', WORKER_THREADS: '1', WORKER_METRICS_PORT: '0', RECONCILE_INTERVAL_MS: '200' },
     }));
     const answer = await harness.api.results(id, 30_000);
     expect(answer.status).toBe('completed');
     expect(answer.results).toEqual(Array.from({ length: 40 }, (_, n) => (n * (n - 1) * (2 * n - 1)) / 6));
     expect((await harness.api.get(`/v1/workloads/${id}`)).body).toMatchObject({ completed: 40, failed: 0 });
-    // Once the workload ended, its payloads are dropped and the sweep no longer visits it.
-    await eventually(async () => (await redis.zcard(`${prefix}:feeding`)) === 0, 5_000);
+    // Once the workload ended, its payloads are dropped and the reconciler no longer visits it.
+    await eventually(async () => (await redis.zcard(`${prefix}:open`)) === 0, 5_000);
     expect(await redis.exists(`${prefix}:wl:{${id}}:chunks`)).toBe(0);
   }, 60_000);
 });

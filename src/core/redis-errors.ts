@@ -1,0 +1,35 @@
+/**
+ * Which errors mean "Redis cannot serve right now" rather than "this request or this item is wrong".
+ *
+ * The producer answers them 503 REDIS_UNAVAILABLE; a worker hands its chunk back to the queue without
+ * using up an attempt (worker/infrastructure-guard.ts): an item never fails, and no chunk is given up,
+ * only because Redis was away, full, frozen or failing over for a while.
+ */
+
+/** Thrown when fewer replicas than REDIS_WAIT_REPLICAS acknowledged a write in time (see replica-wait.ts). */
+export class ReplicaWaitError extends Error {
+  constructor(
+    readonly wanted: number,
+    readonly acknowledged: number,
+  ) {
+    super(`Only ${acknowledged} of ${wanted} Redis replicas acknowledged the write in time`);
+    this.name = 'ReplicaWaitError';
+  }
+}
+
+/**
+ * Connection failures (closed, refused, reset, timed out, offline queue off), and the refusals of a
+ * Redis that is up but cannot take the command now: full (OOM), loading or failing to persist
+ * (LOADING, MISCONF), a replica or a master without its replicas (READONLY, NOREPLICAS, MASTERDOWN), a
+ * cluster without a full slot map (CLUSTERDOWN, TRYAGAIN, redirections, slot refresh).
+ */
+const REDIS_DOWN =
+  /Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|OOM command not allowed|LOADING|MISCONF|Reached the max retries|READONLY|NOREPLICAS|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|Command timed out|Socket timeout|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready/;
+
+export function isRedisUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error instanceof ReplicaWaitError || error.name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(error.message)) return true;
+  // A MULTI that Redis refused (EXECABORT) carries the real reasons, e.g. OOM when Redis is full.
+  const previous = (error as { previousErrors?: unknown }).previousErrors;
+  return Array.isArray(previous) && previous.some(isRedisUnavailable);
+}
