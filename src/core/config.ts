@@ -32,6 +32,12 @@ const envSchema = z.object({
       }
     }, 'a cluster URL is redis+cluster://host:port,host:port,... (seed nodes)')
     .default('redis://127.0.0.1:6379'),
+  /**
+   * How long the producer and the dashboard wait for a Redis reply before answering 503: a Redis that
+   * stalls (a long pause, a frozen VM, a partition, a cluster master being failed over) gets a fast 503
+   * instead of a hanging request.
+   */
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt.min(50).max(60_000).default(2_000),
   CHUNKMILL_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-" only (1-64 characters)')

@@ -52,9 +52,17 @@ export class PayloadTooLargeError extends ChunkmillError {
   }
 }
 
+/**
+ * When a client should try again after a 503 REDIS_UNAVAILABLE (`Retry-After`): a Redis restart or a
+ * cluster failover is over within seconds, and clients that all retry at once would slow it down.
+ */
+export const REDIS_RETRY_AFTER_SECONDS = 2;
+
 export class RedisUnavailableError extends ChunkmillError {
-  constructor(message = 'Redis is not reachable; nothing was enqueued. Try again shortly.') {
-    super('REDIS_UNAVAILABLE', message, 503);
+  readonly retryAfterSeconds = REDIS_RETRY_AFTER_SECONDS;
+
+  constructor(message = 'Redis is not reachable; nothing was enqueued. Try again shortly.', details: ErrorDetail[] = []) {
+    super('REDIS_UNAVAILABLE', message, 503, details);
     this.name = 'RedisUnavailableError';
   }
 }

@@ -24,7 +24,7 @@ export class ReplicaWaitError extends Error {
  * cluster without a full slot map (CLUSTERDOWN, TRYAGAIN, redirections, slot refresh).
  */
 const REDIS_DOWN =
-  /Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|OOM command not allowed|LOADING|MISCONF|Reached the max retries|READONLY|NOREPLICAS|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|Command timed out|Socket timeout|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available/;
+  /Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|OOM command not allowed|LOADING|MISCONF|Reached the max retries|READONLY|NOREPLICAS|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|Command timed out|Socket timeout|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready/;
 
 export function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

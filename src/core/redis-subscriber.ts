@@ -2,7 +2,8 @@
  * One pub/sub connection shared by everything in a process that listens: long-polls, SSE streams,
  * cancellation. Channels are subscribed while anyone listens and unsubscribed when the last one leaves.
  */
-import { closeRedis, type RedisClient } from './redis-connection';
+import { COMMAND_TIMED_OUT, closeRedis, type RedisClient } from './redis-connection';
+import { timeLimit } from './time-limit';
 
 export type MessageListener = (message: string) => void;
 
@@ -29,8 +30,12 @@ export class RedisSubscriber {
     });
   }
 
-  /** Starts listening; the promise settles once Redis confirmed the subscription. Returns the way to stop. */
-  async listen(channel: string, listener: MessageListener): Promise<() => void> {
+  /**
+   * Starts listening; the promise settles once Redis confirmed the subscription. Returns the way to stop.
+   * With `timeoutMs` (a request path, which must not hang on a stalled Redis), a subscription not
+   * confirmed in time fails with "Command timed out"; without it, it waits for Redis (a worker's).
+   */
+  async listen(channel: string, listener: MessageListener, options: { timeoutMs?: number } = {}): Promise<() => void> {
     let set = this.listeners.get(channel);
     if (!set) {
       set = new Set();
@@ -38,9 +43,10 @@ export class RedisSubscriber {
     }
     set.add(listener);
     if (!this.subscriptions.has(channel)) this.subscriptions.set(channel, this.subscribe(channel));
-    const subscription = this.subscriptions.get(channel);
+    const subscription = this.subscriptions.get(channel)!;
     try {
-      await subscription;
+      if (options.timeoutMs === undefined) await subscription;
+      else if (!(await timeLimit(subscription.then(() => true), options.timeoutMs, false))) throw new Error(COMMAND_TIMED_OUT);
     } catch (error) {
       // Not subscribed (Redis away): forget this attempt, so that the next listen subscribes afresh.
       set.delete(listener);

@@ -17,7 +17,7 @@ import { QueueOverview } from './queue-overview';
 
 runMain('dashboard', async (config, logger) => {
   const keys = new Keys(config.CHUNKMILL_PREFIX);
-  const redis = createRedis(config.REDIS_URL, 'producer', 'chunkmill-dashboard');
+  const redis = createRedis(config.REDIS_URL, 'producer', 'chunkmill-dashboard', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const queues = openQueues(redis, keys);
   const store = new WorkloadStore(redis, keys, config.RESULT_TTL_SECONDS);

@@ -4,6 +4,7 @@ import type { RedisClient } from '../core/redis-connection';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config';
 import { RedisUnavailableError } from '../core/errors';
+import { probeWrites } from '../core/redis-write-probe';
 import type { ArrayStore } from '../core/array-store';
 import { apiDocsRoutes } from './api-docs';
 import { arrayRoutes } from './array-routes';
@@ -14,8 +15,6 @@ import { buildOpenApiDocument } from './openapi';
 import { workloadRoutes, type RouteDeps } from './workload-routes';
 import { workerRoutes } from './worker-routes';
 import type { WorkerRegistry } from '../core/worker-registry';
-
-const READY_TIMEOUT_MS = 1000;
 
 export interface ProducerAppDeps extends RouteDeps {
   config: Config;
@@ -33,14 +32,10 @@ export function createProducerApp(deps: ProducerAppDeps): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // Ready means Redis takes writes (redis-write-probe.ts): a full, read-only or stalled Redis is a 503 with the reason.
   app.get('/readyz', async (_req, res) => {
-    const ping = deps.redis.ping();
-    const timeout = new Promise((_, reject) => setTimeout(() => reject(new RedisUnavailableError()), READY_TIMEOUT_MS).unref());
-    try {
-      await Promise.race([ping, timeout]);
-    } catch {
-      throw new RedisUnavailableError('Redis is not reachable.');
-    }
+    const probe = await probeWrites(deps.redis, deps.keys, deps.config.REDIS_COMMAND_TIMEOUT_MS);
+    if (!probe.writable) throw new RedisUnavailableError('Redis cannot take writes now.', [{ reason: probe.reason }]);
     res.json({ status: 'ready' });
   });
 

@@ -40,7 +40,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if (known.httpStatus >= 500) logger.warn({ err: error, path: req.path }, known.message);
     const answer = known ?? new ChunkmillError('INTERNAL_ERROR', 'Something went wrong on our side.', 500);
     if (res.headersSent) return res.end();
-    if (answer instanceof RateLimitedError) res.set('Retry-After', String(answer.retryAfterSeconds));
+    // 429 and 503 tell the client when to come back.
+    if (answer instanceof RateLimitedError || answer instanceof RedisUnavailableError) res.set('Retry-After', String(answer.retryAfterSeconds));
     res.status(answer.httpStatus).json({
       error: { code: answer.code, message: answer.message, details: answer.details },
     });

@@ -8,10 +8,19 @@
  * connection is ready again every waiter checks its workload's status once more.
  */
 import type { RedisSubscriber } from '../core/redis-subscriber';
+import { COMMAND_TIMED_OUT } from '../core/redis-connection';
+import { timeLimit } from '../core/time-limit';
 import { FINAL_STATUSES, type WorkloadStatus } from '../core/workload';
 
 /** After a reconnect, how long to let ioredis re-subscribe before the waiters check again. */
 const RESUBSCRIBE_SETTLE_MS = 250;
+/**
+ * How often a waiter checks its workload's status anyway. Pub/sub is at most once: an announcement made
+ * while the subscription's node is stalled or being replaced (a cluster failover picks another node for
+ * it) is lost without a reconnect event to tell. This bounds how late such a long-poll answers; an
+ * announcement that arrives still answers at once.
+ */
+const RECHECK_MS = 5_000;
 
 export interface FinishWatch {
   /**
@@ -40,12 +49,24 @@ export class FinishedWorkloads {
     private readonly channel: string,
   ) {
     // A failure here (Redis away at start) is retried by the first request that needs the subscription.
-    this.ready().catch(() => undefined);
+    this.subscribe().catch(() => undefined);
     subscriber.connection.on('ready', this.onReady);
   }
 
-  /** Resolves once the subscription is confirmed (at once when it is); subscribes again after a failed try. */
-  ready(): Promise<void> {
+  /**
+   * Resolves once the subscription is confirmed (at once when it is); subscribes again after a failed
+   * try. With `timeoutMs`, fails ("Command timed out") when it is not confirmed in time; the subscription
+   * itself goes on for the next caller.
+   */
+  ready(timeoutMs?: number): Promise<void> {
+    const subscription = this.subscribe();
+    if (timeoutMs === undefined) return subscription;
+    return timeLimit(subscription.then(() => true), timeoutMs, false).then((confirmed) => {
+      if (!confirmed) throw new Error(COMMAND_TIMED_OUT);
+    });
+  }
+
+  private subscribe(): Promise<void> {
     this.subscription ??= this.subscriber
       .listen(this.channel, (message) => {
         const { id, status } = JSON.parse(message) as { id: string; status: WorkloadStatus };
@@ -86,6 +107,7 @@ export class FinishedWorkloads {
           if (pending.length === 0) {
             const left = deadline - Date.now();
             if (left <= 0 || signal?.aborted) return;
+            let recheck = false;
             await new Promise<void>((resolve) => {
               const done = (): void => {
                 clearTimeout(timer);
@@ -93,11 +115,19 @@ export class FinishedWorkloads {
                 wakeUp = undefined;
                 resolve();
               };
-              const timer = setTimeout(done, left);
+              const timer = setTimeout(() => {
+                recheck = left > RECHECK_MS;
+                done();
+              }, Math.min(left, RECHECK_MS));
               signal?.addEventListener('abort', done, { once: true });
               wakeUp = done;
             });
-            if (pending.length === 0) return;
+            if (pending.length === 0 && !recheck) return;
+            if (pending.length === 0) {
+              // A failed check (Redis unavailable for a moment) is not an answer: keep waiting.
+              if (await isFinal().catch(() => false)) return;
+              continue;
+            }
           }
           if (pending.splice(0).includes(true)) return;
           if (await isFinal()) return;

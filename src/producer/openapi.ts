@@ -134,7 +134,7 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
       '/readyz': {
         get: {
           tags: ['health'],
-          summary: 'Ready (Redis reachable)',
+          summary: 'Ready (Redis takes writes: a probe key written within REDIS_COMMAND_TIMEOUT_MS in each slot a submission needs; a 503 says why not)',
           security: [],
           responses: { '200': json({ type: 'object', properties: { status: { const: 'ready' } } }, 'ready'), '503': errorAnswer('REDIS_UNAVAILABLE') },
         },

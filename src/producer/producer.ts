@@ -26,10 +26,18 @@ export interface Producer {
 
 /** How long start-up waits for Redis before serving anyway (answering 503 until Redis is there). */
 const REDIS_WAIT_AT_START_MS = 5_000;
+/** The slowest transfer rate to Redis an array PUT or GET is given time for (a slow VM managed ~120 MB/s). */
+const ARRAY_TRANSFER_FLOOR_BYTES_PER_SECOND = 32 * 1024 * 1024;
+
+/** REDIS_COMMAND_TIMEOUT_MS, plus the time to move the largest array at the floor rate. */
+export function arrayCommandTimeoutMs(config: Pick<Config, 'REDIS_COMMAND_TIMEOUT_MS' | 'MAX_ARRAY_BYTES'>): number {
+  return config.REDIS_COMMAND_TIMEOUT_MS + Math.ceil((config.MAX_ARRAY_BYTES / ARRAY_TRANSFER_FLOOR_BYTES_PER_SECOND) * 1000);
+}
 
 export async function createProducer(config: Config, logger: Logger): Promise<Producer> {
   const keys = new Keys(config.CHUNKMILL_PREFIX);
-  const redis = createRedis(config.REDIS_URL, 'producer');
+  const deadline = { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS };
+  const redis = createRedis(config.REDIS_URL, 'producer', undefined, deadline);
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const subscriber = new RedisSubscriber(createRedis(config.REDIS_URL, 'subscriber'));
   subscriber.connection.on('error', (error) => logger.warn({ err: error }, 'redis subscriber connection error'));
@@ -38,16 +46,32 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
   const store = new WorkloadStore(redis, keys, config.RESULT_TTL_SECONDS, new ReplicaWait({ replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS }));
   const feeder = new ChunkFeeder(redis, keys, queues, { windowChunks: config.CHUNKS_IN_QUEUE_PER_WORKLOAD, ttlSeconds: config.RESULT_TTL_SECONDS });
   const finished = new FinishedWorkloads(subscriber, keys.finishedChannel);
-  const arrays = new ArrayStore(redis, keys);
+  // Whole arrays (up to MAX_ARRAY_BYTES in one SET or GET) go over their own connection, whose deadline
+  // also counts the transfer, so that the others keep their short one.
+  const arrayRedis = createRedis(config.REDIS_URL, 'producer', 'chunkmill-producer-arrays', { commandTimeoutMs: arrayCommandTimeoutMs(config) });
+  arrayRedis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  const arrays = new ArrayStore(arrayRedis, keys);
   const service = new WorkloadService(config, store, queues, finished, logger, feeder, arrays);
   const idempotency = new IdempotencyKeys(redis, keys);
   // Fail-fast connections refuse commands until connected: give Redis a moment before the first request.
-  const redisReady = await waitUntilReady([redis, subscriber.connection], REDIS_WAIT_AT_START_MS);
+  const redisReady = await waitUntilReady([redis, arrayRedis, subscriber.connection], REDIS_WAIT_AT_START_MS);
   // BullMQ writes each queue's meta hash once its connection is initialised: let that happen before the
   // first request, so that a refused request never sees keys appear that it did not write.
   if (redisReady) await Promise.all(Object.values(queues).map((queue) => queue.waitUntilReady().catch(() => undefined)));
   const workers = new WorkerRegistry(redis, keys, config.WORKER_HEARTBEAT_MS);
-  const app = createProducerApp({ config, redis, logger, service, store, subscriber, keys, idempotency, arrays, workers });
+  const app = createProducerApp({
+    config,
+    redis,
+    logger,
+    service,
+    store,
+    subscriber,
+    keys,
+    idempotency,
+    arrays,
+    workers,
+    subscribeTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -59,6 +83,7 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
         await closeQueues(queues);
         finished.close();
         await subscriber.close();
+        await closeRedis(arrayRedis);
         await closeRedis(redis);
       })()),
   };

@@ -19,7 +19,7 @@ const HEARTBEAT_MS = 15_000;
 export async function streamWorkloadEvents(
   res: Response,
   id: string,
-  deps: { store: WorkloadStore; subscriber: RedisSubscriber; keys: Keys },
+  deps: { store: WorkloadStore; subscriber: RedisSubscriber; keys: Keys; subscribeTimeoutMs?: number },
 ): Promise<void> {
   const first = await deps.store.get(id);
   if (!first) throw new NotFoundError(`No workload with id ${id}.`);
@@ -64,7 +64,7 @@ export async function streamWorkloadEvents(
     const event = JSON.parse(message) as WorkloadEvent;
     if (snapshotSent) onEvent(event);
     else pending.push(event);
-  });
+  }, { timeoutMs: deps.subscribeTimeoutMs });
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
   const cleanUp = (): void => {
     clearInterval(heartbeat);

@@ -32,6 +32,11 @@ export interface RouteDeps {
   subscriber: RedisSubscriber;
   keys: Keys;
   idempotency: IdempotencyKeys;
+  /**
+   * How long a request waits for a new pub/sub subscription (an event stream) before answering 503.
+   * @defaultValue no limit
+   */
+  subscribeTimeoutMs?: number;
 }
 
 const requireJson: RequestHandler = (req, _res, next) => {

@@ -15,6 +15,7 @@ import type { ChunkFeeder } from '../core/chunk-feeder';
 import { chunkJobOptions } from '../core/chunk-job-options';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError, type ErrorDetail } from '../core/errors';
 import type { ChunkQueue, ChunkQueues } from '../core/queues';
+import { COMMAND_TIMED_OUT } from '../core/redis-connection';
 import { DEFAULT_ELEMENTS_PER_ITEM, findArrayTask } from '../core/array-tasks';
 import type { ArrayStore } from '../core/array-store';
 import { reduceValues } from '../core/reduce';
@@ -205,7 +206,11 @@ export class WorkloadService {
       // With REDIS_WAIT_REPLICAS, the 202 waits until replicas have it all: a failover cannot take it back.
       await this.store.waitForReplicas(id, queue.keys.meta);
     } catch (error) {
-      await this.rollBack(queue, record);
+      // A Redis that did not answer in time (stalled) will not answer the clean-up either: the 503 goes
+      // out now, and the clean-up, sent after the writes on the same connection, runs after them once
+      // Redis answers (retried until it does). Otherwise the clean-up is done before the answer.
+      const rollBack = this.rollBack(queue, record);
+      if (!(error instanceof Error && error.message === COMMAND_TIMED_OUT)) await rollBack;
       throw error;
     }
     this.logger.info({ workloadId: id, type: record.type, task: record.task, total, chunks: chunks.length }, 'workload accepted');
@@ -254,7 +259,8 @@ export class WorkloadService {
     const watch = waitMs > 0 ? this.finished.watch(id) : undefined;
     try {
       if (watch) {
-        await this.finished.ready();
+        // A stalled Redis must not hold the request: past the deadline it is a 503.
+        await this.finished.ready(this.config.REDIS_COMMAND_TIMEOUT_MS);
         const record = await this.require(id);
         if (!FINAL_STATUSES.has(record.status)) {
           await watch.finished(waitMs, async () => FINAL_STATUSES.has((await this.store.status(id)) ?? 'cancelled'), signal);

@@ -42,13 +42,15 @@ describeWithRedisCli('on a 3-master Redis Cluster', () => {
     cluster = await LocalRedisCluster.start('e2e', { args: ['--cluster-require-full-coverage', 'no'] });
     server = await new WeatherServer({ delayMs: 20 }).listen();
     // A prefix whose two queues hash to different masters (so the test shows them spread), with the
-    // workload index away from the fetch queue's master (the one killed below).
+    // workload index and the open-workloads index (both written by every submission) away from the fetch
+    // queue's master (the one killed below).
     for (;;) {
       keys = new Keys(`cmtest-cluster-${randomBytes(3).toString('hex')}`);
       home.compute = await cluster.masterOf(`${keys.bullPrefix}:${keys.queueName('compute')}:meta`);
       home.fetch = await cluster.masterOf(`${keys.bullPrefix}:${keys.queueName('fetch')}:meta`);
       home.index = await cluster.masterOf(keys.workloadIndex);
-      if (home.compute !== home.fetch && home.index !== home.fetch) break;
+      const openIndex = await cluster.masterOf(keys.openWorkloads);
+      if (home.compute !== home.fetch && home.index !== home.fetch && openIndex !== home.fetch) break;
     }
     const env = {
       ...FAST_FAULT_ENV,

@@ -5,7 +5,8 @@
  *   or the workload never finished);
  * - counted twice: an index stored both as a result and as an error, or counters (`completed`,
  *   `failed`) larger than the outcomes actually stored.
- * Each audit appends a row to the run's summary table (see fault-summary-reporter.js).
+ * Each audit appends a row to the run's summary table (see fault-summary-reporter.js), with the
+ * slowest request the scenario noted (`noteRequest`), when it timed its requests.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,6 +27,8 @@ export interface AuditResult {
   accepted: number;
   lost: number;
   countedTwice: number;
+  /** The slowest answer of the requests the scenario timed (`noteRequest`), ms; undefined when it timed none. */
+  slowestRequestMs?: number;
   /** What went wrong, readable in a failed expectation. Empty when all is exact. */
   problems: string[];
 }
@@ -40,6 +43,7 @@ const MAX_PROBLEMS = 20;
 export class ExactlyOnceLedger {
   private readonly accepted = new Map<string, ExpectedItem[]>();
   private readonly keys: Keys;
+  private slowestRequestMs?: number;
 
   constructor(
     private readonly api: () => ApiClient,
@@ -53,6 +57,11 @@ export class ExactlyOnceLedger {
     this.accepted.set(id, expected);
   }
 
+  /** Notes how long one of the scenario's requests took to be answered (the audit's own long-polls are not counted). */
+  noteRequest(ms: number): void {
+    this.slowestRequestMs = Math.max(this.slowestRequestMs ?? 0, ms);
+  }
+
   get ids(): string[] {
     return [...this.accepted.keys()];
   }
@@ -64,7 +73,7 @@ export class ExactlyOnceLedger {
   async audit(scenario: string, waitMs = 60_000): Promise<AuditResult> {
     const redis = this.connect();
     const deadline = Date.now() + waitMs;
-    const result: AuditResult = { scenario, workloads: this.accepted.size, accepted: 0, lost: 0, countedTwice: 0, problems: [] };
+    const result: AuditResult = { scenario, workloads: this.accepted.size, accepted: 0, lost: 0, countedTwice: 0, slowestRequestMs: this.slowestRequestMs, problems: [] };
     const problem = (text: string): void => {
       if (result.problems.length < MAX_PROBLEMS) result.problems.push(text);
     };
@@ -140,6 +149,6 @@ export class ExactlyOnceLedger {
 function recordSummaryRow(result: AuditResult): void {
   const file = summaryFile();
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const { scenario, workloads, accepted, lost, countedTwice } = result;
-  fs.appendFileSync(file, `${JSON.stringify({ scenario, workloads, accepted, lost, countedTwice })}\n`);
+  const { scenario, workloads, accepted, lost, countedTwice, slowestRequestMs } = result;
+  fs.appendFileSync(file, `${JSON.stringify({ scenario, workloads, accepted, lost, countedTwice, slowestRequestMs })}\n`);
 }

@@ -1,14 +1,17 @@
 /**
  * A whole chunkmill for one fault scenario, nothing shared: its own `redis-server` (free port, own
- * data folder, AOF everysec, noeviction) and the producer and worker hosts as real processes from
- * dist/, with short BullMQ lock and stall settings so that lost locks are noticed within seconds.
- * Everything it started is killed and removed by `close()`, whatever state the scenario left.
+ * data folder, AOF everysec, noeviction), or its own Redis Cluster (`redisCluster`, see
+ * redis-cluster.ts), and the producer and worker hosts as real processes from dist/, with short BullMQ
+ * lock and stall settings so that lost locks are noticed within seconds. Everything it started is
+ * killed and removed by `close()`, whatever state the scenario left.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { createRedis, type RedisClient } from '../../src/core/redis-connection';
 import { RedisServer, freePort } from '../../src/core/redis-server';
+import { LocalRedisCluster, type LocalRedisClusterOptions } from './redis-cluster';
 import { ApiClient, type ApiAnswer } from './api-client';
 import { FAULT_TASKS } from './chunkmill-harness';
 import { ExactlyOnceLedger, type ExpectedItem } from './exactly-once-audit';
@@ -17,6 +20,14 @@ import { spawnRole, type LogLine, type RoleProcess } from './role-process';
 export interface FaultClusterOptions {
   /** Extra `redis-server` arguments, e.g. ['--maxmemory', '4mb']. */
   redisArgs?: string[];
+  /** Run on a Redis Cluster started for the scenario (`redis+cluster://...`) instead of one redis-server. */
+  redisCluster?: LocalRedisClusterOptions;
+  /**
+   * CHUNKMILL_PREFIX of the roles, or a function that picks it once Redis is up (e.g. so that two keys
+   * land on different cluster masters).
+   * @defaultValue 'chunkmill'
+   */
+  prefix?: string | ((redisCluster: LocalRedisCluster | undefined) => Promise<string>);
   /** Environment of every role (on top of the scenario defaults below). */
   env?: Record<string, string>;
   producerEnv?: Record<string, string>;
@@ -47,18 +58,22 @@ export class FaultCluster {
   readonly ledger: ExactlyOnceLedger;
   producer!: RoleProcess;
   api!: ApiClient;
-  private readonly connections: Redis[] = [];
+  private readonly connections: RedisClient[] = [];
   private readonly env: Record<string, string>;
 
   private constructor(
-    readonly redis: RedisServer,
+    private readonly server: RedisServer | undefined,
+    /** The scenario's Redis Cluster, when it runs on one (`redisCluster`). */
+    readonly redisCluster: LocalRedisCluster | undefined,
     /** Redis data folder and the fault tasks' marker folder live under here. */
     readonly dir: string,
     private readonly options: FaultClusterOptions,
+    readonly prefix: string,
   ) {
     fs.mkdirSync(this.faultDir, { recursive: true });
     this.env = {
-      REDIS_URL: redis.url,
+      REDIS_URL: this.redisUrl,
+      CHUNKMILL_PREFIX: prefix,
       CHUNKMILL_TASK_MODULES: FAULT_TASKS,
       CHUNKMILL_FAULT_DIR: this.faultDir,
       PORT: '0',
@@ -66,15 +81,29 @@ export class FaultCluster {
       ...FAST_FAULT_ENV,
       ...options.env,
     };
-    this.ledger = new ExactlyOnceLedger(() => this.api, () => this.connect());
+    this.ledger = new ExactlyOnceLedger(() => this.api, () => this.client(), prefix);
   }
 
   static async start(name: string, options: FaultClusterOptions = {}): Promise<FaultCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `chunkmill-fault-${name}-`));
-    const redis = new RedisServer({ port: await freePort(), dir: path.join(dir, 'redis'), args: options.redisArgs });
-    const cluster = new FaultCluster(redis, dir, options);
+    let server: RedisServer | undefined;
+    let redisCluster: LocalRedisCluster | undefined;
+    let prefix: string;
     try {
-      await redis.start();
+      if (options.redisCluster) redisCluster = await LocalRedisCluster.start(name, options.redisCluster);
+      else {
+        server = new RedisServer({ port: await freePort(), dir: path.join(dir, 'redis'), args: options.redisArgs });
+        await server.start();
+      }
+      prefix = typeof options.prefix === 'function' ? await options.prefix(redisCluster) : (options.prefix ?? 'chunkmill');
+    } catch (error) {
+      await server?.stop({ hard: true });
+      await redisCluster?.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+    const cluster = new FaultCluster(server, redisCluster, dir, options, prefix);
+    try {
       await cluster.startProducer();
       for (let i = 0; i < (options.workers ?? 1); i++) await cluster.startWorker();
     } catch (error) {
@@ -82,6 +111,17 @@ export class FaultCluster {
       throw error;
     }
     return cluster;
+  }
+
+  /** The scenario's single redis-server (not there when it runs on a cluster). */
+  get redis(): RedisServer {
+    if (!this.server) throw new Error('this scenario runs on a Redis Cluster: use redisCluster');
+    return this.server;
+  }
+
+  /** REDIS_URL of the roles: `redis://` or `redis+cluster://`. */
+  get redisUrl(): string {
+    return this.redisCluster?.url ?? this.server!.url;
   }
 
   get faultDir(): string {
@@ -107,9 +147,18 @@ export class FaultCluster {
     return worker;
   }
 
-  /** A direct connection to this scenario's Redis, closed by close(). */
+  /** A direct connection to this scenario's single redis-server, closed by close(). */
   connect(): Redis {
     const redis = new Redis(this.redis.url, { maxRetriesPerRequest: 1, lazyConnect: false });
+    redis.on('error', () => undefined);
+    this.connections.push(redis);
+    return redis;
+  }
+
+  /** A connection to this scenario's Redis, a cluster client on a cluster; closed by close(). */
+  client(): RedisClient {
+    if (!this.redisCluster) return this.connect();
+    const redis = createRedis(this.redisCluster.url, 'worker', 'fault-test');
     redis.on('error', () => undefined);
     this.connections.push(redis);
     return redis;
@@ -162,7 +211,8 @@ export class FaultCluster {
     for (const redis of this.connections.splice(0)) redis.disconnect();
     const roles = [...this.workers, ...(this.producer ? [this.producer] : [])];
     await Promise.all(roles.map((role) => role.stop('SIGKILL', 5_000)));
-    await this.redis.stop({ hard: true });
+    await this.server?.stop({ hard: true });
+    await this.redisCluster?.close();
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
