@@ -141,6 +141,9 @@ describe('fault scenarios: Redis fails', () => {
     const worker = spawnRole('worker', { env });
     try {
       await worker.waitForLog((line) => line.msg === 'worker process forked');
+      // Its first line (a connection error) comes from inside its start-up: its signal handlers are in place.
+      // Without this wait a loaded machine may still be loading the producer's modules when SIGTERM comes.
+      await producer.waitForLog(() => true);
       await sleep(1000);
       const started = Date.now();
       const exits = await Promise.all([producer, worker].map((role) => role.stop('SIGTERM', 30_000)));
