@@ -122,6 +122,9 @@ describe('soak: worker processes SIGKILLed mid-chunk under mixed load', () => {
     const requests: RequestStats = { count: 0, slowestMs: 0, slowest: '', byStatus: new Map() };
     const workloadMs: number[] = [];
     let slowestWorkload = { ms: 0, id: '', stream: '' };
+    /** The slowest request a fetch item made to the local server, as its result's `ms` says. */
+    let slowestFetch = { ms: 0, url: '' };
+    const recent: string[] = [];
     let sequence = 0;
     const idempotencyRepeats = { keys: 0, repeats: 0, inProgress: 0, duplicates: [] as Array<{ key: string; ids: string[] }>, duplicatedItems: 0 };
     const cancels = { asked: 0, cancelled: 0, alreadyFinished: 0 };
@@ -192,6 +195,10 @@ describe('soak: worker processes SIGKILLed mid-chunk under mixed load', () => {
         const answer = await soak.api.get(`/v1/workloads/${id}/results?wait=10000`).catch(() => undefined);
         const status = answer?.body?.status;
         if (status === 'completed' || status === 'failed' || status === 'cancelled') {
+          for (const result of answer!.body.results as unknown[]) {
+            const fetched = result as { ms?: number; url?: string } | null;
+            if (typeof fetched?.ms === 'number' && fetched.ms > slowestFetch.ms) slowestFetch = { ms: fetched.ms, url: String(fetched.url) };
+          }
           const ms = Date.now() - acceptedAt;
           workloadMs.push(ms);
           if (ms > slowestWorkload.ms) slowestWorkload = { ms, id, stream };
@@ -209,6 +216,8 @@ describe('soak: worker processes SIGKILLed mid-chunk under mixed load', () => {
         return undefined;
       }
       soak.ledger.accept(answer.body.id, planned.expected);
+      recent.push(answer.body.id);
+      if (recent.length > 50) recent.shift();
       for (const tag of planned.longTags) longItems.get(tag)!.workloadId = answer.body.id;
       return answer.body.id as string;
     };
@@ -260,6 +269,17 @@ describe('soak: worker processes SIGKILLed mid-chunk under mixed load', () => {
             else if (answer?.status === 409) cancels.alreadyFinished++;
           });
           return [id];
+        },
+      },
+      {
+        name: 'reads',
+        everyMs: 1_000,
+        maxOutstanding: 1,
+        // What a dashboard or a polling client asks meanwhile: the list, and one recent workload's state.
+        turn: async () => {
+          await timed('GET /v1/workloads?limit=20', () => soak.api.get('/v1/workloads?limit=20')).catch(() => undefined);
+          if (recent.length > 0) await timed('GET /v1/workloads/:id', () => soak.api.get(`/v1/workloads/${pick(recent)}`)).catch(() => undefined);
+          return [];
         },
       },
       {
@@ -443,6 +463,7 @@ describe('soak: worker processes SIGKILLed mid-chunk under mixed load', () => {
       turns: Object.fromEntries(turns),
       requests: { ...requests, byStatus: Object.fromEntries(requests.byStatus) },
       slowestWorkload,
+      slowestFetch,
       workloadP99Ms: percentile(workloadMs, 0.99),
       rss,
       stuckEvidence,
@@ -526,6 +547,7 @@ function formatReport(
     cancels: { asked: number; cancelled: number; alreadyFinished: number };
     requests: { count: number; slowestMs: number; slowest: string };
     slowestWorkload: { ms: number; id: string; stream: string };
+    slowestFetch: { ms: number; url: string };
     workloadP99Ms: number;
   },
   audit: AuditResult,
@@ -545,6 +567,7 @@ function formatReport(
     ['Idempotency-Key repeats (duplicates)', `${report.idempotency.repeats} (${report.idempotency.duplicates.length})`],
     ['API requests; slowest', `${report.requests.count}; ${report.requests.slowestMs.toFixed(0)} ms ${report.requests.slowest}`],
     ['slowest workload (p99), accept to final', `${(report.slowestWorkload.ms / 1000).toFixed(1)} s ${report.slowestWorkload.stream} (${(report.workloadP99Ms / 1000).toFixed(1)} s)`],
+    ['slowest fetch item request (its ms)', `${report.slowestFetch.ms} ms ${report.slowestFetch.url.replace(/^http:\/\/[^/]+/, '')}`],
     ['drain after the load', `${(report.drainMs / 1000).toFixed(1)} s`],
   ]);
   const memory = formatTable([
