@@ -368,6 +368,8 @@ describe('soak: worker processes SIGKILLed mid-chunk under mixed load', () => {
     };
 
     const confirm = async (kill: Kill): Promise<void> => {
+      // The item may have started before its POST's 202 reached us.
+      kill.workloadId ??= longItems.get(kill.tag)?.workloadId;
       const host = soak.workers[kill.host];
       const death = await host
         .waitForLog((line) => line.msg === 'worker process died; forking a new one' && line.childPid === kill.pid, 30_000)
