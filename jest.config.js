@@ -9,6 +9,6 @@ module.exports = {
   testTimeout: 60_000,
   maxWorkers: 2,
   verbose: true,
-  // Prints the fault suite's table (scenario, items accepted, lost, counted twice) after the run.
+  // Prints the fault suite's table (scenario, items accepted, lost, counted twice, stuck) after the run.
   reporters: ['default', '<rootDir>/test/utils/fault-summary-reporter.js', '<rootDir>/test/utils/closing-line-reporter.js'],
 };

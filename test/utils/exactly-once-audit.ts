@@ -4,7 +4,11 @@
  * - lost: an item whose exact expected outcome is not stored (missing, wrong value, wrong error code,
  *   or the workload never finished);
  * - counted twice: an index stored both as a result and as an error, or counters (`completed`,
- *   `failed`) larger than the outcomes actually stored.
+ *   `failed`) larger than the outcomes actually stored;
+ * - stuck: a workload still not final (`completed`, `failed`, `cancelled`) when the wait ends. Its items
+ *   without an outcome are counted there, not as lost; a wrong outcome stored is lost all the same.
+ * A workload noted as cancelled (`cancelled(id)`) may end `cancelled` with items that never ran; every
+ * outcome it did store must still be exact.
  * Each audit appends a row to the run's summary table (see fault-summary-reporter.js), with the
  * slowest request the scenario noted (`noteRequest`), when it timed its requests.
  */
@@ -15,8 +19,11 @@ import { Keys } from '../../src/core/keys';
 import { scanKeys, type RedisClient } from '../../src/core/redis-connection';
 import type { ApiClient } from './api-client';
 
-/** What one item must end as: a result value, or an item error with this code. */
-export type ExpectedItem = { value: unknown } | { code: string };
+/**
+ * What one item must end as: a result value, a result object with these fields (fetch results carry
+ * timings that differ from run to run), or an item error with this code.
+ */
+export type ExpectedItem = { value: unknown } | { like: Record<string, unknown> } | { code: string };
 
 export const expectValues = (values: unknown[]): ExpectedItem[] => values.map((value) => ({ value }));
 
@@ -27,6 +34,12 @@ export interface AuditResult {
   accepted: number;
   lost: number;
   countedTwice: number;
+  /** Workloads not final when the wait ended. */
+  stuck: number;
+  /** Items without an outcome in those workloads. */
+  stuckItems: number;
+  /** Ids of the stuck workloads. */
+  stuckIds: string[];
   /** The slowest answer of the requests the scenario timed (`noteRequest`), ms; undefined when it timed none. */
   slowestRequestMs?: number;
   /** What went wrong, readable in a failed expectation. Empty when all is exact. */
@@ -39,9 +52,20 @@ const { summaryFile } = require('./fault-summary-reporter') as { summaryFile: ()
 /** How many workloads are checked at once. */
 const AUDIT_CONCURRENCY = 32;
 const MAX_PROBLEMS = 20;
+const FINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
+
+function isExact(item: ExpectedItem, result: unknown, errorCode: string | undefined): boolean {
+  if ('code' in item) return errorCode === item.code && result === null;
+  if (errorCode !== undefined) return false;
+  if ('value' in item) return isDeepStrictEqual(result, item.value);
+  if (typeof result !== 'object' || result === null) return false;
+  return Object.entries(item.like).every(([field, value]) => isDeepStrictEqual((result as Record<string, unknown>)[field], value));
+}
 
 export class ExactlyOnceLedger {
   private readonly accepted = new Map<string, ExpectedItem[]>();
+  /** Workloads the test cancelled: they may end `cancelled` with some items never run. */
+  private readonly cancelledIds = new Set<string>();
   private readonly keys: Keys;
   private slowestRequestMs?: number;
 
@@ -62,6 +86,11 @@ export class ExactlyOnceLedger {
     this.slowestRequestMs = Math.max(this.slowestRequestMs ?? 0, ms);
   }
 
+  /** Notes that `id` was (or is about to be) cancelled. */
+  cancelled(id: string): void {
+    this.cancelledIds.add(id);
+  }
+
   get ids(): string[] {
     return [...this.accepted.keys()];
   }
@@ -73,7 +102,18 @@ export class ExactlyOnceLedger {
   async audit(scenario: string, waitMs = 60_000): Promise<AuditResult> {
     const redis = this.connect();
     const deadline = Date.now() + waitMs;
-    const result: AuditResult = { scenario, workloads: this.accepted.size, accepted: 0, lost: 0, countedTwice: 0, slowestRequestMs: this.slowestRequestMs, problems: [] };
+    const result: AuditResult = {
+      scenario,
+      workloads: this.accepted.size,
+      accepted: 0,
+      lost: 0,
+      countedTwice: 0,
+      stuck: 0,
+      stuckItems: 0,
+      stuckIds: [],
+      slowestRequestMs: this.slowestRequestMs,
+      problems: [],
+    };
     const problem = (text: string): void => {
       if (result.problems.length < MAX_PROBLEMS) result.problems.push(text);
     };
@@ -93,16 +133,26 @@ export class ExactlyOnceLedger {
           const keys = this.keys.workload(id);
           const [resultIndexes, errorIndexes] = await Promise.all([redis.hkeys(keys.results), redis.hkeys(keys.errors)]);
           const errorByIndex = new Map<number, string>(answer.body.errors.map((error: { index: number; code: string }) => [error.index, error.code]));
+          const status: string = view.body.status;
+          const final = FINAL_STATUSES.has(status);
+          const cancelled = status === 'cancelled' && this.cancelledIds.has(id);
+          if (!final) {
+            result.stuck++;
+            result.stuckIds.push(id);
+            problem(`${id}: stuck, status ${status} (completed ${view.body.completed}, failed ${view.body.failed} of ${expected.length})`);
+          }
           let lostHere = 0;
           expected.forEach((item, index) => {
-            const exact =
-              'value' in item
-                ? isDeepStrictEqual(answer.body.results[index], item.value) && !errorByIndex.has(index)
-                : errorByIndex.get(index) === item.code && answer.body.results[index] === null;
-            if (!exact) {
-              lostHere++;
-              problem(`${id}[${index}]: expected ${JSON.stringify(item)}, got result ${JSON.stringify(answer.body.results[index])} error ${errorByIndex.get(index)}`);
+            const value = answer.body.results[index];
+            const code = errorByIndex.get(index);
+            if (isExact(item, value, code)) return;
+            // No outcome yet: stuck (workload not final) or never run (cancelled); anything else stored is wrong.
+            if ((value ?? null) === null && code === undefined && (!final || cancelled)) {
+              if (!final) result.stuckItems++;
+              return;
             }
+            lostHere++;
+            problem(`${id}[${index}]: expected ${JSON.stringify(item)}, got result ${JSON.stringify(value)} error ${code}`);
           });
           const stored = new Set(resultIndexes);
           const both = errorIndexes.filter((index) => stored.has(index)).length;
@@ -112,8 +162,8 @@ export class ExactlyOnceLedger {
             Math.max(0, view.body.failed - errorIndexes.length) +
             Math.max(0, view.body.completed + view.body.failed - expected.length);
           if (twice > 0) problem(`${id}: counted twice ${twice} (completed ${view.body.completed}, failed ${view.body.failed}, stored ${resultIndexes.length} + ${errorIndexes.length})`);
-          const wantStatus = expected.every((item) => 'value' in item) ? 'completed' : 'failed';
-          if (view.body.status !== wantStatus) problem(`${id}: status ${view.body.status}, expected ${wantStatus}`);
+          const wantStatus = expected.every((item) => !('code' in item)) ? 'completed' : 'failed';
+          if (final && status !== wantStatus && !cancelled) problem(`${id}: status ${status}, expected ${wantStatus}`);
           result.lost += lostHere;
           result.countedTwice += twice;
         }),
@@ -149,6 +199,6 @@ export class ExactlyOnceLedger {
 function recordSummaryRow(result: AuditResult): void {
   const file = summaryFile();
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const { scenario, workloads, accepted, lost, countedTwice, slowestRequestMs } = result;
-  fs.appendFileSync(file, `${JSON.stringify({ scenario, workloads, accepted, lost, countedTwice, slowestRequestMs })}\n`);
+  const { scenario, workloads, accepted, lost, countedTwice, stuck, slowestRequestMs } = result;
+  fs.appendFileSync(file, `${JSON.stringify({ scenario, workloads, accepted, lost, countedTwice, stuck, slowestRequestMs })}\n`);
 }

@@ -171,8 +171,8 @@ export class FaultCluster {
     return answer;
   }
 
-  /** Which process started each tagged item, in order (written by the fault tasks). */
-  starts(): Array<{ tag: string; pid: number }> {
+  /** Which process started each tagged item and when (wall-clock ms), in order (written by the fault tasks). */
+  starts(): Array<{ tag: string; pid: number; at: number }> {
     const file = path.join(this.faultDir, 'starts.log');
     if (!fs.existsSync(file)) return [];
     return fs
@@ -180,8 +180,8 @@ export class FaultCluster {
       .split('\n')
       .filter(Boolean)
       .map((line) => {
-        const [tag, pid] = line.split(' ');
-        return { tag, pid: Number(pid) };
+        const [tag, pid, at] = line.split(' ');
+        return { tag, pid: Number(pid), at: Number(at) };
       });
   }
 
@@ -199,6 +199,16 @@ export class FaultCluster {
   /** Log lines of every worker host that match. */
   workerLines(match: (line: LogLine) => boolean): LogLine[] {
     return this.workers.flatMap((worker) => worker.lines.filter(match));
+  }
+
+  /** A worker host's live worker processes (cluster children), as its primary reported their forks and deaths. */
+  workerProcesses(worker: RoleProcess): Array<{ pid: number; forkedAt: number }> {
+    const forked = new Map<number, number>();
+    for (const line of worker.lines) {
+      if (line.msg === 'worker process forked') forked.set(Number(line.childPid), Number(line.time));
+      else if (line.msg === 'worker process died; forking a new one') forked.delete(Number(line.childPid));
+    }
+    return [...forked].map(([pid, forkedAt]) => ({ pid, forkedAt }));
   }
 
   /** Worker processes (cluster children) that died, as their host reported. */

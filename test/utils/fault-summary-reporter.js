@@ -1,9 +1,10 @@
 /**
  * A Jest reporter that prints the fault suite's summary at the end of the run: one row per scenario
- * with the items of accepted workloads, how many were lost and how many were counted twice, and the
- * slowest request of the scenarios that timed their requests ("-" for the others). The
- * scenarios append their rows (JSON lines) to this run's file, named in CHUNKMILL_FAULT_SUMMARY (set here,
- * before Jest starts its workers, so that runs side by side never mix their rows).
+ * with the items of accepted workloads, how many were lost, how many were counted twice, how many
+ * workloads were stuck (not final when the audit's wait ended), and the slowest request of the
+ * scenarios that timed their requests ("-" for the others). The scenarios append their rows (JSON
+ * lines) to this run's file, named in CHUNKMILL_FAULT_SUMMARY (set here, before Jest starts its
+ * workers, so that runs side by side never mix their rows).
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -31,9 +32,17 @@ class FaultSummaryReporter {
       .map((line) => JSON.parse(line))
       .sort((a, b) => a.scenario.localeCompare(b.scenario, 'en', { numeric: true }));
     const table = [
-      ['scenario', 'workloads', 'items accepted', 'lost', 'counted twice', 'slowest request'],
+      ['scenario', 'workloads', 'items accepted', 'lost', 'counted twice', 'stuck', 'slowest request'],
       ...rows.map((row) =>
-        [row.scenario, row.workloads, row.accepted, row.lost, row.countedTwice, row.slowestRequestMs === undefined ? '-' : `${row.slowestRequestMs} ms`].map(String),
+        [
+          row.scenario,
+          row.workloads,
+          row.accepted,
+          row.lost,
+          row.countedTwice,
+          row.stuck ?? 0,
+          row.slowestRequestMs === undefined ? '-' : `${row.slowestRequestMs} ms`,
+        ].map(String),
       ),
     ];
     const widths = table[0].map((_, column) => Math.max(...table.map((row) => row[column].length)));
