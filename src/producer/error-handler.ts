@@ -38,6 +38,11 @@ export function toChunkmillError(error: unknown): ChunkmillError | undefined {
   return undefined;
 }
 
+/** The error envelope every error answer has, and an SSE stream's `error` event carries. */
+export function errorEnvelope(error: ChunkmillError): { error: { code: string; message: string; details: unknown[] } } {
+  return { error: { code: error.code, message: error.message, details: error.details } };
+}
+
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(new NotFoundError(`No route for ${req.method} ${req.path}.`));
 };
@@ -50,8 +55,6 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const answer = known ?? new ChunkmillError('INTERNAL_ERROR', 'Something went wrong on our side.', 500);
     if (res.headersSent) return res.end();
     if (answer instanceof RateLimitedError) res.set('Retry-After', String(answer.retryAfterSeconds));
-    res.status(answer.httpStatus).json({
-      error: { code: answer.code, message: answer.message, details: answer.details },
-    });
+    res.status(answer.httpStatus).json(errorEnvelope(answer));
   };
 }

@@ -10,9 +10,6 @@
 import type { RedisSubscriber } from '../core/redis-subscriber';
 import { FINAL_STATUSES, type WorkloadStatus } from '../core/workload';
 
-/** After a reconnect, how long to let ioredis re-subscribe before the waiters check again. */
-const RESUBSCRIBE_SETTLE_MS = 250;
-
 export interface FinishWatch {
   /**
    * Resolves once the workload is announced final, after `waitMs`, or when `signal` aborts. `isFinal`
@@ -29,11 +26,7 @@ export class FinishedWorkloads {
   private readonly waiters = new Map<string, Set<Wake>>();
   private subscription?: Promise<void>;
   private stopListening?: () => void;
-  private readonly onReady = (): void => {
-    setTimeout(() => {
-      for (const wakes of this.waiters.values()) for (const wake of wakes) wake(false);
-    }, RESUBSCRIBE_SETTLE_MS).unref();
-  };
+  private readonly stopCatchingUp: () => void;
 
   constructor(
     private readonly subscriber: RedisSubscriber,
@@ -41,7 +34,9 @@ export class FinishedWorkloads {
   ) {
     // A failure here (Redis away at start) is retried by the first request that needs the subscription.
     this.ready().catch(() => undefined);
-    subscriber.connection.on('ready', this.onReady);
+    this.stopCatchingUp = subscriber.onResubscribed(() => {
+      for (const wakes of this.waiters.values()) for (const wake of wakes) wake(false);
+    });
   }
 
   /** Resolves once the subscription is confirmed (at once when it is); subscribes again after a failed try. */
@@ -107,7 +102,7 @@ export class FinishedWorkloads {
   }
 
   close(): void {
-    this.subscriber.connection.off('ready', this.onReady);
+    this.stopCatchingUp();
     this.stopListening?.();
     for (const wakes of this.waiters.values()) for (const wake of wakes) wake(true);
   }

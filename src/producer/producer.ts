@@ -13,6 +13,8 @@ import { WorkerRegistry } from '../core/worker-registry';
 import { createProducerApp } from './app';
 import { FinishedWorkloads } from './finished-workloads';
 import { IdempotencyKeys } from './idempotency';
+import { MissingWorkloads } from './missing-workloads';
+import { WorkloadPresence } from './workload-presence';
 import { WorkloadService } from './workload-service';
 
 export interface Producer {
@@ -38,7 +40,8 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
   const feeder = new ChunkFeeder(redis, keys, queues, { windowChunks: config.CHUNKS_IN_QUEUE_PER_WORKLOAD, ttlSeconds: config.RESULT_TTL_SECONDS });
   const finished = new FinishedWorkloads(subscriber, keys.finishedChannel);
   const arrays = new ArrayStore(redis, keys);
-  const service = new WorkloadService(config, store, queues, finished, logger, feeder, arrays);
+  const presence = new WorkloadPresence(store);
+  const service = new WorkloadService(config, store, queues, finished, logger, feeder, arrays, presence, new MissingWorkloads(store));
   const idempotency = new IdempotencyKeys(redis, keys);
   // Fail-fast connections refuse commands until connected: give Redis a moment before the first request.
   const redisReady = await waitUntilReady([redis, subscriber.connection], REDIS_WAIT_AT_START_MS);
@@ -46,7 +49,7 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
   // first request, so that a refused request never sees keys appear that it did not write.
   if (redisReady) await Promise.all(Object.values(queues).map((queue) => queue.waitUntilReady().catch(() => undefined)));
   const workers = new WorkerRegistry(redis, keys, config.WORKER_HEARTBEAT_MS);
-  const app = createProducerApp({ config, redis, logger, service, store, subscriber, keys, idempotency, arrays, workers });
+  const app = createProducerApp({ config, redis, logger, service, store, subscriber, keys, idempotency, arrays, workers, presence });
 
   let closing: Promise<void> | undefined;
   return {
@@ -56,6 +59,7 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
     close: () =>
       (closing ??= (async () => {
         await closeQueues(queues);
+        presence.close();
         finished.close();
         await subscriber.close();
         await closeRedis(redis);
