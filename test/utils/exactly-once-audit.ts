@@ -6,6 +6,10 @@
  * - counted twice: an index stored both as a result and as an error, or counters (`completed`,
  *   `failed`) larger than the outcomes actually stored.
  * Each audit appends a row to the run's summary table (see fault-summary-reporter.js).
+ *
+ * A fault that destroys Redis's data (restarted empty) loses accepted workloads by definition; what
+ * chunkmill owes then is to say so. `auditReportedLost` checks that: every accepted workload must
+ * answer 410 WORKLOAD_LOST; one that answers anything else (a silent 404, a result) counts as lost.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,6 +30,8 @@ export interface AuditResult {
   accepted: number;
   lost: number;
   countedTwice: number;
+  /** Items of accepted workloads that chunkmill reported lost (410 WORKLOAD_LOST): gone, and said so. */
+  reportedLost?: number;
   /** What went wrong, readable in a failed expectation. Empty when all is exact. */
   problems: string[];
 }
@@ -115,6 +121,26 @@ export class ExactlyOnceLedger {
   }
 
   /**
+   * For a fault that destroyed Redis's data: asks the producer about every accepted workload. Answers
+   * 410 WORKLOAD_LOST count as reported lost; anything else counts as lost (silently) with a problem
+   * line. Adds the scenario's row to the summary table.
+   */
+  async auditReportedLost(scenario: string): Promise<AuditResult> {
+    const result: AuditResult = { scenario, workloads: this.accepted.size, accepted: 0, lost: 0, countedTwice: 0, reportedLost: 0, problems: [] };
+    for (const [id, expected] of this.accepted) {
+      result.accepted += expected.length;
+      const view = await this.api().get(`/v1/workloads/${id}`);
+      if (view.status === 410 && view.body?.error?.code === 'WORKLOAD_LOST') result.reportedLost! += expected.length;
+      else {
+        result.lost += expected.length;
+        if (result.problems.length < MAX_PROBLEMS) result.problems.push(`${id}: ${view.status} ${JSON.stringify(view.body).slice(0, 200)}, expected 410 WORKLOAD_LOST`);
+      }
+    }
+    recordSummaryRow(result);
+    return result;
+  }
+
+  /**
    * Traces of workloads that were never accepted: workload records and chunk jobs whose workload id
    * got no 202. After a refused submission there must be none (nothing half-enqueued).
    */
@@ -140,6 +166,6 @@ export class ExactlyOnceLedger {
 function recordSummaryRow(result: AuditResult): void {
   const file = summaryFile();
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const { scenario, workloads, accepted, lost, countedTwice } = result;
-  fs.appendFileSync(file, `${JSON.stringify({ scenario, workloads, accepted, lost, countedTwice })}\n`);
+  const { scenario, workloads, accepted, lost, countedTwice, reportedLost = 0 } = result;
+  fs.appendFileSync(file, `${JSON.stringify({ scenario, workloads, accepted, lost, countedTwice, reportedLost })}\n`);
 }

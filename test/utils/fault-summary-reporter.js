@@ -1,6 +1,7 @@
 /**
  * A Jest reporter that prints the fault suite's summary at the end of the run: one row per scenario
- * with the items of accepted workloads, how many were lost and how many were counted twice. The
+ * with the items of accepted workloads, how many were lost (silently), how many were counted twice, and
+ * how many chunkmill reported lost (410 WORKLOAD_LOST: a fault that destroyed Redis's data). The
  * scenarios append their rows (JSON lines) to this run's file, named in CHUNKMILL_FAULT_SUMMARY (set here,
  * before Jest starts its workers, so that runs side by side never mix their rows).
  */
@@ -30,8 +31,8 @@ class FaultSummaryReporter {
       .map((line) => JSON.parse(line))
       .sort((a, b) => a.scenario.localeCompare(b.scenario, 'en', { numeric: true }));
     const table = [
-      ['scenario', 'workloads', 'items accepted', 'lost', 'counted twice'],
-      ...rows.map((row) => [row.scenario, row.workloads, row.accepted, row.lost, row.countedTwice].map(String)),
+      ['scenario', 'workloads', 'items accepted', 'lost', 'counted twice', 'reported lost'],
+      ...rows.map((row) => [row.scenario, row.workloads, row.accepted, row.lost, row.countedTwice, row.reportedLost ?? 0].map(String)),
     ];
     const widths = table[0].map((_, column) => Math.max(...table.map((row) => row[column].length)));
     const line = (row) => `| ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join(' | ')} |`;
