@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { defaultChunkSize, planChunks, type ChunkRange } from '../core/chunk-planner';
 import type { Config } from '../core/config';
 import type { ChunkFeeder } from '../core/chunk-feeder';
-import { ConflictError, PayloadTooLargeError, type ChunkmillError, ValidationError, type ErrorDetail } from '../core/errors';
+import { ConflictError, PayloadTooLargeError, ValidationError, type ChunkmillError, type ErrorDetail } from '../core/errors';
 import type { ChunkQueue, ChunkQueues } from '../core/queues';
 import { DEFAULT_ELEMENTS_PER_ITEM, findArrayTask } from '../core/array-tasks';
 import type { ArrayStore } from '../core/array-store';
