@@ -11,7 +11,7 @@ export const EXIT = {
   WORKLOAD_FAILED: 1,
   /** Bad usage or a request the server refused as invalid (400, 413, 415). */
   USAGE: 2,
-  /** No such workload (404). */
+  /** No such workload (404), or the server lost it (410 WORKLOAD_LOST: its Redis restarted without its data). */
   NOT_FOUND: 3,
   /** Missing or wrong token (401). */
   AUTH: 4,
@@ -36,7 +36,7 @@ export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof ChunkmillConnectionError) return EXIT.UNAVAILABLE;
   if (error instanceof ChunkmillApiError) {
     if (error.status === 401 || error.status === 403) return EXIT.AUTH;
-    if (error.status === 404) return EXIT.NOT_FOUND;
+    if (error.status === 404 || error.status === 410) return EXIT.NOT_FOUND;
     if (error.status === 409) return EXIT.CONFLICT;
     if (error.status === 429 || error.status >= 500) return EXIT.UNAVAILABLE;
     return EXIT.USAGE;

@@ -31,6 +31,23 @@ export class NotFoundError extends ChunkmillError {
   }
 }
 
+/**
+ * The workload was accepted (202), but its state is gone from Redis before it could have expired: Redis
+ * restarted without its data, was flushed, or lost the node that held it. Nothing of it can be answered
+ * any more, and waiting for it would be forever. `details` names the workload: `[{ id }]`.
+ */
+export class WorkloadLostError extends ChunkmillError {
+  constructor(readonly workloadId: string) {
+    super(
+      'WORKLOAD_LOST',
+      `Workload ${workloadId} was accepted, but its state is gone from Redis (Redis restarted without its data, was flushed, or lost the node that held it); its results cannot be recovered. Submit it again.`,
+      410,
+      [{ id: workloadId }],
+    );
+    this.name = 'WorkloadLostError';
+  }
+}
+
 export class ConflictError extends ChunkmillError {
   constructor(code: string, message: string) {
     super(code, message, 409);

@@ -15,10 +15,13 @@ export type MessageListener = (message: string) => void;
  */
 const SUBSCRIBE_ATTEMPTS = 4;
 const SUBSCRIBE_RETRY_MS = 50;
+/** After a reconnect, how long to let ioredis re-subscribe before telling listeners to catch up. */
+const RESUBSCRIBE_SETTLE_MS = 250;
 
 export class RedisSubscriber {
   private readonly listeners = new Map<string, Set<MessageListener>>();
   private readonly subscriptions = new Map<string, Promise<unknown>>();
+  private readonly resubscribedListeners = new Set<() => void>();
   private closed = false;
   /** The underlying connection, e.g. to wait until it is ready. */
   readonly connection: RedisClient;
@@ -28,6 +31,22 @@ export class RedisSubscriber {
     redis.on('message', (channel: string, message: string) => {
       for (const listener of this.listeners.get(channel) ?? []) listener(message);
     });
+    // One 'ready' listener for everyone (a stream each would trip EventEmitter's leak warning).
+    redis.on('ready', () => {
+      setTimeout(() => {
+        if (!this.closed) for (const listener of [...this.resubscribedListeners]) listener();
+      }, RESUBSCRIBE_SETTLE_MS).unref();
+    });
+  }
+
+  /**
+   * Calls `listener` each time the connection is ready again after a reconnect (and once after the
+   * first connect), once ioredis has had time to subscribe again. Messages published while it was down
+   * are lost: listeners re-read what they follow. Returns the way to stop.
+   */
+  onResubscribed(listener: () => void): () => void {
+    this.resubscribedListeners.add(listener);
+    return () => this.resubscribedListeners.delete(listener);
   }
 
   /**
@@ -86,6 +105,7 @@ export class RedisSubscriber {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
+    this.resubscribedListeners.clear();
     await closeRedis(this.redis);
   }
 }

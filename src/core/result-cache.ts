@@ -10,19 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient } from './redis-connection';
 import type { Keys } from './keys';
-
-/** JSON with object keys in sorted order at every depth: equal values, equal text. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.keys(value)
-      .sort()
-      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+import { canonicalJson } from './canonical-json';
 
 export class ResultCache {
   constructor(

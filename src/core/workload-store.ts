@@ -314,26 +314,54 @@ export class WorkloadStore {
     return parseRecord(await this.redis.hgetall(this.keys.workload(id).meta));
   }
 
+  /** Whether the workload's record is still there: one EXISTS, what open streams check periodically. */
+  async exists(id: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.workload(id).meta)) === 1;
+  }
+
+  /** When the index says the workload was created (ms), or undefined when the index does not know it. */
+  async indexedAt(id: string): Promise<number | undefined> {
+    const score = await this.redis.zscore(this.keys.workloadIndex, id);
+    return score === null ? undefined : Number(score);
+  }
+
+  /**
+   * Whether a workload created at `createdAt` may have expired by `now`. Its record is written with the
+   * result TTL and every recording renews it, so it lives at least until createdAt + TTL: a record
+   * missing before then did not expire, it was lost (see producer/missing-workloads.ts).
+   */
+  mayHaveExpired(createdAt: number, now = Date.now()): boolean {
+    return now >= createdAt + this.resultTtlSeconds * 1000;
+  }
+
   async status(id: string): Promise<WorkloadStatus | undefined> {
     return ((await this.redis.hget(this.keys.workload(id).meta, 'status')) ?? undefined) as WorkloadStatus | undefined;
   }
 
-  /** Newest first. Ids whose workload expired are dropped from the index on the way. */
+  /**
+   * Newest first. Ids whose workload expired are dropped from the index on the way; an id whose record
+   * is gone before it could have expired (lost) is skipped but kept until then, so that the index can
+   * still tell a lost workload from one that never existed.
+   */
   async list(options: { status?: WorkloadStatus; limit: number }): Promise<WorkloadRecord[]> {
     const found: WorkloadRecord[] = [];
     const pageSize = Math.max(options.limit, 100);
     for (let offset = 0; found.length < options.limit; offset += pageSize) {
-      const ids = await this.redis.zrevrange(this.keys.workloadIndex, offset, offset + pageSize - 1);
+      const idsAndScores = await this.redis.zrevrange(this.keys.workloadIndex, offset, offset + pageSize - 1, 'WITHSCORES');
+      const ids = idsAndScores.filter((_, position) => position % 2 === 0);
+      const createdAt = idsAndScores.filter((_, position) => position % 2 === 1).map(Number);
       if (ids.length === 0) break;
       // Not one pipeline: each workload's keys live in their own slot (on a cluster, on any node). The
       // reads are sent together all the same, since the client writes each command without waiting.
       // A read that fails fails the listing: an unreachable workload is not an expired one.
       const replies = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.workload(id).meta)));
       const expired: string[] = [];
+      const now = Date.now();
       replies.forEach((fields, position) => {
         const record = parseRecord(fields);
-        if (!record) expired.push(ids[position]);
-        else if (!options.status || record.status === options.status) found.push(record);
+        if (!record) {
+          if (this.mayHaveExpired(createdAt[position], now)) expired.push(ids[position]);
+        } else if (!options.status || record.status === options.status) found.push(record);
       });
       if (expired.length > 0) await this.redis.zrem(this.keys.workloadIndex, ...expired);
       if (ids.length < pageSize) break;

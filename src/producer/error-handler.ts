@@ -29,6 +29,11 @@ export function toChunkmillError(error: unknown): ChunkmillError | undefined {
   return undefined;
 }
 
+/** The error envelope every error answer has, and an SSE stream's `error` event carries. */
+export function errorEnvelope(error: ChunkmillError): { error: { code: string; message: string; details: unknown[] } } {
+  return { error: { code: error.code, message: error.message, details: error.details } };
+}
+
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(new NotFoundError(`No route for ${req.method} ${req.path}.`));
 };
@@ -42,8 +47,6 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return res.end();
     // 429 and 503 tell the client when to come back.
     if (answer instanceof RateLimitedError || answer instanceof RedisUnavailableError) res.set('Retry-After', String(answer.retryAfterSeconds));
-    res.status(answer.httpStatus).json({
-      error: { code: answer.code, message: answer.message, details: answer.details },
-    });
+    res.status(answer.httpStatus).json(errorEnvelope(answer));
   };
 }

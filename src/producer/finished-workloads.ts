@@ -12,8 +12,6 @@ import { COMMAND_TIMED_OUT } from '../core/redis-connection';
 import { timeLimit } from '../core/time-limit';
 import { FINAL_STATUSES, type WorkloadStatus } from '../core/workload';
 
-/** After a reconnect, how long to let ioredis re-subscribe before the waiters check again. */
-const RESUBSCRIBE_SETTLE_MS = 250;
 /**
  * How often a waiter checks its workload's status anyway. Pub/sub is at most once: an announcement made
  * while the subscription's node is stalled or being replaced (a cluster failover picks another node for
@@ -38,11 +36,7 @@ export class FinishedWorkloads {
   private readonly waiters = new Map<string, Set<Wake>>();
   private subscription?: Promise<void>;
   private stopListening?: () => void;
-  private readonly onReady = (): void => {
-    setTimeout(() => {
-      for (const wakes of this.waiters.values()) for (const wake of wakes) wake(false);
-    }, RESUBSCRIBE_SETTLE_MS).unref();
-  };
+  private readonly stopCatchingUp: () => void;
 
   constructor(
     private readonly subscriber: RedisSubscriber,
@@ -50,7 +44,9 @@ export class FinishedWorkloads {
   ) {
     // A failure here (Redis away at start) is retried by the first request that needs the subscription.
     this.subscribe().catch(() => undefined);
-    subscriber.connection.on('ready', this.onReady);
+    this.stopCatchingUp = subscriber.onResubscribed(() => {
+      for (const wakes of this.waiters.values()) for (const wake of wakes) wake(false);
+    });
   }
 
   /**
@@ -137,7 +133,7 @@ export class FinishedWorkloads {
   }
 
   close(): void {
-    this.subscriber.connection.off('ready', this.onReady);
+    this.stopCatchingUp();
     this.stopListening?.();
     for (const wakes of this.waiters.values()) for (const wake of wakes) wake(true);
   }

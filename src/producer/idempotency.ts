@@ -2,11 +2,14 @@
  * `Idempotency-Key`: the first submission with a key claims it (SET NX; 1 min, then 24 h once accepted) with a digest of
  * its body and the workload id it will get. A repeat with the same body answers that id and enqueues
  * nothing; a repeat with another body is a 409. Concurrent repeats race on SET NX, so exactly one wins.
+ * "The same body" means the same JSON value: the digest is of its canonical JSON, so a client that
+ * sends its keys in another order (a re-serialised retry) repeats, it does not conflict.
  */
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../core/redis-connection';
 import { ConflictError, ValidationError } from '../core/errors';
 import type { Keys } from '../core/keys';
+import { canonicalJson } from '../core/canonical-json';
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 /**
@@ -35,13 +38,14 @@ export class IdempotencyKeys {
   /** Claims `key` for a new workload `workloadId`, or reports the workload an earlier claim made. */
   async claim(key: string, body: unknown, workloadId: string): Promise<Claim> {
     const redisKey = this.keys.idempotency(digest(key));
-    const bodyDigest = digest(JSON.stringify(body));
+    const bodyDigest = digest(canonicalJson(body));
     const claimed = await this.redis.set(redisKey, `${bodyDigest}:${workloadId}`, 'EX', PENDING_CLAIM_TTL_SECONDS, 'NX');
     if (claimed === 'OK') return { kind: 'claimed' };
     const existing = await this.redis.get(redisKey);
     if (existing === null) return this.claim(key, body, workloadId); // expired in between: claim again
     const [existingDigest, existingId] = existing.split(':');
-    if (existingDigest !== bodyDigest) {
+    // A claim written before digests were canonical (kept 24 h) holds the digest of the body as sent.
+    if (existingDigest !== bodyDigest && existingDigest !== digest(JSON.stringify(body))) {
       throw new ConflictError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different body.');
     }
     return { kind: 'repeat', workloadId: existingId };

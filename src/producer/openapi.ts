@@ -111,6 +111,14 @@ function queryParameters(schema: z.ZodObject): unknown[] {
   }));
 }
 
+/**
+ * A workload id the producer knows was accepted, whose state is gone from Redis before it could have
+ * expired; an id never seen, or one that may have expired, is a 404 (see missing-workloads.ts).
+ */
+const lostAnswer = errorAnswer(
+  'WORKLOAD_LOST: the workload was accepted, but its state is gone from Redis (restarted without its data, flushed, a lost cluster node); details: [{id}]',
+);
+
 const v1Errors = {
   '401': errorAnswer('UNAUTHORIZED: a bearer token is required (when API_TOKENS is set)'),
   '503': errorAnswer('REDIS_UNAVAILABLE'),
@@ -172,32 +180,48 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
           summary: 'Status and counters',
           operationId: 'getWorkload',
           parameters: [idParameter],
-          responses: { '200': json(ref('Workload'), 'the workload'), '404': errorAnswer('NOT_FOUND'), ...v1Errors },
+          responses: { '200': json(ref('Workload'), 'the workload'), '404': errorAnswer('NOT_FOUND: never seen, or expired'), '410': lostAnswer, ...v1Errors },
         },
         delete: {
           tags: ['workloads'],
           summary: 'Cancel: queued chunks are removed, running ones aborted',
           operationId: 'cancelWorkload',
           parameters: [idParameter],
-          responses: { '200': json(ref('Workload'), 'cancelled (again)'), '404': errorAnswer('NOT_FOUND'), '409': errorAnswer('ALREADY_FINISHED'), ...v1Errors },
+          responses: { '200': json(ref('Workload'), 'cancelled (again)'), '404': errorAnswer('NOT_FOUND: never seen, or expired'), '409': errorAnswer('ALREADY_FINISHED'), '410': lostAnswer, ...v1Errors },
         },
       },
       '/v1/workloads/{id}/results': {
         get: {
           tags: ['workloads'],
-          summary: 'Results per item, in input order; `wait` long-polls for the workload to finish',
+          summary: 'Results per item, in input order; `wait` long-polls for the workload to finish (a workload whose state vanishes meanwhile ends the wait within seconds, with 410)',
           operationId: 'getResults',
           parameters: [idParameter, ...queryParameters(resultsQuery)],
-          responses: { '200': json(ref('WorkloadResults'), 'the results so far'), '400': errorAnswer('VALIDATION_FAILED'), '404': errorAnswer('NOT_FOUND'), ...v1Errors },
+          responses: {
+            '200': json(ref('WorkloadResults'), 'the results so far'),
+            '400': errorAnswer('VALIDATION_FAILED'),
+            '404': errorAnswer('NOT_FOUND: never seen, or expired'),
+            '410': lostAnswer,
+            ...v1Errors,
+          },
         },
       },
       '/v1/workloads/{id}/events': {
         get: {
           tags: ['workloads'],
-          summary: 'Server-Sent Events: `progress` {status, completed, failed, total}; `result` {index, value[, error]} in completion order; `done`',
+          summary:
+            'Server-Sent Events: `progress` {status, completed, failed, total}; `result` {index, value[, error]} in completion order; `done`; `error` (the error envelope) when the workload\'s state vanishes',
           operationId: 'streamEvents',
           parameters: [idParameter],
-          responses: { '200': { description: 'an event stream, ending after `done`', content: { 'text/event-stream': { schema: { type: 'string' } } } }, '404': errorAnswer('NOT_FOUND'), ...v1Errors },
+          responses: {
+            '200': {
+              description:
+                'an event stream, ending after `done`, or after an `error` event whose data is the error envelope (WORKLOAD_LOST; NOT_FOUND if it may have expired) when the workload\'s record vanishes while the stream is open (checked every few seconds)',
+              content: { 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            '404': errorAnswer('NOT_FOUND: never seen, or expired'),
+            '410': lostAnswer,
+            ...v1Errors,
+          },
         },
       },
       '/v1/arrays/{name}': {

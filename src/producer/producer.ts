@@ -14,6 +14,8 @@ import { WorkerRegistry } from '../core/worker-registry';
 import { createProducerApp } from './app';
 import { FinishedWorkloads } from './finished-workloads';
 import { IdempotencyKeys } from './idempotency';
+import { MissingWorkloads } from './missing-workloads';
+import { WorkloadPresence } from './workload-presence';
 import { WorkloadService } from './workload-service';
 
 export interface Producer {
@@ -51,7 +53,8 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
   const arrayRedis = createRedis(config.REDIS_URL, 'producer', 'chunkmill-producer-arrays', { commandTimeoutMs: arrayCommandTimeoutMs(config) });
   arrayRedis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const arrays = new ArrayStore(arrayRedis, keys);
-  const service = new WorkloadService(config, store, queues, finished, logger, feeder, arrays);
+  const presence = new WorkloadPresence(store);
+  const service = new WorkloadService(config, store, queues, finished, logger, feeder, arrays, presence, new MissingWorkloads(store));
   const idempotency = new IdempotencyKeys(redis, keys);
   // Fail-fast connections refuse commands until connected: give Redis a moment before the first request.
   const redisReady = await waitUntilReady([redis, arrayRedis, subscriber.connection], REDIS_WAIT_AT_START_MS);
@@ -70,6 +73,7 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
     idempotency,
     arrays,
     workers,
+    presence,
     subscribeTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
   });
 
@@ -81,6 +85,7 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
     close: () =>
       (closing ??= (async () => {
         await closeQueues(queues);
+        presence.close();
         finished.close();
         await subscriber.close();
         await closeRedis(arrayRedis);

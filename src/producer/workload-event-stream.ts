@@ -3,26 +3,35 @@
  * - `progress` {status, completed, failed, total}: on connect and after every batch of finished items;
  * - `result` {index, value[, error]}: each finished item once, in completion order (items that had
  *   finished before the client connected come first);
- * - `done` {status, completed, failed, total}: the workload reached a final status; the stream ends.
+ * - `done` {status, completed, failed, total}: the workload reached a final status; the stream ends;
+ * - `error` {"error": {code, message, details}}: the workload's record vanished while the stream was
+ *   open (WORKLOAD_LOST, or NOT_FOUND once it may have expired: see missing-workloads.ts); the stream ends.
  * The stream subscribes before it reads the snapshot, and skips indexes it has already sent, so an item
- * finishing while the client connects is neither lost nor sent twice.
+ * finishing while the client connects is neither lost nor sent twice. After the pub/sub connection
+ * comes back (messages published meanwhile are lost), it reads the snapshot again: the same rule sends
+ * what it missed, and `done` if the workload finished meanwhile. A vanished workload publishes nothing:
+ * WorkloadPresence checks that its record is still there every few seconds.
  */
 import type { Response } from 'express';
 import type { RedisSubscriber } from '../core/redis-subscriber';
 import type { Keys } from '../core/keys';
 import type { WorkloadEvent, WorkloadStore } from '../core/workload-store';
 import { FINAL_STATUSES, type WorkloadRecord } from '../core/workload';
-import { NotFoundError } from '../core/errors';
+import { errorEnvelope } from './error-handler';
+import type { WorkloadPresence } from './workload-presence';
+import type { WorkloadService } from './workload-service';
 
 const HEARTBEAT_MS = 15_000;
+
+type Progress = Pick<WorkloadRecord, 'status' | 'completed' | 'failed' | 'total'>;
 
 export async function streamWorkloadEvents(
   res: Response,
   id: string,
-  deps: { store: WorkloadStore; subscriber: RedisSubscriber; keys: Keys; subscribeTimeoutMs?: number },
+  deps: { service: WorkloadService; store: WorkloadStore; subscriber: RedisSubscriber; keys: Keys; presence: WorkloadPresence; subscribeTimeoutMs?: number },
 ): Promise<void> {
-  const first = await deps.store.get(id);
-  if (!first) throw new NotFoundError(`No workload with id ${id}.`);
+  // Before the stream starts, a missing workload is an ordinary 404 or 410 answer.
+  const first = await deps.service.require(id);
 
   res.status(200).set({
     'Content-Type': 'text/event-stream; charset=utf-8',
@@ -33,55 +42,102 @@ export async function streamWorkloadEvents(
   res.flushHeaders();
 
   const sent = new Set<number>();
-  let finished = false;
+  let ended = false;
+  let closed = false;
+  let losing = false;
+  let snapshotSent = false;
+  // completed + failed of the last progress sent: a snapshot read again never sends an older count.
+  let progressCount = -1;
   const send = (event: string, data: unknown): void => {
-    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    if (!ended) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
+  const sendProgress = ({ status, completed, failed, total }: Progress): void => {
+    if (completed + failed < progressCount) return;
+    progressCount = completed + failed;
+    send('progress', { status, completed, failed, total });
   };
   const sendItem = (item: { index: number; value: unknown; error?: unknown }): void => {
     if (sent.has(item.index)) return;
     sent.add(item.index);
     send('result', item);
   };
-  const finish = (record: Pick<WorkloadRecord, 'status' | 'completed' | 'failed' | 'total'>): void => {
-    if (finished) return;
-    finished = true;
-    send('done', { status: record.status, completed: record.completed, failed: record.failed, total: record.total });
+
+  const cleanUps: Array<() => void> = [];
+  const cleanUp = (): void => {
+    for (const clean of cleanUps.splice(0)) clean();
+  };
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    cleanUp();
     res.end();
   };
+  const finish = (record: Progress): void => {
+    send('done', { status: record.status, completed: record.completed, failed: record.failed, total: record.total });
+    end();
+  };
+  const lose = async (): Promise<void> => {
+    if (ended || losing) return;
+    losing = true;
+    // The record was seen: its creation time tells lost from expired without asking Redis.
+    const error = await deps.service.explainMissing(id, first.createdAt);
+    send('error', errorEnvelope(error));
+    end();
+  };
+  /** Sends the workload's state as Redis has it now: progress, the items not sent yet, `done` if final. */
+  const sendSnapshot = async (): Promise<void> => {
+    const record = await deps.store.get(id);
+    if (ended) return;
+    if (!record) return lose();
+    sendProgress(record);
+    const { results, errors } = await deps.store.readOutcomes(record);
+    const errorByIndex = new Map(errors.map((error) => [error.index, error]));
+    for (let index = 0; index < results.length; index++) {
+      const error = errorByIndex.get(index);
+      if (error) sendItem({ index, value: null, error: { code: error.code, message: error.message } });
+      else if (results[index] !== null) sendItem({ index, value: results[index] });
+    }
+    if (FINAL_STATUSES.has(record.status)) finish(record);
+  };
 
-  let snapshotSent = false;
   const pending: WorkloadEvent[] = [];
   const onEvent = (event: WorkloadEvent): void => {
     if (event.type === 'items') {
       for (const item of event.items) sendItem(item);
-      send('progress', { status: event.status, completed: event.completed, failed: event.failed, total: event.total });
+      sendProgress(event);
     }
     if (FINAL_STATUSES.has(event.status)) {
-      void deps.store.get(id).then((record) => record && finish(record));
+      void deps.store.get(id).then(
+        (record) => (record ? finish(record) : lose()),
+        // Redis failed just now: the resync after its reconnect, or the presence check, ends the stream.
+        () => undefined,
+      );
     }
   };
+  res.on('close', () => {
+    closed = true;
+    cleanUp();
+  });
   const stop = await deps.subscriber.listen(deps.keys.workload(id).events, (message) => {
     const event = JSON.parse(message) as WorkloadEvent;
     if (snapshotSent) onEvent(event);
     else pending.push(event);
   }, { timeoutMs: deps.subscribeTimeoutMs });
-  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
-  const cleanUp = (): void => {
-    clearInterval(heartbeat);
-    stop();
-  };
-  res.on('close', cleanUp);
+  const heartbeat = setInterval(() => {
+    if (!ended) res.write(': keep-alive\n\n');
+  }, HEARTBEAT_MS);
+  cleanUps.push(
+    stop,
+    () => clearInterval(heartbeat),
+    deps.presence.watch(id, () => void lose()),
+    deps.subscriber.onResubscribed(() => {
+      if (snapshotSent) sendSnapshot().catch(() => undefined);
+    }),
+  );
+  // The client may have left while we subscribed.
+  if (closed) return cleanUp();
 
-  const record = (await deps.store.get(id)) ?? first;
-  send('progress', { status: record.status, completed: record.completed, failed: record.failed, total: record.total });
-  const { results, errors } = await deps.store.readOutcomes(record);
-  const errorByIndex = new Map(errors.map((error) => [error.index, error]));
-  for (let index = 0; index < results.length; index++) {
-    const error = errorByIndex.get(index);
-    if (error) sendItem({ index, value: null, error: { code: error.code, message: error.message } });
-    else if (results[index] !== null) sendItem({ index, value: results[index] });
-  }
+  await sendSnapshot();
   snapshotSent = true;
-  for (const event of pending.splice(0)) onEvent(event);
-  if (FINAL_STATUSES.has(record.status)) finish(record);
+  for (const event of pending.splice(0)) if (!ended) onEvent(event);
 }

@@ -12,6 +12,7 @@ import { WORKLOAD_STATUSES } from '../core/workload';
 import { IdempotencyKeys } from './idempotency';
 import { limitJsonDepth } from './json-depth';
 import { streamWorkloadEvents } from './workload-event-stream';
+import type { WorkloadPresence } from './workload-presence';
 import { resultsBody, type WorkloadService } from './workload-service';
 
 /** How long a results request may long-poll. */
@@ -32,6 +33,7 @@ export interface RouteDeps {
   subscriber: RedisSubscriber;
   keys: Keys;
   idempotency: IdempotencyKeys;
+  presence: WorkloadPresence;
   /**
    * How long a request waits for a new pub/sub subscription (an event stream) before answering 503.
    * @defaultValue no limit

@@ -13,7 +13,7 @@ import { defaultChunkSize, planChunks, type ChunkRange } from '../core/chunk-pla
 import type { Config } from '../core/config';
 import type { ChunkFeeder } from '../core/chunk-feeder';
 import { chunkJobOptions } from '../core/chunk-job-options';
-import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError, type ErrorDetail } from '../core/errors';
+import { ConflictError, PayloadTooLargeError, ValidationError, type ChunkmillError, type ErrorDetail } from '../core/errors';
 import type { ChunkQueue, ChunkQueues } from '../core/queues';
 import { COMMAND_TIMED_OUT } from '../core/redis-connection';
 import { DEFAULT_ELEMENTS_PER_ITEM, findArrayTask } from '../core/array-tasks';
@@ -30,6 +30,8 @@ import {
 } from '../core/workload-schema';
 import type { WorkloadStore } from '../core/workload-store';
 import type { FinishedWorkloads } from './finished-workloads';
+import type { MissingWorkloads } from './missing-workloads';
+import type { WorkloadPresence } from './workload-presence';
 import {
   chunkJobId,
   FINAL_STATUSES,
@@ -134,6 +136,8 @@ export class WorkloadService {
     private readonly logger: Logger,
     private readonly feeder: ChunkFeeder,
     private readonly arrays: ArrayStore,
+    private readonly presence: WorkloadPresence,
+    private readonly missing: MissingWorkloads,
   ) {
     this.schema = submissionSchema(config.MAX_ITEMS_PER_WORKLOAD);
   }
@@ -213,6 +217,7 @@ export class WorkloadService {
       if (!(error instanceof Error && error.message === COMMAND_TIMED_OUT)) await rollBack;
       throw error;
     }
+    this.missing.remember(id, record.createdAt);
     this.logger.info({ workloadId: id, type: record.type, task: record.task, total, chunks: chunks.length }, 'workload accepted');
     return { id, status: record.status, total, chunks: chunks.length };
   }
@@ -253,17 +258,30 @@ export class WorkloadService {
     return (await this.store.list(options)).map((record) => toWorkloadView(record, now));
   }
 
-  /** The results so far; with `waitMs`, first waits (up to that long) for the workload to finish. */
+  /**
+   * The results so far; with `waitMs`, first waits (up to that long) for the workload to finish. A
+   * workload whose record vanishes while it waits ends the wait at once (WorkloadPresence), answered as
+   * lost (410) or not found (404) by MissingWorkloads.
+   */
   async results(id: string, waitMs: number, signal?: AbortSignal): Promise<WorkloadResultsJson> {
     // Watching before the first read makes that read the check: a finish in between is not missed.
     const watch = waitMs > 0 ? this.finished.watch(id) : undefined;
+    let seen: WorkloadRecord | undefined;
     try {
       if (watch) {
         // A stalled Redis must not hold the request: past the deadline it is a 503.
         await this.finished.ready(this.config.REDIS_COMMAND_TIMEOUT_MS);
-        const record = await this.require(id);
-        if (!FINAL_STATUSES.has(record.status)) {
-          await watch.finished(waitMs, async () => FINAL_STATUSES.has((await this.store.status(id)) ?? 'cancelled'), signal);
+        seen = await this.require(id);
+        if (!FINAL_STATUSES.has(seen.status)) {
+          const gone = new AbortController();
+          const unwatch = this.presence.watch(id, () => gone.abort());
+          try {
+            // A record gone counts as final: the read below then answers why it is gone.
+            const isFinal = async (): Promise<boolean> => FINAL_STATUSES.has((await this.store.status(id)) ?? 'cancelled');
+            await watch.finished(waitMs, isFinal, signal ? AbortSignal.any([signal, gone.signal]) : gone.signal);
+          } finally {
+            unwatch();
+          }
         }
       }
     } finally {
@@ -271,7 +289,8 @@ export class WorkloadService {
     }
     // The record and the outcomes together, in one round trip (for up to 10,000 items).
     const read = await this.store.getWithResultsJson(id);
-    if (!read) throw new NotFoundError(`No workload with id ${id}.`);
+    if (!read) throw await this.missing.explain(id, seen?.createdAt);
+    this.missing.remember(id, read.record.createdAt);
     const { record, resultsJson, errors } = read;
     const reduced =
       record.reduce && record.status === 'completed'
@@ -284,7 +303,7 @@ export class WorkloadService {
   async cancel(id: string): Promise<WorkloadView> {
     const record = await this.require(id);
     const outcome = await this.store.cancel(id);
-    if (outcome === 'missing') throw new NotFoundError(`No workload with id ${id}.`);
+    if (outcome === 'missing') throw await this.missing.explain(id, record.createdAt);
     if (outcome === 'completed' || outcome === 'failed') {
       throw new ConflictError('ALREADY_FINISHED', `Workload ${id} has already finished (${outcome}); nothing to cancel.`);
     }
@@ -297,10 +316,17 @@ export class WorkloadService {
     return this.get(id);
   }
 
-  private async require(id: string): Promise<WorkloadRecord> {
+  /** The workload's record; throws the reason when there is none (MissingWorkloads: 404 or 410). */
+  async require(id: string): Promise<WorkloadRecord> {
     const record = await this.store.get(id);
-    if (!record) throw new NotFoundError(`No workload with id ${id}.`);
+    if (!record) throw await this.missing.explain(id);
+    this.missing.remember(id, record.createdAt);
     return record;
+  }
+
+  /** Why a workload has no record (any more): the error to answer or stream. */
+  explainMissing(id: string, createdAt?: number): Promise<ChunkmillError> {
+    return this.missing.explain(id, createdAt);
   }
 
   private async removeChunkJobs(queue: ChunkQueue, record: WorkloadRecord): Promise<void> {

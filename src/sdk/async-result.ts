@@ -22,8 +22,9 @@ export class AsyncResult<Output> {
 
   /**
    * Waits for the result. Throws `ItemFailedError` when the item failed, `WorkloadCancelledError`
-   * when the workload was cancelled, and `ResultTimeoutError` after `timeoutMs` (the workload goes on;
-   * call `get` again or `cancel`).
+   * when the workload was cancelled, `WorkloadLostError` when the server lost it (its Redis restarted
+   * without its data), and `ResultTimeoutError` after `timeoutMs` (the workload goes on; call `get`
+   * again or `cancel`).
    * @param timeoutMs - how long to wait. @defaultValue no limit
    */
   async get(timeoutMs = Infinity, options: { signal?: AbortSignal } = {}): Promise<Output> {

@@ -32,6 +32,30 @@ export class ChunkmillApiError extends ChunkmillClientError {
   }
 }
 
+/**
+ * The workload was accepted, but the server's Redis no longer has its state (restarted without its data,
+ * flushed, lost the node that held it): its results will never come. Code `WORKLOAD_LOST`, status 410.
+ * Every call that waits for a workload (`map`, `imap`, `imapUnordered`, `fetch`, `AsyncResult.get`,
+ * `results`, `events`) throws it instead of waiting forever, as do `status` and `cancel`. Submit again.
+ */
+export class WorkloadLostError extends ChunkmillApiError {
+  /** The lost workload's id (from the server's `details`), when the server named it. */
+  readonly workloadId: string | undefined;
+
+  constructor(message: string, status = 410, details: unknown[] = []) {
+    super('WORKLOAD_LOST', message, status, details);
+    this.name = 'WorkloadLostError';
+    const named = details.find((detail): detail is { id: string } => typeof (detail as { id?: unknown })?.id === 'string');
+    this.workloadId = named?.id;
+  }
+}
+
+/** The SDK's error for a server error envelope: the typed class when the code has one. */
+export function apiErrorOf(code: string, message: string, status: number, details: unknown[]): ChunkmillApiError {
+  if (code === 'WORKLOAD_LOST') return new WorkloadLostError(message, status, details);
+  return new ChunkmillApiError(code, message, status, details);
+}
+
 /** The server could not be reached (connection refused, DNS, reset). Code `CONNECTION_FAILED`. */
 export class ChunkmillConnectionError extends ChunkmillClientError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -3,7 +3,7 @@
  * turned into ChunkmillApiError, an unreachable server into ChunkmillConnectionError, and an aborted
  * signal into its reason (never wrapped, so `error === signal.reason` holds).
  */
-import { ChunkmillApiError, ChunkmillConnectionError } from './errors';
+import { ChunkmillApiError, ChunkmillConnectionError, apiErrorOf } from './errors';
 
 export interface RequestOptions {
   body?: unknown;
@@ -83,7 +83,7 @@ export class HttpClient {
       const envelope = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } };
       const { code, message, details } = envelope.error ?? {};
       if (typeof code === 'string') {
-        return new ChunkmillApiError(code, String(message ?? code), response.status, Array.isArray(details) ? details : []);
+        return apiErrorOf(code, String(message ?? code), response.status, Array.isArray(details) ? details : []);
       }
     } catch {
       // not the error envelope (a proxy's page, say): described by its status below

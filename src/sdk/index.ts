@@ -9,6 +9,7 @@ export {
   ItemFailedError,
   WorkloadCancelledError,
   ResultTimeoutError,
+  WorkloadLostError,
 } from './errors';
 export { autoChunkSize, CHUNKS_PER_THREAD, MAX_AUTO_CHUNK_SIZE } from './chunk-size';
 export type * from './api-types';

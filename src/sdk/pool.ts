@@ -12,6 +12,9 @@
  * aborts, or an iterator is left early (`break`, `return`, an exception), the call cancels the
  * workloads it still owns (DELETE) and closes its streams. Calls on an existing id (`status`,
  * `results`, `events`) only stop waiting.
+ *
+ * Nothing waits forever for a workload the server lost (its Redis restarted without its data): the
+ * server ends streams and long-polls with WORKLOAD_LOST, and every call throws `WorkloadLostError`.
  */
 import { AsyncResult, type AsyncResultBackend } from './async-result';
 import type {
@@ -33,7 +36,7 @@ import type {
   WorkloadView,
 } from './api-types';
 import { autoChunkSize } from './chunk-size';
-import { ChunkmillConnectionError, ItemFailedError, WorkloadCancelledError } from './errors';
+import { apiErrorOf, ChunkmillApiError, ChunkmillConnectionError, ItemFailedError, WorkloadCancelledError } from './errors';
 import { HttpClient } from './http-client';
 import { readSse } from './sse-stream';
 import type { BuiltInTaskTypes, TaskInput, TaskMap, TaskName, TaskOutput } from './task-types';
@@ -42,6 +45,11 @@ const FINAL: ReadonlySet<WorkloadStatus> = new Set(['completed', 'failed', 'canc
 /** How often an event stream that ended without `done` is reopened before giving up. */
 const MAX_STREAM_RECONNECTS = 5;
 const STREAM_RECONNECT_DELAY_MS = 250;
+/**
+ * The HTTP status of the errors an event stream may end with (its own answer was a 200): what a request
+ * for the workload would answer at that moment.
+ */
+const STREAMED_ERROR_STATUS: Record<string, number> = { WORKLOAD_LOST: 410, NOT_FOUND: 404 };
 
 export interface PoolOptions {
   /** The producer API's base URL. @defaultValue `process.env.CHUNKMILL_URL`, else `http://127.0.0.1:3000` */
@@ -149,8 +157,9 @@ export class Pool<Tasks extends TaskMap = BuiltInTaskTypes> {
   /**
    * Runs `task` over `inputs` and answers the outputs in input order, like `Pool.map`.
    * Throws `ItemFailedError` for the lowest failed index (or, with `errors: 'yield'`, puts it in that
-   * item's place), `WorkloadCancelledError` when the workload was cancelled, `ChunkmillApiError` when the
-   * server refused the submission.
+   * item's place), `WorkloadCancelledError` when the workload was cancelled, `WorkloadLostError` when the
+   * server lost its state (Redis restarted without its data), `ChunkmillApiError` when the server refused
+   * the submission.
    */
   async map<Name extends TaskName<Tasks>, Mode extends ErrorMode = 'throw'>(
     task: Name,
@@ -168,7 +177,7 @@ export class Pool<Tasks extends TaskMap = BuiltInTaskTypes> {
    * Yields the outputs in input order as soon as each (and all before it) is done, like `Pool.imap`.
    * Look-ahead is bounded: at most `lookAhead` items are submitted and not yet yielded, and at most that
    * many results are buffered. Submission starts with the first `next()`. Leaving the loop early cancels
-   * what is still running.
+   * what is still running. Throws `WorkloadLostError` when the server lost a window's workload.
    */
   async *imap<Name extends TaskName<Tasks>, Mode extends ErrorMode = 'throw'>(
     task: Name,
@@ -226,7 +235,8 @@ export class Pool<Tasks extends TaskMap = BuiltInTaskTypes> {
   /**
    * Yields the outputs in completion order, like `Pool.imap_unordered`, as the workload's event stream
    * reports them; the first result arrives while slower chunks still run. Use `imapUnorderedEntries`
-   * to learn each result's index. Leaving the loop early cancels the workload.
+   * to learn each result's index. Leaving the loop early cancels the workload. Throws
+   * `WorkloadLostError` when the server lost the workload.
    */
   async *imapUnordered<Name extends TaskName<Tasks>, Mode extends ErrorMode = 'throw'>(
     task: Name,
@@ -377,7 +387,9 @@ export class Pool<Tasks extends TaskMap = BuiltInTaskTypes> {
 
   /**
    * The workload's events (`progress`, `result`, `done`) as they happen, ending after `done`. A stream
-   * that breaks is reopened; results already seen are not repeated.
+   * that breaks is reopened; results already seen are not repeated. A stream the server ends with an
+   * `error` event throws it: `WorkloadLostError` when the workload's state vanished from Redis,
+   * `ChunkmillApiError` `NOT_FOUND` when it expired.
    */
   async *events(id: string, options: CallOptions = {}): AsyncGenerator<WorkloadEvent, void, undefined> {
     const seen = new Set<number>();
@@ -402,9 +414,12 @@ export class Pool<Tasks extends TaskMap = BuiltInTaskTypes> {
             yield { type: message.event, data } as WorkloadEvent;
           }
           if (message.event === 'done') return;
+          if (message.event === 'error') throw streamedError(data);
         }
       } catch (error) {
         if (options.signal?.aborted) throw options.signal.reason;
+        // The server's word (the workload is lost or gone), not a broken stream: reopening cannot help.
+        if (error instanceof ChunkmillApiError) throw error;
         if (attempt >= MAX_STREAM_RECONNECTS) throw error;
       }
       if (attempt >= MAX_STREAM_RECONNECTS) throw new ChunkmillConnectionError(`the event stream of workload ${id} kept ending before "done"`);
@@ -491,6 +506,13 @@ function outcomes(answer: ResultsAnswer, mode: ErrorMode): unknown[] {
   const values: unknown[] = [...answer.results];
   for (const failure of failures) values[failure.index] = new ItemFailedError(answer.id, failure.index, failure.code, failure.message);
   return values;
+}
+
+/** An event stream's `error` event (the server's error envelope) as the error a request would have thrown. */
+function streamedError(envelope: { error?: { code?: unknown; message?: unknown; details?: unknown } }): ChunkmillApiError {
+  const code = typeof envelope.error?.code === 'string' ? envelope.error.code : 'STREAM_ERROR';
+  const details = Array.isArray(envelope.error?.details) ? envelope.error.details : [];
+  return apiErrorOf(code, String(envelope.error?.message ?? code), STREAMED_ERROR_STATUS[code] ?? 500, details);
 }
 
 /** One streamed item as an output; `offset` maps a window's index back to the caller's inputs. */

@@ -42,4 +42,27 @@ describe('RedisSubscriber', () => {
       await subscriber.close();
     }
   });
+
+  it('tells onResubscribed listeners when the connection is back, subscribed again', async () => {
+    const connection = new Redis(testRedisUrl());
+    const subscriber = new RedisSubscriber(connection);
+    const channel = `${uniquePrefix('subscriber')}:events`;
+    try {
+      const received: string[] = [];
+      await subscriber.listen(channel, (message) => received.push(message));
+      let resubscribed = 0;
+      const stop = subscriber.onResubscribed(() => resubscribed++);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const before = resubscribed;
+      connection.disconnect(true);
+      for (let waited = 0; resubscribed === before && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(resubscribed).toBe(before + 1);
+      await publisher.publish(channel, 'after');
+      for (let waited = 0; received.length === 0 && waited < 2000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(received).toEqual(['after']);
+      stop();
+    } finally {
+      await subscriber.close();
+    }
+  });
 });

@@ -106,4 +106,16 @@ describe('WorkloadStore', () => {
     expect((await store.list({ limit: 10, status: 'completed' })).map((w) => w.id)).toEqual(['old']);
     expect(await redis.zscore(keys.workloadIndex, 'gone')).toBeNull();
   });
+
+  it('keeps a lost workload in the index until it could have expired: only expiry is forgotten', async () => {
+    await store.create(record('lost', 1));
+    await redis.del(keys.workload('lost').meta);
+    expect(await store.list({ limit: 10 })).toEqual([]);
+    expect(await store.indexedAt('lost')).toBeGreaterThan(Date.now() - 5000);
+    expect(await store.exists('lost')).toBe(false);
+    // The store's TTL is 60 s: a workload created 61 s ago may have expired.
+    expect(store.mayHaveExpired(Date.now() - 59_000)).toBe(false);
+    expect(store.mayHaveExpired(Date.now() - 61_000)).toBe(true);
+    expect(await store.indexedAt('never')).toBeUndefined();
+  });
 });

@@ -7,7 +7,8 @@
  *   gone with it: there was no replica), the others still answer and stay exact;
  * - a submission whose keys would live there is refused with 503 (never a half-written 202);
  * - the queue whose keys lived there (fetch here) refuses new work with 503; the other queue goes on;
- * - restarted empty, the master serves its slots again: its workloads are gone (404), fetch works again.
+ * - restarted empty, the master serves its slots again: its workloads are gone, reported lost (410
+ *   WORKLOAD_LOST: the producer that accepted them remembers them), fetch works again.
  */
 import { randomBytes } from 'node:crypto';
 import { CITIES, WeatherServer, temperatureOf } from '../../bench/lib/weather-server';
@@ -219,11 +220,12 @@ describeWithRedisCli('on a 3-master Redis Cluster', () => {
     else expect(listed.body.workers.map((worker: { id: string }) => worker.id)).toEqual(['cluster-host-a', 'cluster-host-b']);
 
     // The master comes back on its port with its slots but without its data (no replica, no AOF):
-    // what lived there is lost for good (404), and the fetch queue takes work again.
+    // what lived there is lost for good, and said so (410 WORKLOAD_LOST), and the fetch queue takes work again.
     await cluster.restartNode(victim);
     const lost = before.find(({ master }) => master === victim);
     if (lost) {
-      await eventually(async () => (await api.get(`/v1/workloads/${lost.id}`)).status === 404, 20_000, 200);
+      await eventually(async () => (await api.get(`/v1/workloads/${lost.id}`)).status === 410, 20_000, 200);
+      expect((await api.get(`/v1/workloads/${lost.id}`)).body.error.code).toBe('WORKLOAD_LOST');
     }
     let refetched = await submitFetch();
     for (let tries = 0; refetched.status !== 202 && tries < 50; tries++) {

@@ -53,7 +53,10 @@ describe('fault scenarios: load', () => {
   it('13 + 14. 20 s of bounded load: only 2xx, every accepted workload completes, memory back near baseline, no new metric series', async () => {
     cluster = await FaultCluster.start('s13', { env: { RESULT_TTL_SECONDS: String(RESULT_TTL_SECONDS) } });
     const workerMetricsPort = Number(cluster.workers[0].lines.find((line) => line.msg === 'worker metrics listening')?.port);
-    const started = await startRole('dashboard', { env: { REDIS_URL: cluster.redis.url, DASHBOARD_PORT: '0', HOST: '127.0.0.1' } });
+    // The dashboard's listings drop expired ids from the workload index, by the same RESULT_TTL_SECONDS as the other roles.
+    const started = await startRole('dashboard', {
+      env: { REDIS_URL: cluster.redis.url, DASHBOARD_PORT: '0', HOST: '127.0.0.1', RESULT_TTL_SECONDS: String(RESULT_TTL_SECONDS) },
+    });
     dashboard = started.process;
     const dashboardPort = started.port!;
     const body = JSON.stringify({ type: 'compute', task: 'sumSquares', inputs, chunkSize: 3 });

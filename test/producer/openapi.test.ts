@@ -56,6 +56,14 @@ describe('OpenAPI document', () => {
     expect(new Set(documentRoutes(document))).toEqual(new Set(routes.filter((route) => route !== 'GET /docs/docs-init.js')));
   });
 
+  it('documents 410 WORKLOAD_LOST wherever a workload id is answered', () => {
+    const operations = Object.entries(document.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>)
+      .filter(([routePath]) => routePath.startsWith('/v1/workloads/{id}'))
+      .flatMap(([routePath, methods]) => Object.entries(methods).map(([method, operation]) => [`${method} ${routePath}`, Object.keys(operation.responses)]));
+    expect(operations).toHaveLength(4);
+    for (const [, statuses] of operations) expect(statuses).toEqual(expect.arrayContaining(['404', '410']));
+  });
+
   it('serves the API reference page and its assets without a token', async () => {
     const page = await fetch(`${producer.api.baseUrl}/docs`);
     expect(page.status).toBe(200);

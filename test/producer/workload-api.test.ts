@@ -150,6 +150,24 @@ describe('producer API', () => {
     expect(await redis.ttl(claimKey)).toBeGreaterThan(23 * 60 * 60);
   });
 
+  it('Idempotency-Key: the same body with its keys in another order (at any depth) is a repeat, not a conflict', async () => {
+    const headers = { 'idempotency-key': 'reordered' };
+    const body = { type: 'compute', task: 'mulArrays', inputs: [{ x: [1, 2], y: [3, 4] }], chunkSize: 1, priority: 10 };
+    const first = await harness.api.post('/v1/workloads', body, headers);
+    expect(first.status).toBe(202);
+    const reordered = '{"priority":10,"chunkSize":1,"inputs":[{"y":[3,4],"x":[1,2]}],"task":"mulArrays","type":"compute"}';
+    const repeat = await harness.api.post('/v1/workloads', reordered, headers);
+    expect(repeat.status).toBe(200);
+    expect(repeat.body.id).toBe(first.body.id);
+    // Arrays keep their order: another order of items is another body.
+    const swapped = await harness.api.post('/v1/workloads', { ...body, inputs: [{ x: [2, 1], y: [3, 4] }] }, headers);
+    expect(swapped.status).toBe(409);
+    expect(swapped.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    const other = await harness.api.post('/v1/workloads', { ...body, priority: 11 }, headers);
+    expect(other.status).toBe(409);
+    expect((await harness.api.get('/v1/workloads')).body.workloads).toHaveLength(1);
+  });
+
   it('Idempotency-Key: concurrent repeats make exactly one workload', async () => {
     const headers = { 'idempotency-key': 'burst' };
     const answers = await Promise.all(Array.from({ length: 10 }, () => harness.api.post('/v1/workloads', notebook, headers)));

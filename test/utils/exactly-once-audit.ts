@@ -11,6 +11,10 @@
  * outcome it did store must still be exact.
  * Each audit appends a row to the run's summary table (see fault-summary-reporter.js), with the
  * slowest request the scenario noted (`noteRequest`), when it timed its requests.
+ *
+ * A fault that destroys Redis's data (restarted empty) loses accepted workloads by definition; what
+ * chunkmill owes then is to say so. `auditReportedLost` checks that: every accepted workload must
+ * answer 410 WORKLOAD_LOST; one that answers anything else (a silent 404, a result) counts as lost.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -42,6 +46,8 @@ export interface AuditResult {
   stuckIds: string[];
   /** The slowest answer of the requests the scenario timed (`noteRequest`), ms; undefined when it timed none. */
   slowestRequestMs?: number;
+  /** Items of accepted workloads that chunkmill reported lost (410 WORKLOAD_LOST): gone, and said so. */
+  reportedLost?: number;
   /** What went wrong, readable in a failed expectation. Empty when all is exact. */
   problems: string[];
 }
@@ -174,6 +180,38 @@ export class ExactlyOnceLedger {
   }
 
   /**
+   * For a fault that destroyed Redis's data: asks the producer about every accepted workload. Answers
+   * 410 WORKLOAD_LOST count as reported lost; anything else counts as lost (silently) with a problem
+   * line. Adds the scenario's row to the summary table.
+   */
+  async auditReportedLost(scenario: string): Promise<AuditResult> {
+    const result: AuditResult = {
+      scenario,
+      workloads: this.accepted.size,
+      accepted: 0,
+      lost: 0,
+      countedTwice: 0,
+      stuck: 0,
+      stuckItems: 0,
+      stuckIds: [],
+      slowestRequestMs: this.slowestRequestMs,
+      reportedLost: 0,
+      problems: [],
+    };
+    for (const [id, expected] of this.accepted) {
+      result.accepted += expected.length;
+      const view = await this.api().get(`/v1/workloads/${id}`);
+      if (view.status === 410 && view.body?.error?.code === 'WORKLOAD_LOST') result.reportedLost! += expected.length;
+      else {
+        result.lost += expected.length;
+        if (result.problems.length < MAX_PROBLEMS) result.problems.push(`${id}: ${view.status} ${JSON.stringify(view.body).slice(0, 200)}, expected 410 WORKLOAD_LOST`);
+      }
+    }
+    recordSummaryRow(result);
+    return result;
+  }
+
+  /**
    * Traces of workloads that were never accepted: workload records and chunk jobs whose workload id
    * got no 202. After a refused submission there must be none (nothing half-enqueued).
    */
@@ -199,6 +237,6 @@ export class ExactlyOnceLedger {
 function recordSummaryRow(result: AuditResult): void {
   const file = summaryFile();
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const { scenario, workloads, accepted, lost, countedTwice, stuck, slowestRequestMs } = result;
-  fs.appendFileSync(file, `${JSON.stringify({ scenario, workloads, accepted, lost, countedTwice, stuck, slowestRequestMs })}\n`);
+  const { scenario, workloads, accepted, lost, countedTwice, stuck, slowestRequestMs, reportedLost = 0 } = result;
+  fs.appendFileSync(file, `${JSON.stringify({ scenario, workloads, accepted, lost, countedTwice, stuck, slowestRequestMs, reportedLost })}\n`);
 }

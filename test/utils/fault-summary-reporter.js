@@ -1,7 +1,8 @@
 /**
  * A Jest reporter that prints the fault suite's summary at the end of the run: one row per scenario
- * with the items of accepted workloads, how many were lost, how many were counted twice, how many
- * workloads were stuck (not final when the audit's wait ended), and the slowest request of the
+ * with the items of accepted workloads, how many were lost (silently), how many were counted twice, how
+ * many workloads were stuck (not final when the audit's wait ended), how many items chunkmill reported
+ * lost (410 WORKLOAD_LOST: a fault that destroyed Redis's data), and the slowest request of the
  * scenarios that timed their requests ("-" for the others). The scenarios append their rows (JSON
  * lines) to this run's file, named in CHUNKMILL_FAULT_SUMMARY (set here, before Jest starts its
  * workers, so that runs side by side never mix their rows).
@@ -32,7 +33,7 @@ class FaultSummaryReporter {
       .map((line) => JSON.parse(line))
       .sort((a, b) => a.scenario.localeCompare(b.scenario, 'en', { numeric: true }));
     const table = [
-      ['scenario', 'workloads', 'items accepted', 'lost', 'counted twice', 'stuck', 'slowest request'],
+      ['scenario', 'workloads', 'items accepted', 'lost', 'counted twice', 'stuck', 'reported lost', 'slowest request'],
       ...rows.map((row) =>
         [
           row.scenario,
@@ -41,6 +42,7 @@ class FaultSummaryReporter {
           row.lost,
           row.countedTwice,
           row.stuck ?? 0,
+          row.reportedLost ?? 0,
           row.slowestRequestMs === undefined ? '-' : `${row.slowestRequestMs} ms`,
         ].map(String),
       ),
