@@ -1,5 +1,5 @@
 /**
- * Fault scenario 12: Redis restarts empty. While workloads run and clients follow them (SSE streams,
+ * Fault scenario 16: Redis restarts empty. While workloads run and clients follow them (SSE streams,
  * long-polls, an SDK `imapUnordered`, an `AsyncResult.get`), Redis is killed (-9), its data folder
  * (AOF) removed, and started again on the same port: every accepted workload is gone, index and all.
  * That loses work by definition; the promise kept is that nobody waits forever and nobody is told a
@@ -32,7 +32,7 @@ describe('fault scenarios: Redis restarted empty', () => {
     cluster = undefined;
   });
 
-  it('12. Redis restarted empty: every stream, long-poll and SDK wait ends within seconds with WORKLOAD_LOST; every accepted workload answers 410, none a silent 404', async () => {
+  it('16. Redis restarted empty: every stream, long-poll and SDK wait ends within seconds with WORKLOAD_LOST; every accepted workload answers 410, none a silent 404', async () => {
     // 2 processes × 3 threads: 6 of the 9 chunks below run (sleep) when Redis goes, the rest wait.
     cluster = await FaultCluster.start('s12', { workerEnv: { WORKER_THREADS: '3' } });
     const api = cluster.api;
@@ -110,7 +110,7 @@ describe('fault scenarios: Redis restarted empty', () => {
     expect(slowest.atMs).toBeLessThan(ENDS_WITHIN_MS);
 
     // Asked afterwards, each accepted workload is reported lost; an id never seen is still a 404.
-    const audit = await cluster.ledger.auditReportedLost('12 Redis restarted empty (all reported lost)');
+    const audit = await cluster.ledger.auditReportedLost('16 Redis restarted empty (all reported lost)');
     expect(audit).toMatchObject({ workloads: 5, lost: 0, countedTwice: 0, problems: [] });
     expect(audit.reportedLost).toBe(audit.accepted);
     expect((await api.get('/v1/workloads/never-was')).status).toBe(404);
