@@ -1,5 +1,5 @@
 /**
- * Fault scenarios 12 to 14: Redis stalls (SIGSTOP, then SIGCONT): what a long GC pause, a frozen VM or a
+ * Fault scenarios 17 to 19: Redis stalls (SIGSTOP, then SIGCONT): what a long GC pause, a frozen VM or a
  * partition looks like from outside. The socket stays open and nothing answers.
  * - 12: the scenario's one redis-server, stalled 15 s under load. Every request answers within 5 s: a 503
  *   REDIS_UNAVAILABLE with Retry-After during the stall (REDIS_COMMAND_TIMEOUT_MS), not a hang; every 202
@@ -45,7 +45,7 @@ describe('fault scenarios: Redis stalls', () => {
     cluster = undefined;
   });
 
-  it('12. a single Redis stalled 15 s under load: every request answers within 5 s (503 with Retry-After while it is frozen), every 202 completes, no role restarted', async () => {
+  it('17. a single Redis stalled 15 s under load: every request answers within 5 s (503 with Retry-After while it is frozen), every 202 completes, no role restarted', async () => {
     cluster = await FaultCluster.start('s12');
     const redisPid = cluster.redis.pid!;
     const workerPids = cluster.workerLines((line) => line.msg === 'worker process ready').map((line) => line.pid);
@@ -72,14 +72,14 @@ describe('fault scenarios: Redis stalls', () => {
     expect(load.answers.filter((answer) => answer.kind === 'submit' && answer.status === 202 && answer.at > resumedAt).length).toBeGreaterThan(0);
     expect(load.answers.every((answer) => [200, 202, 503].includes(answer.status))).toBe(true);
 
-    const audit = await cluster.ledger.audit('12 Redis stalled 15 s under load');
+    const audit = await cluster.ledger.audit('17 Redis stalled 15 s under load');
     expect(audit).toMatchObject({ lost: 0, countedTwice: 0, problems: [] });
     // A refused submission whose writes Redis ran on waking was rolled back after them, in order.
     await eventually(async () => (await cluster!.ledger.unaccepted()).workloads.length === 0, 10_000, 250).catch(() => undefined);
     expect(await cluster.ledger.unaccepted()).toEqual({ workloads: [], jobs: [] });
     expect(cluster.deaths()).toEqual([]);
     expect(cluster.workerLines((line) => line.msg === 'worker process ready').map((line) => line.pid)).toEqual(workerPids);
-    process.stdout.write(`scenario 12: ${load.answers.length} requests, ${during.length} during the stall (all 503), slowest ${JSON.stringify(load.slowest)}\n`);
+    process.stdout.write(`scenario 17: ${load.answers.length} requests, ${during.length} during the stall (all 503), slowest ${JSON.stringify(load.slowest)}\n`);
   });
 
   describeWithRedisCli('on a 3 + 3 Redis Cluster', () => {
@@ -127,12 +127,12 @@ describe('fault scenarios: Redis stalls', () => {
       expect(audit).toMatchObject({ lost: 0, countedTwice: 0, problems: [] });
     };
 
-    it('13. the master of the compute queue stalled 30 s under load: lost 0, counted twice 0, every workload final, no request slower than 5 s', async () => {
-      await stallMasterUnderLoad('13 cluster: compute queue master stalled 30 s', computeQueueKey);
+    it('18. the master of the compute queue stalled 30 s under load: lost 0, counted twice 0, every workload final, no request slower than 5 s', async () => {
+      await stallMasterUnderLoad('18 cluster: compute queue master stalled 30 s', computeQueueKey);
     });
 
-    it('14. the master of the workload index stalled 30 s under load: lost 0, counted twice 0, every workload final, no request slower than 5 s', async () => {
-      await stallMasterUnderLoad('14 cluster: workload index master stalled 30 s', (keys) => keys.workloadIndex);
+    it('19. the master of the workload index stalled 30 s under load: lost 0, counted twice 0, every workload final, no request slower than 5 s', async () => {
+      await stallMasterUnderLoad('19 cluster: workload index master stalled 30 s', (keys) => keys.workloadIndex);
     });
   });
 });
