@@ -39,7 +39,14 @@ export class ConflictError extends ChunkmillError {
 }
 
 export class UnauthorizedError extends ChunkmillError {
-  constructor(message = 'A valid bearer token is required.') {
+  /**
+   * @param bearerError RFC 6750's `error` for the WWW-Authenticate answer: `invalid_token` when a token
+   *   was given and is wrong; none when no token was given.
+   */
+  constructor(
+    message = 'A valid bearer token is required.',
+    readonly bearerError?: 'invalid_token',
+  ) {
     super('UNAUTHORIZED', message, 401);
     this.name = 'UnauthorizedError';
   }
@@ -69,7 +76,7 @@ export class RedisUnavailableError extends ChunkmillError {
 
 export class RateLimitedError extends ChunkmillError {
   constructor(readonly retryAfterSeconds: number) {
-    super('RATE_LIMITED', `Too many requests with this token; retry in ${retryAfterSeconds} s.`, 429);
+    super('RATE_LIMITED', `Too many requests for this tenant; retry in ${retryAfterSeconds} s.`, 429);
     this.name = 'RateLimitedError';
   }
 }

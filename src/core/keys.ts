@@ -98,13 +98,14 @@ export class Keys {
     return `${this.prefix}:worker:${id}`;
   }
 
+  /** One Idempotency-Key's claim, under a digest of the tenant and the key (so each tenant has its own keys). */
   idempotency(keyDigest: string): string {
     return `${this.prefix}:idempotency:${keyDigest}`;
   }
 
-  /** Counter of one API token's requests in one rate-limit window (a digest, never the token). */
-  rateLimit(tokenDigest: string, window: number): string {
-    return `${this.prefix}:ratelimit:${tokenDigest}:${window}`;
+  /** Counter of one tenant's requests in one rate-limit window (its name or digest id, never a token). */
+  rateLimit(tenant: string, window: number): string {
+    return `${this.prefix}:ratelimit:${tenant}:${window}`;
   }
 
   /**

@@ -10,6 +10,7 @@ import { Cluster } from 'ioredis';
 import { execOrThrow, type RedisClient } from './redis-connection';
 import { ReplicaWait } from './replica-wait';
 import type { Keys } from './keys';
+import { OPEN_TENANT } from './tenants';
 import type { ReduceOperation } from './reduce';
 import {
   FINAL_STATUSES,
@@ -196,6 +197,7 @@ function parseRecord(fields: Record<string, string>): WorkloadRecord | undefined
     startedAt: optionalNumber(fields.startedAt),
     finishedAt: optionalNumber(fields.finishedAt),
     acceptedAt: optionalNumber(fields.acceptedAt),
+    tenant: fields.tenant || undefined,
   };
 }
 
@@ -318,8 +320,11 @@ export class WorkloadStore {
     return ((await this.redis.hget(this.keys.workload(id).meta, 'status')) ?? undefined) as WorkloadStatus | undefined;
   }
 
-  /** Newest first. Ids whose workload expired are dropped from the index on the way. */
-  async list(options: { status?: WorkloadStatus; limit: number }): Promise<WorkloadRecord[]> {
+  /**
+   * Newest first; with `tenant`, only that tenant's (the index is shared, so a tenant's listing pages
+   * past other tenants' workloads). Ids whose workload expired are dropped from the index on the way.
+   */
+  async list(options: { status?: WorkloadStatus; limit: number; tenant?: string }): Promise<WorkloadRecord[]> {
     const found: WorkloadRecord[] = [];
     const pageSize = Math.max(options.limit, 100);
     for (let offset = 0; found.length < options.limit; offset += pageSize) {
@@ -333,7 +338,9 @@ export class WorkloadStore {
       replies.forEach((fields, position) => {
         const record = parseRecord(fields);
         if (!record) expired.push(ids[position]);
-        else if (!options.status || record.status === options.status) found.push(record);
+        else if ((!options.status || record.status === options.status) && (options.tenant === undefined || (record.tenant ?? OPEN_TENANT) === options.tenant)) {
+          found.push(record);
+        }
       });
       if (expired.length > 0) await this.redis.zrem(this.keys.workloadIndex, ...expired);
       if (ids.length < pageSize) break;

@@ -41,6 +41,8 @@ export interface WorkloadRecord {
   finishedAt?: number;
   /** When the submission was whole (its record and first jobs written): see WorkloadStore.markAccepted. */
   acceptedAt?: number;
+  /** The tenant that submitted it (a name or a token digest, never a token); absent: the open tenant. */
+  tenant?: string;
 }
 
 /** A workload as the HTTP API shows it. */

@@ -9,7 +9,7 @@ import type { ArrayStore } from '../core/array-store';
 import { apiDocsRoutes } from './api-docs';
 import { arrayRoutes } from './array-routes';
 import { bearerAuth } from './auth';
-import { tokenRateLimit } from './rate-limit';
+import { tenantRateLimit } from './rate-limit';
 import { errorHandler, notFoundHandler } from './error-handler';
 import { buildOpenApiDocument } from './openapi';
 import { workloadRoutes, type RouteDeps } from './workload-routes';
@@ -44,8 +44,8 @@ export function createProducerApp(deps: ProducerAppDeps): Express {
   const jsonBody = express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true, type: () => true });
   app.use(
     '/v1',
-    bearerAuth(deps.config.API_TOKENS),
-    tokenRateLimit(deps.redis, deps.keys, deps.config.RATE_LIMIT_PER_MINUTE),
+    bearerAuth(deps.config.TOKENS),
+    tenantRateLimit(deps.redis, deps.keys, deps.config.RATE_LIMIT_PER_MINUTE),
     arrayRoutes({ arrays: deps.arrays, maxArrayBytes: deps.config.MAX_ARRAY_BYTES, defaultTtlSeconds: deps.config.RESULT_TTL_SECONDS }),
     workloadRoutes(deps, jsonBody),
     workerRoutes(deps.workers),

@@ -112,7 +112,7 @@ function queryParameters(schema: z.ZodObject): unknown[] {
 }
 
 const v1Errors = {
-  '401': errorAnswer('UNAUTHORIZED: a bearer token is required (when API_TOKENS is set)'),
+  '401': { ...errorAnswer('UNAUTHORIZED: a bearer token is required (when API_TOKENS or ADMIN_TOKENS are set)'), headers: { 'WWW-Authenticate': { schema: { type: 'string' }, description: 'Bearer realm="chunkmill"' } } },
   '503': errorAnswer('REDIS_UNAVAILABLE'),
 };
 
@@ -247,7 +247,7 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
     },
     security: [{ bearerAuth: [] }],
     components: {
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'one of API_TOKENS (when set)' } },
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'a token of API_TOKENS or ADMIN_TOKENS (when set): it names the tenant the request acts for; another tenant\'s workloads and arrays answer 404 as if they did not exist' } },
       schemas: {
         WorkloadSubmission: inputSchema(submissionSchema(options.maxItemsPerWorkload)),
         SubmitAnswer: outputSchema(submitAnswer),

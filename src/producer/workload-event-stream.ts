@@ -13,6 +13,7 @@ import type { Keys } from '../core/keys';
 import type { WorkloadEvent, WorkloadStore } from '../core/workload-store';
 import { FINAL_STATUSES, type WorkloadRecord } from '../core/workload';
 import { NotFoundError } from '../core/errors';
+import { canSee, OPEN_IDENTITY, type Identity } from '../core/tenants';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -20,9 +21,11 @@ export async function streamWorkloadEvents(
   res: Response,
   id: string,
   deps: { store: WorkloadStore; subscriber: RedisSubscriber; keys: Keys; subscribeTimeoutMs?: number },
+  identity: Identity = OPEN_IDENTITY,
 ): Promise<void> {
   const first = await deps.store.get(id);
-  if (!first) throw new NotFoundError(`No workload with id ${id}.`);
+  // Another tenant's workload is one that does not exist (as in workload-service.ts).
+  if (!first || !canSee(identity, first.tenant)) throw new NotFoundError(`No workload with id ${id}.`);
 
   res.status(200).set({
     'Content-Type': 'text/event-stream; charset=utf-8',

@@ -26,8 +26,10 @@ import {
   submissionSchema,
   toFetchOptions,
   toFetchRequests,
+  type ArrayBindings,
   type WorkloadSubmission,
 } from '../core/workload-schema';
+import { canSee, OPEN_IDENTITY, OPEN_TENANT, tenantArrayName, type Identity } from '../core/tenants';
 import type { WorkloadStore } from '../core/workload-store';
 import type { FinishedWorkloads } from './finished-workloads';
 import {
@@ -108,6 +110,16 @@ function chunkItems(
   };
 }
 
+/** The one answer for a workload that does not exist and for another tenant's. */
+export const noSuchWorkload = (id: string): NotFoundError => new NotFoundError(`No workload with id ${id}.`);
+
+/** A submission whose array names are the tenant's arrays' names in Redis (core/tenants.ts). */
+function withTenantArrays(submission: WorkloadSubmission, tenant: string): WorkloadSubmission {
+  if (submission.type !== 'compute' || !submission.arrays) return submission;
+  const arrays = Object.fromEntries(Object.entries(submission.arrays).map(([role, name]) => [role, name === undefined ? undefined : tenantArrayName(tenant, name)]));
+  return { ...submission, arrays: arrays as ArrayBindings };
+}
+
 /** Jobs per addBulk call: large enough to amortise round trips, small enough to keep Redis responsive. */
 const ENQUEUE_BATCH = 1000;
 /** How long, and how often, the rollback of a failed submission is retried while Redis is away. */
@@ -163,9 +175,10 @@ export class WorkloadService {
     }
   }
 
-  async submit(submission: WorkloadSubmission, id: string = randomUUID()): Promise<SubmitAnswer> {
-    const arrayLength = submission.type === 'compute' ? await this.prepareArrays(submission) : undefined;
-    const items = chunkItems(submission, id, arrayLength);
+  /** Submits for `tenant` (the open tenant by default): the workload, and the arrays it names, are that tenant's. */
+  async submit(submission: WorkloadSubmission, id: string = randomUUID(), tenant: string = OPEN_TENANT): Promise<SubmitAnswer> {
+    const arrayLength = submission.type === 'compute' ? await this.prepareArrays(submission, tenant) : undefined;
+    const items = chunkItems(withTenantArrays(submission, tenant), id, arrayLength);
     const total = items.count;
     const chunkSize = submission.chunkSize ?? defaultChunkSize(total, items.minimumChunkSize);
     const chunks = planChunks(total, chunkSize);
@@ -184,6 +197,7 @@ export class WorkloadService {
       timeoutMs: submission.timeoutMs,
       reduce: submission.type === 'compute' ? submission.reduce : undefined,
       createdAt: Date.now(),
+      tenant: tenant === OPEN_TENANT ? undefined : tenant,
     };
     // Past the window, the workload's chunks are fed as earlier ones finish (chunk-feeder.ts).
     const windowed = this.feeder.isWindowed(chunks.length);
@@ -222,12 +236,12 @@ export class WorkloadService {
    * the item limit, then creates its `out` array (zeros, that length), before any chunk can run.
    * Answers the arrays' length in elements; undefined for a workload of `inputs`.
    */
-  private async prepareArrays(submission: Extract<WorkloadSubmission, { type: 'compute' }>): Promise<number | undefined> {
+  private async prepareArrays(submission: Extract<WorkloadSubmission, { type: 'compute' }>, tenant: string): Promise<number | undefined> {
     const { arrays } = submission;
     if (!arrays) return undefined;
     const task = findArrayTask(submission.task)!;
     const details: ErrorDetail[] = [];
-    const lengths = await Promise.all(task.reads.map(async (role) => ({ role, length: await this.arrays.length(arrays[role]!) })));
+    const lengths = await Promise.all(task.reads.map(async (role) => ({ role, length: await this.arrays.length(tenantArrayName(tenant, arrays[role]!)) })));
     for (const { role, length } of lengths) {
       if (length === undefined) details.push({ path: `arrays.${role}`, message: `no array named "${arrays[role]}" (it may have expired)` });
     }
@@ -240,28 +254,34 @@ export class WorkloadService {
       details.push({ path: 'elementsPerItem', message: `too small: more than ${this.config.MAX_ITEMS_PER_WORKLOAD} items` });
     }
     if (details.length > 0) throw new ValidationError('The arrays of this workload are not usable.', details);
-    if (task.writes) await this.arrays.create(arrays.out!, length!, this.config.RESULT_TTL_SECONDS);
+    if (task.writes) await this.arrays.create(tenantArrayName(tenant, arrays.out!), length!, this.config.RESULT_TTL_SECONDS);
     return length;
   }
 
-  async get(id: string): Promise<WorkloadView> {
-    return toWorkloadView(await this.require(id));
+  /**
+   * Every read and action takes the caller's identity: another tenant's workload is answered exactly as
+   * one that does not exist (404), so that ids tell nothing across tenants.
+   */
+  async get(id: string, identity: Identity = OPEN_IDENTITY): Promise<WorkloadView> {
+    return toWorkloadView(await this.require(id, identity));
   }
 
-  async list(options: { status?: WorkloadStatus; limit: number }): Promise<WorkloadView[]> {
+  /** The newest workloads the caller may see: its own, or every tenant's for an admin. */
+  async list(options: { status?: WorkloadStatus; limit: number }, identity: Identity = OPEN_IDENTITY): Promise<WorkloadView[]> {
     const now = Date.now();
-    return (await this.store.list(options)).map((record) => toWorkloadView(record, now));
+    const records = await this.store.list({ ...options, tenant: identity.admin ? undefined : identity.tenant });
+    return records.map((record) => toWorkloadView(record, now));
   }
 
   /** The results so far; with `waitMs`, first waits (up to that long) for the workload to finish. */
-  async results(id: string, waitMs: number, signal?: AbortSignal): Promise<WorkloadResultsJson> {
+  async results(id: string, waitMs: number, signal?: AbortSignal, identity: Identity = OPEN_IDENTITY): Promise<WorkloadResultsJson> {
     // Watching before the first read makes that read the check: a finish in between is not missed.
     const watch = waitMs > 0 ? this.finished.watch(id) : undefined;
     try {
       if (watch) {
         // A stalled Redis must not hold the request: past the deadline it is a 503.
         await this.finished.ready(this.config.REDIS_COMMAND_TIMEOUT_MS);
-        const record = await this.require(id);
+        const record = await this.require(id, identity);
         if (!FINAL_STATUSES.has(record.status)) {
           await watch.finished(waitMs, async () => FINAL_STATUSES.has((await this.store.status(id)) ?? 'cancelled'), signal);
         }
@@ -271,7 +291,7 @@ export class WorkloadService {
     }
     // The record and the outcomes together, in one round trip (for up to 10,000 items).
     const read = await this.store.getWithResultsJson(id);
-    if (!read) throw new NotFoundError(`No workload with id ${id}.`);
+    if (!read || !canSee(identity, read.record.tenant)) throw noSuchWorkload(id);
     const { record, resultsJson, errors } = read;
     const reduced =
       record.reduce && record.status === 'completed'
@@ -281,10 +301,10 @@ export class WorkloadService {
   }
 
   /** Cancels; a second cancel answers the same, cancelling a finished workload is a conflict. */
-  async cancel(id: string): Promise<WorkloadView> {
-    const record = await this.require(id);
+  async cancel(id: string, identity: Identity = OPEN_IDENTITY): Promise<WorkloadView> {
+    const record = await this.require(id, identity);
     const outcome = await this.store.cancel(id);
-    if (outcome === 'missing') throw new NotFoundError(`No workload with id ${id}.`);
+    if (outcome === 'missing') throw noSuchWorkload(id);
     if (outcome === 'completed' || outcome === 'failed') {
       throw new ConflictError('ALREADY_FINISHED', `Workload ${id} has already finished (${outcome}); nothing to cancel.`);
     }
@@ -294,12 +314,13 @@ export class WorkloadService {
       await this.removeChunkJobs(this.queues[record.type], record);
       this.logger.info({ workloadId: id }, 'workload cancelled');
     }
-    return this.get(id);
+    return this.get(id, identity);
   }
 
-  private async require(id: string): Promise<WorkloadRecord> {
+  /** The workload, if it exists and the caller may see it; a NotFoundError, the same either way, if not. */
+  async require(id: string, identity: Identity = OPEN_IDENTITY): Promise<WorkloadRecord> {
     const record = await this.store.get(id);
-    if (!record) throw new NotFoundError(`No workload with id ${id}.`);
+    if (!record || !canSee(identity, record.tenant)) throw noSuchWorkload(id);
     return record;
   }
 
