@@ -17,6 +17,11 @@ export class ChunkmillError extends Error {
   }
 }
 
+/** The one shape of every error answer, from Express's error handler and from the HTTP parser alike. */
+export function errorEnvelope(error: ChunkmillError): { error: { code: string; message: string; details: ErrorDetail[] } } {
+  return { error: { code: error.code, message: error.message, details: error.details } };
+}
+
 export class ValidationError extends ChunkmillError {
   constructor(message: string, details: ErrorDetail[] = []) {
     super('VALIDATION_FAILED', message, 400, details);

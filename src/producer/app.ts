@@ -41,7 +41,8 @@ export function createProducerApp(deps: ProducerAppDeps): Express {
 
   app.use(apiDocsRoutes(buildOpenApiDocument({ maxItemsPerWorkload: deps.config.MAX_ITEMS_PER_WORKLOAD })));
 
-  const jsonBody = express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true, type: () => true });
+  // Not strict: a body of `null`, `3` or `"text"` is valid JSON, and validation says what it is instead.
+  const jsonBody = express.json({ limit: deps.config.MAX_BODY_BYTES, strict: false, type: () => true });
   app.use(
     '/v1',
     bearerAuth(deps.config.TOKENS),

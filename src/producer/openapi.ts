@@ -111,9 +111,13 @@ function queryParameters(schema: z.ZodObject): unknown[] {
   }));
 }
 
+const retryAfter = { 'Retry-After': { schema: { type: 'integer', minimum: 1 }, description: 'seconds to wait before trying again' } };
+
+/** What every /v1 operation may answer besides its own: no token, the tenant's rate limit, Redis away. */
 const v1Errors = {
+  '429': { ...errorAnswer('RATE_LIMITED: past RATE_LIMIT_PER_MINUTE requests of this tenant in this minute (when tokens are configured)'), headers: retryAfter },
   '401': { ...errorAnswer('UNAUTHORIZED: a bearer token is required (when API_TOKENS or ADMIN_TOKENS are set)'), headers: { 'WWW-Authenticate': { schema: { type: 'string' }, description: 'Bearer realm="chunkmill"' } } },
-  '503': errorAnswer('REDIS_UNAVAILABLE'),
+  '503': { ...errorAnswer('REDIS_UNAVAILABLE'), headers: retryAfter },
 };
 
 export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; version?: string }): Record<string, unknown> {

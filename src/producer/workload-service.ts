@@ -120,6 +120,13 @@ function withTenantArrays(submission: WorkloadSubmission, tenant: string): Workl
   return { ...submission, arrays: arrays as ArrayBindings };
 }
 
+/** What a JSON value is, in words, for an error message. */
+function jsonKind(value: unknown): string {
+  if (value === null) return 'JSON null';
+  if (Array.isArray(value)) return 'a JSON array';
+  return `a JSON ${typeof value}`;
+}
+
 /** Jobs per addBulk call: large enough to amortise round trips, small enough to keep Redis responsive. */
 const ENQUEUE_BATCH = 1000;
 /** How long, and how often, the rollback of a failed submission is retried while Redis is away. */
@@ -155,6 +162,9 @@ export class WorkloadService {
    * MAX_ITEMS_PER_WORKLOAD, a ValidationError (400) for anything else wrong.
    */
   validate(body: unknown): WorkloadSubmission {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new ValidationError(`The request body is ${jsonKind(body)}; send a workload, a JSON object with "type".`, [{ path: '', message: 'expected a JSON object' }]);
+    }
     this.checkSize(body);
     const submission = parseOrThrow(this.schema, body, 'The workload');
     if (submission.type === 'compute') resolveComputeTask(submission);

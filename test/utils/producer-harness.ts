@@ -5,6 +5,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
+import { answerClientErrorsInEnvelope } from '../../src/core/client-errors';
 import { loadConfig, type Config } from '../../src/core/config';
 import { createProducer, type Producer } from '../../src/producer/producer';
 import { ApiClient } from './api-client';
@@ -25,6 +26,7 @@ export async function startProducerHarness(name: string, env: Record<string, str
   const server: Server = await new Promise((resolve) => {
     const listening = producer.app.listen(0, '127.0.0.1', () => resolve(listening));
   });
+  answerClientErrorsInEnvelope(server);
   const { port } = server.address() as AddressInfo;
   return {
     api: new ApiClient(`http://127.0.0.1:${port}`, token),
