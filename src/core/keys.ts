@@ -28,6 +28,11 @@ export interface WorkloadKeys {
   feed: string;
   /** Bitmap: bit i is set once chunk i has finished (each chunk counted once). */
   doneChunks: string;
+  /**
+   * Hash: header set number → JSON headers, for a fetch workload's requests: kept out of the chunk jobs
+   * (and so out of bull-board) and read only by the worker that runs a chunk; deleted when the workload ends.
+   */
+  requestHeaders: string;
 }
 
 export class Keys {
@@ -128,6 +133,7 @@ export class Keys {
       chunks: `${base}:chunks`,
       feed: `${base}:feed`,
       doneChunks: `${base}:done-chunks`,
+      requestHeaders: `${base}:request-headers`,
     };
   }
 }

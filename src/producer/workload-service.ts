@@ -19,6 +19,7 @@ import { COMMAND_TIMED_OUT } from '../core/redis-connection';
 import { DEFAULT_ELEMENTS_PER_ITEM, findArrayTask } from '../core/array-tasks';
 import type { ArrayStore } from '../core/array-store';
 import { reduceValues } from '../core/reduce';
+import { separateHeaders } from '../core/request-headers';
 import {
   LIMITS,
   parseOrThrow,
@@ -65,7 +66,7 @@ function chunkItems(
   submission: WorkloadSubmission,
   workloadId: string,
   arrayLength?: number,
-): { count: number; minimumChunkSize: number; chunkData: (chunk: ChunkRange) => ChunkJobData } {
+): { count: number; minimumChunkSize: number; chunkData: (chunk: ChunkRange) => ChunkJobData; headerSets?: string[] } {
   const base = (chunk: ChunkRange) => ({ workloadId, chunkIndex: chunk.chunkIndex, start: chunk.start });
   if (submission.type === 'compute' && submission.arrays) {
     const { task, arrays, timeoutMs } = submission;
@@ -101,12 +102,14 @@ function chunkItems(
       }),
     };
   }
-  const requests = toFetchRequests(submission);
+  // Headers (credentials, often) stay out of the jobs: see core/request-headers.ts.
+  const { refs, headerSets } = separateHeaders(toFetchRequests(submission));
   const fetch = toFetchOptions(submission);
   return {
-    count: requests.length,
+    count: refs.length,
     minimumChunkSize: fetch.concurrency,
-    chunkData: (chunk) => ({ ...base(chunk), type: 'fetch', requests: requests.slice(chunk.start, chunk.end), fetch }),
+    chunkData: (chunk) => ({ ...base(chunk), type: 'fetch', requests: refs.slice(chunk.start, chunk.end), fetch }),
+    headerSets,
   };
 }
 
@@ -219,7 +222,7 @@ export class WorkloadService {
     }));
     const queue = this.queues[submission.type];
     try {
-      await this.store.create(record, jobs.map((job) => JSON.stringify(job.data)));
+      await this.store.create(record, jobs.map((job) => JSON.stringify(job.data)), items.headerSets);
       if (windowed) await this.feeder.start(id, submission.type, jobs);
       else {
         for (let offset = 0; offset < jobs.length; offset += ENQUEUE_BATCH) {
