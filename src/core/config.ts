@@ -83,6 +83,17 @@ const envSchema = z.object({
   /** Tokens (same forms) whose holders see and act on every tenant's workloads. */
   ADMIN_TOKENS: z.string().optional(),
   ADMIN_TOKENS_FILE: z.string().optional(),
+  /**
+   * The bearer token Prometheus scrapes the dashboard's `/metrics` with (admins may read it too). When
+   * tokens are configured and this is not, only admins can read `/metrics`.
+   */
+  METRICS_TOKEN: z.string().regex(/^\S+$/, 'a token has no spaces').optional(),
+  /** A file holding METRICS_TOKEN (what Prometheus's `credentials_file` reads too). */
+  METRICS_TOKEN_FILE: z.string().optional(),
+  /** bull-board may retry, remove and clean jobs, for admin tokens only; otherwise it is read-only. */
+  DASHBOARD_QUEUE_ADMIN: booleanFlag.default(false),
+  /** How long a dashboard sign-in lasts. */
+  DASHBOARD_SESSION_TTL_SECONDS: positiveInt.max(30 * 24 * 60 * 60).default(12 * 60 * 60),
   /** Requests per minute and tenant when tokens are configured (429 past it); 0 turns the limit off. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
   FETCH_ALLOW_PRIVATE: booleanFlag.default(false),
@@ -131,6 +142,25 @@ export interface Config extends Omit<Env, 'WORKER_THREADS' | 'WORKER_CONCURRENCY
   TOKENS: TokenEntry[];
 }
 
+/** METRICS_TOKEN, from the variable or its file; it must not also be a tenant's token. */
+function loadMetricsToken(values: Env, tokens: TokenEntry[]): string | undefined {
+  let token = values.METRICS_TOKEN;
+  if (values.METRICS_TOKEN_FILE !== undefined) {
+    try {
+      token = fs.readFileSync(values.METRICS_TOKEN_FILE, 'utf8').trim();
+    } catch (error) {
+      const problem = `METRICS_TOKEN_FILE: cannot read ${values.METRICS_TOKEN_FILE} (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+      throw new ConfigError(`Invalid configuration: ${problem}`, [problem]);
+    }
+    if (!/^\S+$/.test(token)) throw new ConfigError('Invalid configuration: METRICS_TOKEN_FILE: the file holds no token (or one with spaces)', ['METRICS_TOKEN_FILE']);
+  }
+  if (token !== undefined && tokens.some((entry) => entry.token === token)) {
+    const problem = 'METRICS_TOKEN: must differ from every API and admin token';
+    throw new ConfigError(`Invalid configuration: ${problem}`, [problem]);
+  }
+  return token;
+}
+
 /** The token lists, read once: a file that cannot be read, or a malformed entry, is a ConfigError naming the variable. */
 function loadTokens(values: Env): TokenEntry[] {
   const problems: string[] = [];
@@ -177,9 +207,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const values = parsed.data;
   const threads = values.WORKER_THREADS ?? Math.max(1, Math.floor(availableCores() / values.WORKER_PROCESSES));
+  const tokens = loadTokens(values);
   return {
     ...values,
-    TOKENS: loadTokens(values),
+    TOKENS: tokens,
+    METRICS_TOKEN: loadMetricsToken(values, tokens),
     WORKER_THREADS: threads,
     WORKER_CONCURRENCY: values.WORKER_CONCURRENCY ?? threads,
   };

@@ -57,6 +57,13 @@ export class UnauthorizedError extends ChunkmillError {
   }
 }
 
+export class ForbiddenError extends ChunkmillError {
+  constructor(message: string) {
+    super('FORBIDDEN', message, 403);
+    this.name = 'ForbiddenError';
+  }
+}
+
 export class PayloadTooLargeError extends ChunkmillError {
   constructor(message: string, details: ErrorDetail[] = []) {
     super('PAYLOAD_TOO_LARGE', message, 413, details);

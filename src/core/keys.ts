@@ -113,6 +113,11 @@ export class Keys {
     return `${this.prefix}:ratelimit:${tenant}:${window}`;
   }
 
+  /** A dashboard sign-in (JSON), under a digest of its cookie's value; it expires on its own. */
+  dashboardSession(sessionDigest: string): string {
+    return `${this.prefix}:dashboard-session:${sessionDigest}`;
+  }
+
   /**
    * String: a named Float64 array's raw little-endian bytes. The name is its own hash tag, so every
    * command on an array is a single-key command and arrays spread over a cluster's slots.

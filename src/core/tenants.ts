@@ -73,6 +73,11 @@ export function checkTokenEntries(entries: TokenEntry[]): void {
   }
 }
 
+/** Who a request is, as the role's auth middleware found out (`res.locals.identity`); the open tenant by default. */
+export function identityOf(res: { locals: Record<string, unknown> }): Identity {
+  return (res.locals.identity as Identity | undefined) ?? OPEN_IDENTITY;
+}
+
 /** True when `identity` may see a workload (or anything else) that belongs to `owner`. */
 export function canSee(identity: Identity, owner: string | undefined): boolean {
   return identity.admin || (owner ?? OPEN_TENANT) === identity.tenant;

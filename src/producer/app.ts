@@ -10,7 +10,7 @@ import { apiDocsRoutes } from './api-docs';
 import { arrayRoutes } from './array-routes';
 import { bearerAuth } from './auth';
 import { tenantRateLimit } from './rate-limit';
-import { errorHandler, notFoundHandler } from './error-handler';
+import { errorHandler, notFoundHandler } from '../core/error-handler';
 import { buildOpenApiDocument } from './openapi';
 import { workloadRoutes, type RouteDeps } from './workload-routes';
 import { workerRoutes } from './worker-routes';

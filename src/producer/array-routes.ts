@@ -8,8 +8,7 @@ import { z } from 'zod';
 import { ARRAY_NAME, FLOAT64_BYTES, type ArrayStore } from '../core/array-store';
 import { ChunkmillError, NotFoundError, ValidationError } from '../core/errors';
 import { parseOrThrow } from '../core/workload-schema';
-import { tenantArrayName } from '../core/tenants';
-import { identityOf } from './auth';
+import { identityOf, tenantArrayName } from '../core/tenants';
 
 const OCTET_STREAM = 'application/octet-stream';
 /** The longest TTL an array may ask for: 30 days. */

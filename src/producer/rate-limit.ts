@@ -11,8 +11,7 @@ import type { RequestHandler } from 'express';
 import type { RedisClient } from '../core/redis-connection';
 import { RateLimitedError } from '../core/errors';
 import type { Keys } from '../core/keys';
-import { OPEN_TENANT } from '../core/tenants';
-import { identityOf } from './auth';
+import { identityOf, OPEN_TENANT } from '../core/tenants';
 
 export const RATE_LIMIT_WINDOW_MS = 60_000;
 

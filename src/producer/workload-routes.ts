@@ -9,7 +9,7 @@ import { listTasks } from '../core/tasks/task-registry';
 import { parseOrThrow } from '../core/workload-schema';
 import type { WorkloadStore } from '../core/workload-store';
 import { WORKLOAD_STATUSES } from '../core/workload';
-import { identityOf } from './auth';
+import { identityOf } from '../core/tenants';
 import { IdempotencyKeys } from './idempotency';
 import { limitJsonDepth } from './json-depth';
 import { streamWorkloadEvents } from './workload-event-stream';

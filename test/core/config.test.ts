@@ -58,6 +58,21 @@ describe('configuration', () => {
     }
   });
 
+  it('reads METRICS_TOKEN from its file; refuses one that is also a tenant token', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chunkmill-config-'));
+    try {
+      const file = path.join(dir, 'metrics-token');
+      fs.writeFileSync(file, 'scrape-me\n');
+      expect(loadConfig({ METRICS_TOKEN_FILE: file }).METRICS_TOKEN).toBe('scrape-me');
+      expect(loadConfig({}).METRICS_TOKEN).toBeUndefined();
+      expect(() => loadConfig({ METRICS_TOKEN_FILE: path.join(dir, 'none') })).toThrow(/METRICS_TOKEN_FILE: cannot read/);
+      expect(() => loadConfig({ METRICS_TOKEN: 'same', API_TOKENS: 'a:same' })).toThrow(/METRICS_TOKEN: must differ/);
+      expect(loadConfig({ DASHBOARD_QUEUE_ADMIN: 'true' }).DASHBOARD_QUEUE_ADMIN).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reads the worker host settings: WORKER_QUEUES, WORKER_ID, and cluster URLs', () => {
     const defaults = loadConfig({});
     expect(defaults.WORKER_QUEUES).toEqual(['compute', 'fetch']);

@@ -1,12 +1,12 @@
 /**
- * The one place where errors become HTTP answers, always shaped
+ * The one place where errors become HTTP answers (the producer's and the dashboard's), always shaped
  * `{"error": {"code", "message", "details"}}`. Known errors carry their status; body-parser's errors
  * are translated; a Redis that cannot be reached is a 503; anything else is a logged 500.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { ChunkmillError, errorEnvelope, NotFoundError, RateLimitedError, RedisUnavailableError, UnauthorizedError, ValidationError } from '../core/errors';
-import { isRedisUnavailable } from '../core/redis-errors';
+import { ChunkmillError, errorEnvelope, NotFoundError, RateLimitedError, RedisUnavailableError, UnauthorizedError, ValidationError } from './errors';
+import { isRedisUnavailable } from './redis-errors';
 
 const BODY_PARSER_ERRORS: Record<string, () => ChunkmillError> = {
   'entity.too.large': () => new ChunkmillError('PAYLOAD_TOO_LARGE', 'The request body is larger than allowed.', 413),
