@@ -2,8 +2,9 @@
  * chunkmill against a Redis that is locked: a `redis-server` this test starts on free loopback ports
  * (never the shared one), with `requirepass`, an ACL user that may touch only chunkmill's prefix with the
  * smallest command set the README documents, and TLS on its `tls-port` with a certificate from a
- * throwaway CA made here with `openssl`. The roles run as processes: with a password over plain TCP, and
- * as the ACL user over `rediss://` (trusting the CA through NODE_EXTRA_CA_CERTS). Every feature that
+ * throwaway CA made here with `openssl`; then a 3-master Redis Cluster that speaks only TLS (its bus
+ * too) with the same password and user. The roles run as processes: with a password over plain TCP, and
+ * as the ACL user over `rediss://` and `rediss+cluster://` (trusting the CA through NODE_EXTRA_CA_CERTS). Every feature that
  * touches Redis is used once (compute and array workloads, results, events, cancel, the dashboard's
  * metrics and bull-board), and no role logs a refused command.
  */
@@ -15,6 +16,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { freePort } from '../../src/core/redis-server';
 import { ApiClient } from '../utils/api-client';
 import { eventually, FAULT_TASKS } from '../utils/chunkmill-harness';
+import { redisClusterToolsInstalled } from '../utils/redis-cluster';
 import { startRole, type RoleProcess } from '../utils/role-process';
 
 jest.setTimeout(120_000);
@@ -47,6 +49,51 @@ async function connectionError(options: RedisOptions): Promise<string> {
   await client.connect().catch((error: Error) => errors.push(error.message));
   client.disconnect();
   return errors.join(' | ');
+}
+
+/**
+ * Runs producer, worker host and dashboard against `redisUrl` and uses every feature that touches Redis
+ * once; checks no role met a refused command or a failed handshake.
+ */
+async function runEverything(redisUrl: string, extraEnv: Record<string, string>, prefix: string, roles: RoleProcess[]): Promise<void> {
+  const env = { REDIS_URL: redisUrl, CHUNKMILL_PREFIX: prefix, HOST: '127.0.0.1', CHUNKMILL_TASK_MODULES: FAULT_TASKS, ...extraEnv };
+  const producer = await startRole('producer', { env: { ...env, PORT: '0' } });
+  const worker = await startRole('worker', { env: { ...env, WORKER_PROCESSES: '1', WORKER_THREADS: '1', WORKER_METRICS_PORT: '0' } });
+  const dashboard = await startRole('dashboard', { env: { ...env, DASHBOARD_PORT: '0' } });
+  roles.push(producer.process, worker.process, dashboard.process);
+  const api = new ApiClient(`http://127.0.0.1:${producer.port}`);
+  try {
+    expect((await api.get('/readyz')).body).toEqual({ status: 'ready' });
+    // A compute workload, with the result cache; its results, events and the workload list.
+    const id = await api.submit({ type: 'compute', task: 'sumSquares', inputs: [1, 2, 3, 1, 2, 3], chunkSize: 2, cache: true, reduce: 'sum' });
+    const results = await api.results(id);
+    expect(results).toMatchObject({ status: 'completed', results: [0, 1, 5, 0, 1, 5], reduced: 12 });
+    const events = await (await fetch(`${api.baseUrl}/v1/workloads/${id}/events`)).text();
+    expect(events).toContain('event: done');
+    expect((await api.get('/v1/workloads')).body.workloads[0].id).toBe(id);
+    expect((await api.get('/v1/workers')).body.workers).toHaveLength(1);
+    // Arrays: put, a workload over them, read back.
+    const bytes = Buffer.from(new Float64Array([1, 2, 3, 4]).buffer);
+    expect((await fetch(`${api.baseUrl}/v1/arrays/x`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes })).status).toBe(200);
+    const arrays = await api.submit({ type: 'compute', task: 'sumArray', arrays: { x: 'x' }, elementsPerItem: 2, reduce: 'sum' });
+    expect((await api.results(arrays)).reduced).toBe(10);
+    // Cancel, with an Idempotency-Key.
+    const slow = await api.post('/v1/workloads', { type: 'compute', task: 'sleep', inputs: new Array(20).fill({ ms: 200 }), chunkSize: 1 }, { 'idempotency-key': 'k1' });
+    expect(slow.status).toBe(202);
+    expect((await api.delete(`/v1/workloads/${slow.body.id}`)).body.status).toBe('cancelled');
+    // The dashboard: metrics from Redis, the live feed, bull-board.
+    const dashboardBase = `http://127.0.0.1:${dashboard.port}`;
+    await eventually(async () => (await (await fetch(`${dashboardBase}/metrics`)).text()).includes('chunkmill_workloads{status="completed"} 2'), 15_000, 300);
+    expect((await fetch(`${dashboardBase}/queues/api/queues`)).status).toBe(200);
+    // The live feed samples once a second.
+    const overview = async () => ((await (await fetch(`${dashboardBase}/api/overview`)).json()) as { workloads: unknown[] }).workloads.length;
+    await eventually(async () => (await overview()) === 3, 10_000, 200);
+  } finally {
+    for (const role of [producer.process, worker.process, dashboard.process]) await role.stop('SIGTERM');
+  }
+  // Nothing refused on the way: no NOPERM, no authentication error in any role's output.
+  const output = [producer.process, worker.process, dashboard.process].flatMap((role) => role.output);
+  expect(output.filter((line) => /NOPERM|NOAUTH|WRONGPASS|certificate|ECONNRESET/i.test(line))).toEqual([]);
 }
 
 describe('Redis with a password, an ACL user and TLS', () => {
@@ -112,53 +159,12 @@ describe('Redis with a password, an ACL user and TLS', () => {
     user.disconnect();
   });
 
-  async function runEverything(redisUrl: string, extraEnv: Record<string, string>, prefix: string): Promise<void> {
-    const env = { REDIS_URL: redisUrl, CHUNKMILL_PREFIX: prefix, HOST: '127.0.0.1', CHUNKMILL_TASK_MODULES: FAULT_TASKS, ...extraEnv };
-    const producer = await startRole('producer', { env: { ...env, PORT: '0' } });
-    const worker = await startRole('worker', { env: { ...env, WORKER_PROCESSES: '1', WORKER_THREADS: '1', WORKER_METRICS_PORT: '0' } });
-    const dashboard = await startRole('dashboard', { env: { ...env, DASHBOARD_PORT: '0' } });
-    roles.push(producer.process, worker.process, dashboard.process);
-    const api = new ApiClient(`http://127.0.0.1:${producer.port}`);
-    try {
-      expect((await api.get('/readyz')).body).toEqual({ status: 'ready' });
-      // A compute workload, with the result cache; its results, events and the workload list.
-      const id = await api.submit({ type: 'compute', task: 'sumSquares', inputs: [1, 2, 3, 1, 2, 3], chunkSize: 2, cache: true, reduce: 'sum' });
-      const results = await api.results(id);
-      expect(results).toMatchObject({ status: 'completed', results: [0, 1, 5, 0, 1, 5], reduced: 12 });
-      const events = await (await fetch(`${api.baseUrl}/v1/workloads/${id}/events`)).text();
-      expect(events).toContain('event: done');
-      expect((await api.get('/v1/workloads')).body.workloads[0].id).toBe(id);
-      expect((await api.get('/v1/workers')).body.workers).toHaveLength(1);
-      // Arrays: put, a workload over them, read back.
-      const bytes = Buffer.from(new Float64Array([1, 2, 3, 4]).buffer);
-      expect((await fetch(`${api.baseUrl}/v1/arrays/x`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes })).status).toBe(200);
-      const arrays = await api.submit({ type: 'compute', task: 'sumArray', arrays: { x: 'x' }, elementsPerItem: 2, reduce: 'sum' });
-      expect((await api.results(arrays)).reduced).toBe(10);
-      // Cancel, with an Idempotency-Key.
-      const slow = await api.post('/v1/workloads', { type: 'compute', task: 'sleep', inputs: new Array(20).fill({ ms: 200 }), chunkSize: 1 }, { 'idempotency-key': 'k1' });
-      expect(slow.status).toBe(202);
-      expect((await api.delete(`/v1/workloads/${slow.body.id}`)).body.status).toBe('cancelled');
-      // The dashboard: metrics from Redis, the live feed, bull-board.
-      const dashboardBase = `http://127.0.0.1:${dashboard.port}`;
-      await eventually(async () => (await (await fetch(`${dashboardBase}/metrics`)).text()).includes('chunkmill_workloads{status="completed"} 2'), 15_000, 300);
-      expect((await fetch(`${dashboardBase}/queues/api/queues`)).status).toBe(200);
-      // The live feed samples once a second.
-      const overview = async () => ((await (await fetch(`${dashboardBase}/api/overview`)).json()) as { workloads: unknown[] }).workloads.length;
-      await eventually(async () => (await overview()) === 3, 10_000, 200);
-    } finally {
-      for (const role of [producer.process, worker.process, dashboard.process]) await role.stop('SIGTERM');
-    }
-    // Nothing refused on the way: no NOPERM, no authentication error in any role's output.
-    const output = [producer.process, worker.process, dashboard.process].flatMap((role) => role.output);
-    expect(output.filter((line) => /NOPERM|NOAUTH|WRONGPASS|certificate|ECONNRESET/i.test(line))).toEqual([]);
-  }
-
   it('runs every feature with a password over plain TCP', async () => {
-    await runEverything(`redis://:${PASSWORD}@127.0.0.1:${port}`, {}, `${PREFIX}-pw`);
+    await runEverything(`redis://:${PASSWORD}@127.0.0.1:${port}`, {}, `${PREFIX}-pw`, roles);
   });
 
   it('runs every feature as the ACL user over TLS, trusting the throwaway CA', async () => {
-    await runEverything(`rediss://${ACL_USER}:${ACL_PASSWORD}@127.0.0.1:${tlsPort}`, { NODE_EXTRA_CA_CERTS: path.join(dir, 'ca.pem') }, PREFIX);
+    await runEverything(`rediss://${ACL_USER}:${ACL_PASSWORD}@127.0.0.1:${tlsPort}`, { NODE_EXTRA_CA_CERTS: path.join(dir, 'ca.pem') }, PREFIX, roles);
     // Its keys are all under the prefix the ACL allows.
     const keys = await admin.keys('*');
     expect(keys.filter((key) => !key.startsWith(`${PREFIX}`))).toEqual([]);
@@ -172,5 +178,59 @@ describe('Redis with a password, an ACL user and TLS', () => {
     expect(await trusted.set(`${PREFIX}:tls-probe`, '1')).toBe('OK');
     await trusted.del(`${PREFIX}:tls-probe`);
     trusted.disconnect();
+  });
+});
+
+// `redis-cli --cluster create` makes the cluster (Debian's redis-tools).
+(redisClusterToolsInstalled() ? describe : describe.skip)('a Redis Cluster over TLS, with a password and the ACL user', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chunkmill-secured-cluster-'));
+  const servers: ChildProcess[] = [];
+  const ports: number[] = [];
+  const roles: RoleProcess[] = [];
+  const tls = (): { ca: Buffer } => ({ ca: fs.readFileSync(path.join(dir, 'ca.pem')) });
+
+  beforeAll(async () => {
+    makeCertificates(dir);
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      const nodeDir = path.join(dir, `node-${port}`);
+      fs.mkdirSync(nodeDir);
+      ports.push(port);
+      // TLS only (`port 0`), the cluster bus too; nodes authenticate to each other with `masterauth`.
+      servers.push(
+        spawn('redis-server', [
+          '--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir, '--save', '', '--appendonly', 'no',
+          '--cluster-enabled', 'yes', '--cluster-config-file', path.join(nodeDir, 'nodes.conf'), '--tls-cluster', 'yes',
+          '--tls-cert-file', path.join(dir, 'redis.pem'), '--tls-key-file', path.join(dir, 'redis.key'), '--tls-ca-cert-file', path.join(dir, 'ca.pem'),
+          '--tls-auth-clients', 'no', '--requirepass', PASSWORD, '--masterauth', PASSWORD,
+          '--user', ACL_USER, 'on', `>${ACL_PASSWORD}`, ...ACL_RULES.split(' '),
+        ], { stdio: 'ignore', detached: true }),
+      );
+    }
+    for (const port of ports) {
+      await eventually(async () => (await connectionError({ host: '127.0.0.1', port, password: PASSWORD, tls: tls() })) === '', 10_000, 100);
+    }
+    const create = spawnSync('redis-cli', ['--tls', '--cacert', path.join(dir, 'ca.pem'), '-a', PASSWORD, '--no-auth-warning', '--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-yes'], { encoding: 'utf8' });
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create: ${create.stdout}${create.stderr}`);
+    for (const port of ports) {
+      const node = new Redis({ host: '127.0.0.1', port, password: PASSWORD, tls: tls() });
+      await eventually(async () => (await node.cluster('INFO')).includes('cluster_state:ok'), 15_000, 200);
+      node.disconnect();
+    }
+  });
+  afterAll(async () => {
+    for (const role of roles) await role.stop('SIGTERM');
+    for (const server of servers) {
+      if (server.exitCode !== null) continue;
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs every feature as the ACL user over rediss+cluster://, trusting the throwaway CA', async () => {
+    const url = `rediss+cluster://${ACL_USER}:${ACL_PASSWORD}@${ports.map((port) => `127.0.0.1:${port}`).join(',')}`;
+    await runEverything(url, { NODE_EXTRA_CA_CERTS: path.join(dir, 'ca.pem') }, PREFIX, roles);
   });
 });
