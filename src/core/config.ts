@@ -2,11 +2,13 @@
  * Configuration comes from the environment and is validated once, at start. A bad value is a clear
  * error naming the variable, not a crash later. Every role reads the same table; each uses its part.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 import { QUEUE_KINDS } from './keys';
 import { isClusterUrl, parseClusterUrl } from './redis-cluster-url';
+import { checkTokenEntries, parseTokenList, type TokenEntry } from './tenants';
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -71,16 +73,28 @@ const envSchema = z.object({
     .pipe(z.array(z.enum(QUEUE_KINDS, { message: `each queue must be one of: ${QUEUE_KINDS.join(', ')}` })).min(1, 'name at least one queue')),
   /** How often a worker host renews its entry in the worker registry; it drops off after 3 missed beats. */
   WORKER_HEARTBEAT_MS: positiveInt.min(100).default(5_000),
-  API_TOKENS: z
-    .string()
-    .optional()
-    .transform((value) =>
-      (value ?? '')
-        .split(',')
-        .map((token) => token.trim())
-        .filter((token) => token.length > 0),
-    ),
-  /** Requests per minute and API token when API_TOKENS is set (429 past it); 0 turns the limit off. */
+  /**
+   * Bearer tokens of tenants for `/v1` (and the dashboard): `name:token` pairs or bare tokens, comma
+   * separated (see tenants.ts). Unset (with none of the others below): one open tenant, no tokens.
+   */
+  API_TOKENS: z.string().optional(),
+  /** A file of API_TOKENS entries (one or more a line; `#` lines are comments): keeps tokens out of process listings. */
+  API_TOKENS_FILE: z.string().optional(),
+  /** Tokens (same forms) whose holders see and act on every tenant's workloads. */
+  ADMIN_TOKENS: z.string().optional(),
+  ADMIN_TOKENS_FILE: z.string().optional(),
+  /**
+   * The bearer token Prometheus scrapes the dashboard's `/metrics` with (admins may read it too). When
+   * tokens are configured and this is not, only admins can read `/metrics`.
+   */
+  METRICS_TOKEN: z.string().regex(/^\S+$/, 'a token has no spaces').optional(),
+  /** A file holding METRICS_TOKEN (what Prometheus's `credentials_file` reads too). */
+  METRICS_TOKEN_FILE: z.string().optional(),
+  /** bull-board may retry, remove and clean jobs, for admin tokens only; otherwise it is read-only. */
+  DASHBOARD_QUEUE_ADMIN: booleanFlag.default(false),
+  /** How long a dashboard sign-in lasts. */
+  DASHBOARD_SESSION_TTL_SECONDS: positiveInt.max(30 * 24 * 60 * 60).default(12 * 60 * 60),
+  /** Requests per minute and tenant when tokens are configured (429 past it); 0 turns the limit off. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
   FETCH_ALLOW_PRIVATE: booleanFlag.default(false),
   RESULT_TTL_SECONDS: positiveInt.default(24 * 60 * 60),
@@ -124,6 +138,62 @@ type Env = z.infer<typeof envSchema>;
 export interface Config extends Omit<Env, 'WORKER_THREADS' | 'WORKER_CONCURRENCY'> {
   WORKER_THREADS: number;
   WORKER_CONCURRENCY: number;
+  /** Every configured token with its tenant, from API_TOKENS, ADMIN_TOKENS and their files; empty: one open tenant. */
+  TOKENS: TokenEntry[];
+}
+
+/** METRICS_TOKEN, from the variable or its file; it must not also be a tenant's token. */
+function loadMetricsToken(values: Env, tokens: TokenEntry[]): string | undefined {
+  let token = values.METRICS_TOKEN;
+  if (values.METRICS_TOKEN_FILE !== undefined) {
+    try {
+      token = fs.readFileSync(values.METRICS_TOKEN_FILE, 'utf8').trim();
+    } catch (error) {
+      const problem = `METRICS_TOKEN_FILE: cannot read ${values.METRICS_TOKEN_FILE} (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+      throw new ConfigError(`Invalid configuration: ${problem}`, [problem]);
+    }
+    if (!/^\S+$/.test(token)) throw new ConfigError('Invalid configuration: METRICS_TOKEN_FILE: the file holds no token (or one with spaces)', ['METRICS_TOKEN_FILE']);
+  }
+  if (token !== undefined && tokens.some((entry) => entry.token === token)) {
+    const problem = 'METRICS_TOKEN: must differ from every API and admin token';
+    throw new ConfigError(`Invalid configuration: ${problem}`, [problem]);
+  }
+  return token;
+}
+
+/** The token lists, read once: a file that cannot be read, or a malformed entry, is a ConfigError naming the variable. */
+function loadTokens(values: Env): TokenEntry[] {
+  const problems: string[] = [];
+  const entries: TokenEntry[] = [];
+  const sources: Array<[string, string | undefined, boolean, boolean]> = [
+    ['API_TOKENS', values.API_TOKENS, false, false],
+    ['API_TOKENS_FILE', values.API_TOKENS_FILE, false, true],
+    ['ADMIN_TOKENS', values.ADMIN_TOKENS, true, false],
+    ['ADMIN_TOKENS_FILE', values.ADMIN_TOKENS_FILE, true, true],
+  ];
+  for (const [variable, value, admin, isFile] of sources) {
+    if (value === undefined) continue;
+    try {
+      let text = value;
+      if (isFile) {
+        try {
+          text = fs.readFileSync(value, 'utf8');
+        } catch (error) {
+          throw new Error(`cannot read ${value} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+        }
+      }
+      entries.push(...parseTokenList(text, admin));
+    } catch (error) {
+      problems.push(`${variable}: ${(error as Error).message}`);
+    }
+  }
+  try {
+    checkTokenEntries(entries);
+  } catch (error) {
+    problems.push(`API_TOKENS/ADMIN_TOKENS: ${(error as Error).message}`);
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`, problems);
+  return entries;
 }
 
 /** Reads and validates the environment. Throws a ConfigError that names every bad variable. */
@@ -137,8 +207,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const values = parsed.data;
   const threads = values.WORKER_THREADS ?? Math.max(1, Math.floor(availableCores() / values.WORKER_PROCESSES));
+  const tokens = loadTokens(values);
   return {
     ...values,
+    TOKENS: tokens,
+    METRICS_TOKEN: loadMetricsToken(values, tokens),
     WORKER_THREADS: threads,
     WORKER_CONCURRENCY: values.WORKER_CONCURRENCY ?? threads,
   };

@@ -17,6 +17,11 @@ export class ChunkmillError extends Error {
   }
 }
 
+/** The one shape of every error answer, from Express's error handler and from the HTTP parser alike. */
+export function errorEnvelope(error: ChunkmillError): { error: { code: string; message: string; details: ErrorDetail[] } } {
+  return { error: { code: error.code, message: error.message, details: error.details } };
+}
+
 export class ValidationError extends ChunkmillError {
   constructor(message: string, details: ErrorDetail[] = []) {
     super('VALIDATION_FAILED', message, 400, details);
@@ -56,9 +61,23 @@ export class ConflictError extends ChunkmillError {
 }
 
 export class UnauthorizedError extends ChunkmillError {
-  constructor(message = 'A valid bearer token is required.') {
+  /**
+   * @param bearerError RFC 6750's `error` for the WWW-Authenticate answer: `invalid_token` when a token
+   *   was given and is wrong; none when no token was given.
+   */
+  constructor(
+    message = 'A valid bearer token is required.',
+    readonly bearerError?: 'invalid_token',
+  ) {
     super('UNAUTHORIZED', message, 401);
     this.name = 'UnauthorizedError';
+  }
+}
+
+export class ForbiddenError extends ChunkmillError {
+  constructor(message: string) {
+    super('FORBIDDEN', message, 403);
+    this.name = 'ForbiddenError';
   }
 }
 
@@ -86,7 +105,7 @@ export class RedisUnavailableError extends ChunkmillError {
 
 export class RateLimitedError extends ChunkmillError {
   constructor(readonly retryAfterSeconds: number) {
-    super('RATE_LIMITED', `Too many requests with this token; retry in ${retryAfterSeconds} s.`, 429);
+    super('RATE_LIMITED', `Too many requests for this tenant; retry in ${retryAfterSeconds} s.`, 429);
     this.name = 'RateLimitedError';
   }
 }

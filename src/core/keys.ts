@@ -28,6 +28,11 @@ export interface WorkloadKeys {
   feed: string;
   /** Bitmap: bit i is set once chunk i has finished (each chunk counted once). */
   doneChunks: string;
+  /**
+   * Hash: header set number → JSON headers, for a fetch workload's requests: kept out of the chunk jobs
+   * (and so out of bull-board) and read only by the worker that runs a chunk; deleted when the workload ends.
+   */
+  requestHeaders: string;
 }
 
 export class Keys {
@@ -98,13 +103,19 @@ export class Keys {
     return `${this.prefix}:worker:${id}`;
   }
 
+  /** One Idempotency-Key's claim, under a digest of the tenant and the key (so each tenant has its own keys). */
   idempotency(keyDigest: string): string {
     return `${this.prefix}:idempotency:${keyDigest}`;
   }
 
-  /** Counter of one API token's requests in one rate-limit window (a digest, never the token). */
-  rateLimit(tokenDigest: string, window: number): string {
-    return `${this.prefix}:ratelimit:${tokenDigest}:${window}`;
+  /** Counter of one tenant's requests in one rate-limit window (its name or digest id, never a token). */
+  rateLimit(tenant: string, window: number): string {
+    return `${this.prefix}:ratelimit:${tenant}:${window}`;
+  }
+
+  /** A dashboard sign-in (JSON), under a digest of its cookie's value; it expires on its own. */
+  dashboardSession(sessionDigest: string): string {
+    return `${this.prefix}:dashboard-session:${sessionDigest}`;
   }
 
   /**
@@ -127,6 +138,7 @@ export class Keys {
       chunks: `${base}:chunks`,
       feed: `${base}:feed`,
       doneChunks: `${base}:done-chunks`,
+      requestHeaders: `${base}:request-headers`,
     };
   }
 }

@@ -101,14 +101,24 @@ const RESERVED_HEADERS = new Set([
 const httpUrl = z
   .string()
   .max(LIMITS.maxUrlLength)
-  .refine((value) => {
+  .superRefine((value, context) => {
+    let url: URL;
     try {
-      const { protocol } = new URL(value);
-      return protocol === 'http:' || protocol === 'https:';
+      url = new URL(value);
     } catch {
-      return false;
+      context.addIssue({ code: 'custom', message: 'must be an absolute http:// or https:// URL' });
+      return;
     }
-  }, 'must be an absolute http:// or https:// URL');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') context.addIssue({ code: 'custom', message: 'must be an absolute http:// or https:// URL' });
+    // Credentials in a URL would be stored and shown with it (results[i].url, the jobs): refused, and
+    // the message never repeats them.
+    else if (url.username !== '' || url.password !== '') {
+      context.addIssue({
+        code: 'custom',
+        message: 'must not carry a user name or password (user:password@host); send the credentials in an "Authorization" header instead ("requests": [{"url": ..., "headers": {"Authorization": ...}}])',
+      });
+    }
+  });
 
 const fetchRequest = z.strictObject({
   url: httpUrl,

@@ -10,6 +10,7 @@ import { Cluster } from 'ioredis';
 import { execOrThrow, type RedisClient } from './redis-connection';
 import { ReplicaWait } from './replica-wait';
 import type { Keys } from './keys';
+import { OPEN_TENANT } from './tenants';
 import type { ReduceOperation } from './reduce';
 import {
   FINAL_STATUSES,
@@ -31,7 +32,7 @@ end
 `;
 
 const RECORD_ITEMS = `${ANNOUNCE_FINAL}
-local meta, results, errors, chunks = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local meta, results, errors, chunks, requestHeaders = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now, ttl, channel = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local status = redis.call('HGET', meta, 'status')
 if not status then return {'missing', 0, 0} end
@@ -62,8 +63,8 @@ local total = tonumber(redis.call('HGET', meta, 'total'))
 if completed + failed >= total then
   if failed > 0 then status = 'failed' else status = 'completed' end
   redis.call('HSET', meta, 'status', status, 'finishedAt', now)
-  -- Nothing of it will run again: its chunks' payloads (kept for the reconciler) can go.
-  redis.call('DEL', chunks)
+  -- Nothing of it will run again: its chunks' payloads (kept for the reconciler) and request headers can go.
+  redis.call('DEL', chunks, requestHeaders)
 end
 redis.call('EXPIRE', meta, ttl)
 redis.call('EXPIRE', results, ttl)
@@ -89,7 +90,7 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
 if status == 'completed' or status == 'failed' or status == 'cancelled' then return status end
 redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finishedAt', ARGV[1])
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('PUBLISH', ARGV[2], '{"type":"status","status":"cancelled"}')
 announceFinal(ARGV[2], 'cancelled')
 redis.call('PUBLISH', ARGV[3], ARGV[4])
@@ -164,9 +165,9 @@ type ScriptedRedis = RedisClient & {
 function defineScripts(redis: RedisClient): ScriptedRedis {
   const scripted = redis as ScriptedRedis;
   if (typeof scripted.chunkmillRecordItems !== 'function') {
-    redis.defineCommand('chunkmillRecordItems', { numberOfKeys: 4, lua: RECORD_ITEMS });
+    redis.defineCommand('chunkmillRecordItems', { numberOfKeys: 5, lua: RECORD_ITEMS });
     redis.defineCommand('chunkmillMarkRunning', { numberOfKeys: 1, lua: MARK_RUNNING });
-    redis.defineCommand('chunkmillCancel', { numberOfKeys: 2, lua: CANCEL });
+    redis.defineCommand('chunkmillCancel', { numberOfKeys: 3, lua: CANCEL });
     redis.defineCommand('chunkmillResultsJson', { numberOfKeys: 2, lua: RESULTS_JSON });
     redis.defineCommand('chunkmillChunksMissingOutcomes', { numberOfKeys: 2, lua: CHUNKS_MISSING_OUTCOMES });
   }
@@ -196,6 +197,7 @@ function parseRecord(fields: Record<string, string>): WorkloadRecord | undefined
     startedAt: optionalNumber(fields.startedAt),
     finishedAt: optionalNumber(fields.finishedAt),
     acceptedAt: optionalNumber(fields.acceptedAt),
+    tenant: fields.tenant || undefined,
   };
 }
 
@@ -231,10 +233,11 @@ export class WorkloadStore {
   /**
    * Writes a new workload (status `queued`) with every chunk's job data (`chunkPayloads[i]`, JSON), and
    * lists it in the index and among the open workloads. The payloads outlive the jobs until the workload
-   * ends, so that the reconciler can enqueue a chunk again whose job a failover lost.
+   * ends, so that the reconciler can enqueue a chunk again whose job a failover lost. A fetch workload's
+   * header sets (`headerSets[n]`, JSON; see request-headers.ts) go in the same transaction.
    */
-  async create(record: WorkloadRecord, chunkPayloads: string[] = []): Promise<void> {
-    const { meta, chunks } = this.keys.workload(record.id);
+  async create(record: WorkloadRecord, chunkPayloads: string[] = [], headerSets: string[] = []): Promise<void> {
+    const { meta, chunks, requestHeaders } = this.keys.workload(record.id);
     const transaction = this.redis.multi().hset(meta, serializeRecord(record)).expire(meta, this.resultTtlSeconds);
     for (let offset = 0; offset < chunkPayloads.length; offset += PAYLOAD_WRITE_BATCH) {
       const fields: string[] = [];
@@ -244,6 +247,9 @@ export class WorkloadStore {
       transaction.hset(chunks, ...fields);
     }
     transaction.expire(chunks, this.resultTtlSeconds);
+    if (headerSets.length > 0) {
+      transaction.hset(requestHeaders, ...headerSets.flatMap((json, number) => [String(number), json])).expire(requestHeaders, this.resultTtlSeconds);
+    }
     // Sent together (one round trip); the indexes are other slots, so they are not in the transaction.
     await Promise.all([
       execOrThrow(transaction),
@@ -297,13 +303,20 @@ export class WorkloadStore {
     return this.redis.hmget(this.keys.workload(id).chunks, ...chunkIndexes.map(String));
   }
 
+  /** A fetch workload's header sets by number (null where gone): what a worker sends with a chunk's requests. */
+  async requestHeaderSets(id: string, numbers: number[]): Promise<Map<number, string | null>> {
+    if (numbers.length === 0) return new Map();
+    const values = await this.redis.hmget(this.keys.workload(id).requestHeaders, ...numbers.map(String));
+    return new Map(numbers.map((number, position) => [number, values[position]]));
+  }
+
   /** Removes every trace of a workload: used to roll back a submission that could not be enqueued. */
   async remove(id: string): Promise<void> {
     const keys = this.keys.workload(id);
     // Each whatever the other does: on a Redis Cluster the index and the workload's keys may live on
     // different masters, and one of them being down must not keep the other from being cleaned.
     const outcomes = await Promise.allSettled([
-      this.redis.del(keys.meta, keys.results, keys.errors, keys.chunks, keys.feed, keys.doneChunks),
+      this.redis.del(keys.meta, keys.results, keys.errors, keys.chunks, keys.feed, keys.doneChunks, keys.requestHeaders),
       this.redis.zrem(this.keys.workloadIndex, id),
       this.redis.zrem(this.keys.openWorkloads, id),
     ]);
@@ -339,11 +352,12 @@ export class WorkloadStore {
   }
 
   /**
-   * Newest first. Ids whose workload expired are dropped from the index on the way; an id whose record
-   * is gone before it could have expired (lost) is skipped but kept until then, so that the index can
-   * still tell a lost workload from one that never existed.
+   * Newest first; with `tenant`, only that tenant's (the index is shared, so a tenant's listing pages
+   * past other tenants' workloads). Ids whose workload expired are dropped from the index on the way;
+   * an id whose record is gone before it could have expired (lost) is skipped but kept until then, so
+   * that the index can still tell a lost workload from one that never existed.
    */
-  async list(options: { status?: WorkloadStatus; limit: number }): Promise<WorkloadRecord[]> {
+  async list(options: { status?: WorkloadStatus; limit: number; tenant?: string }): Promise<WorkloadRecord[]> {
     const found: WorkloadRecord[] = [];
     const pageSize = Math.max(options.limit, 100);
     for (let offset = 0; found.length < options.limit; offset += pageSize) {
@@ -361,7 +375,9 @@ export class WorkloadStore {
         const record = parseRecord(fields);
         if (!record) {
           if (this.mayHaveExpired(createdAt[position], now)) expired.push(ids[position]);
-        } else if (!options.status || record.status === options.status) found.push(record);
+        } else if ((!options.status || record.status === options.status) && (options.tenant === undefined || (record.tenant ?? OPEN_TENANT) === options.tenant)) {
+          found.push(record);
+        }
       });
       if (expired.length > 0) await this.redis.zrem(this.keys.workloadIndex, ...expired);
       if (ids.length < pageSize) break;
@@ -406,7 +422,7 @@ export class WorkloadStore {
     now = Date.now(),
   ): Promise<{ status: WorkloadStatus | 'missing'; newlyCompleted: number; newlyFailed: number }> {
     const keys = this.keys.workload(id);
-    const args: Array<string | number> = [keys.meta, keys.results, keys.errors, keys.chunks, now, this.resultTtlSeconds, keys.events];
+    const args: Array<string | number> = [keys.meta, keys.results, keys.errors, keys.chunks, keys.requestHeaders, now, this.resultTtlSeconds, keys.events];
     for (const outcome of outcomes) {
       if (outcome.ok) args.push(outcome.index, 'ok', JSON.stringify(outcome.value ?? null));
       else args.push(outcome.index, 'error', JSON.stringify({ code: outcome.code, message: outcome.message }));
@@ -459,7 +475,7 @@ export class WorkloadStore {
   /** Cancels a workload that is still queued or running, and tells every worker to stop its items. */
   async cancel(id: string, now = Date.now()): Promise<CancelOutcome> {
     const keys = this.keys.workload(id);
-    return (await this.redis.chunkmillCancel(keys.meta, keys.chunks, now, keys.events, this.keys.cancelChannel, id)) as CancelOutcome;
+    return (await this.redis.chunkmillCancel(keys.meta, keys.chunks, keys.requestHeaders, now, keys.events, this.keys.cancelChannel, id)) as CancelOutcome;
   }
 
   /** Every item's outcome: `results[i]` answers item i (null until it succeeds), errors by index. */

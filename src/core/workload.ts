@@ -41,6 +41,8 @@ export interface WorkloadRecord {
   finishedAt?: number;
   /** When the submission was whole (its record and first jobs written): see WorkloadStore.markAccepted. */
   acceptedAt?: number;
+  /** The tenant that submitted it (a name or a token digest, never a token); absent: the open tenant. */
+  tenant?: string;
 }
 
 /** A workload as the HTTP API shows it. */
@@ -114,6 +116,15 @@ export interface FetchRequestSpec {
   body?: string;
 }
 
+/**
+ * A fetch item as its chunk job carries it: its headers (which may hold credentials) are not in the job
+ * but in the workload's `requestHeaders` hash, as header set number `headersRef` (requests with the same
+ * headers share one set).
+ */
+export interface FetchRequestRef extends Omit<FetchRequestSpec, 'headers'> {
+  headersRef?: number;
+}
+
 /** How a fetch workload's requests are made; every default is filled in by the producer. */
 export interface FetchOptions {
   /** Dotted path into a JSON body (`main.temp`); without it the whole body is the value. */
@@ -136,7 +147,7 @@ export interface FetchChunkData {
   chunkIndex: number;
   /** Index of `requests[0]` in the workload. */
   start: number;
-  requests: FetchRequestSpec[];
+  requests: FetchRequestRef[];
   fetch: FetchOptions;
   /** The workload is fed through a window (chunk-feeder.ts): the worker reports the chunk's end. */
   windowed?: boolean;

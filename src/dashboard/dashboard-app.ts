@@ -2,8 +2,9 @@
  * The dashboard's HTTP app:
  * - `/`                the live page (plain HTML + uPlot, no build step), fed by `/api/live` (SSE)
  * - `/metrics`         the queue-level metrics, read from Redis at scrape time
- * - `/queues`          bull-board, for inspecting and retrying jobs
+ * - `/queues`          bull-board, for inspecting (and, for admins with DASHBOARD_QUEUE_ADMIN, retrying) jobs
  * - `/api/overview`    queue depths and recent workloads as JSON
+ * - `/signin`, `/signout`  the browser's sign-in (see dashboard-auth.ts for who may see what)
  * - `/healthz`
  */
 import path from 'node:path';
@@ -11,7 +12,11 @@ import fs from 'node:fs';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
+import type { Logger } from 'pino';
+import { errorHandler, notFoundHandler } from '../core/error-handler';
+import { identityOf } from '../core/tenants';
+import type { DashboardAuth } from './dashboard-auth';
 import type { Registry } from 'prom-client';
 import type { ChunkQueues } from '../core/queues';
 import type { LiveFeed } from './live-feed';
@@ -20,6 +25,8 @@ export interface DashboardAppDeps {
   registry: Registry;
   queues: ChunkQueues;
   feed: LiveFeed;
+  auth: DashboardAuth;
+  logger: Logger;
 }
 
 export const BULL_BOARD_PATH = '/queues';
@@ -36,15 +43,30 @@ function uplotDir(): string {
   return path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
 }
 
+/** A bull-board for the queues, read-only (every action refused, and hidden in its UI) or not. */
+function bullBoard(queues: ChunkQueues, readOnlyMode: boolean): Router {
+  const board = new ExpressAdapter();
+  board.setBasePath(BULL_BOARD_PATH);
+  // @bull-board/express pins its own patch release of @bull-board/api: the same shapes, separate declarations.
+  const serverAdapter = board as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'];
+  // Queue names carry a Redis Cluster hash tag (`{prefix-compute}`); the board shows the plain kind.
+  const adapters = Object.entries(queues).map(([kind, queue]) => new BullMQAdapter(queue, { displayName: kind, readOnlyMode }));
+  createBullBoard({ queues: adapters, serverAdapter });
+  return board.getRouter() as Router;
+}
+
 export function createDashboardApp(deps: DashboardAppDeps): Express {
+  const { auth } = deps;
   const app = express();
   app.disable('x-powered-by');
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.use(auth.routes);
+  app.use(auth.identify);
 
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', auth.requireMetricsReader, async (_req, res) => {
     try {
       const text = await deps.registry.metrics();
       res.type(deps.registry.contentType).send(text);
@@ -53,32 +75,33 @@ export function createDashboardApp(deps: DashboardAppDeps): Express {
     }
   });
 
+  app.use(auth.requireViewer);
+
   app.get('/api/overview', (_req, res) => {
-    const { queues, workloads } = deps.feed.snapshot();
+    const { queues, workloads } = deps.feed.snapshot(identityOf(res));
     res.json({ queues, workloads });
   });
 
-  // Server-Sent Events: the history first, then one `tick` per sample.
+  // Server-Sent Events: the history first, then one `tick` per sample, with the workloads the viewer may see.
   app.get('/api/live', (req, res) => {
+    const viewer = identityOf(res);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     const send = (event: string, data: unknown): void => {
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };
-    send('snapshot', deps.feed.snapshot());
-    const unsubscribe = deps.feed.subscribe((tick) => send('tick', tick));
+    send('snapshot', { ...deps.feed.snapshot(viewer), viewer: { tenant: viewer.tenant, admin: viewer.admin } });
+    const unsubscribe = deps.feed.subscribe((tick) => send('tick', tick), viewer);
     req.on('close', unsubscribe);
   });
 
-  const board = new ExpressAdapter();
-  board.setBasePath(BULL_BOARD_PATH);
-  // @bull-board/express pins its own patch release of @bull-board/api: the same shapes, separate declarations.
-  const serverAdapter = board as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'];
-  // Queue names carry a Redis Cluster hash tag (`{prefix-compute}`); the board shows the plain kind.
-  const adapters = Object.entries(deps.queues).map(([kind, queue]) => new BullMQAdapter(queue, { displayName: kind }));
-  createBullBoard({ queues: adapters, serverAdapter });
-  app.use(BULL_BOARD_PATH, board.getRouter());
+  // Two boards on one path: the writable one only for admins when DASHBOARD_QUEUE_ADMIN=true.
+  const readOnlyBoard = bullBoard(deps.queues, true);
+  const writableBoard = bullBoard(deps.queues, false);
+  app.use(BULL_BOARD_PATH, auth.requireQueueAccess, (req, res, next) => (auth.canWriteQueues(identityOf(res)) ? writableBoard : readOnlyBoard)(req, res, next));
 
   app.use('/vendor/uplot', express.static(uplotDir()));
   app.use('/', express.static(livePageDir()));
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
   return app;
 }

@@ -7,8 +7,13 @@
  *
  * Limit: only the newest `trackedWorkloads` are followed; items of an older workload that is still
  * running are not counted.
+ *
+ * Tenants: each page is shown the workloads its viewer may see (its tenant's, or all for an admin),
+ * picked from the tracked ones, so a tenant sees its own among the newest `trackedWorkloads` of all.
+ * Throughput and queue depths are totals over every tenant (numbers only, no ids).
  */
 import type { Logger } from 'pino';
+import { canSee, OPEN_IDENTITY, type Identity } from '../core/tenants';
 import { toWorkloadView, type WorkloadRecord, type WorkloadType, type WorkloadView } from '../core/workload';
 import { emptyDepths, type QueueDepths, type QueueOverview } from './queue-overview';
 
@@ -45,11 +50,12 @@ export interface LiveFeedOptions {
 export class LiveFeed {
   private readonly options: Required<LiveFeedOptions>;
   private readonly points: ThroughputPoint[] = [];
-  private readonly listeners = new Set<(tick: LiveTick) => void>();
+  private readonly listeners = new Map<(tick: LiveTick) => void, Identity>();
   private finishedById = new Map<string, number>();
   private lastSampleAt = Date.now();
   private queues: QueueDepths = emptyDepths();
-  private workloads: WorkloadView[] = [];
+  /** The tracked workloads, newest first, with their tenants. */
+  private workloads: Array<{ view: WorkloadView; tenant?: string }> = [];
   private timer?: NodeJS.Timeout;
   private sampling = false;
   private failing = false;
@@ -67,14 +73,22 @@ export class LiveFeed {
     void this.sample();
   }
 
-  snapshot(): LiveSnapshot {
-    return { points: [...this.points], queues: this.queues, workloads: this.workloads };
+  /** The history and the latest sample, with the workloads `viewer` may see. */
+  snapshot(viewer: Identity = OPEN_IDENTITY): LiveSnapshot {
+    return { points: [...this.points], queues: this.queues, workloads: this.visibleTo(viewer) };
   }
 
-  /** Calls `listener` after every sample; answers the unsubscribe function. */
-  subscribe(listener: (tick: LiveTick) => void): () => void {
-    this.listeners.add(listener);
+  /** Calls `listener` after every sample, with the workloads `viewer` may see; answers the unsubscribe function. */
+  subscribe(listener: (tick: LiveTick) => void, viewer: Identity = OPEN_IDENTITY): () => void {
+    this.listeners.set(listener, viewer);
     return () => this.listeners.delete(listener);
+  }
+
+  private visibleTo(viewer: Identity): WorkloadView[] {
+    return this.workloads
+      .filter((workload) => canSee(viewer, workload.tenant))
+      .slice(0, this.options.shownWorkloads)
+      .map((workload) => workload.view);
   }
 
   close(): void {
@@ -92,13 +106,12 @@ export class LiveFeed {
       const now = Date.now();
       const point = this.throughput(records, now);
       this.queues = queues;
-      this.workloads = records.slice(0, this.options.shownWorkloads).map((record) => toWorkloadView(record, now));
+      this.workloads = records.map((record) => ({ view: toWorkloadView(record, now), tenant: record.tenant }));
       this.points.push(point);
       if (this.points.length > this.options.historyPoints) this.points.shift();
       if (this.failing) this.logger.info('live feed sampling again');
       this.failing = false;
-      const tick = { point, queues, workloads: this.workloads };
-      for (const listener of this.listeners) listener(tick);
+      for (const [listener, viewer] of this.listeners) listener({ point, queues, workloads: this.visibleTo(viewer) });
     } catch (error) {
       if (!this.failing) this.logger.warn({ err: error }, 'live feed could not sample Redis');
       this.failing = true;

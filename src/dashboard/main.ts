@@ -11,7 +11,10 @@ import { closeRedis, createRedis } from '../core/redis-connection';
 import { listenOn } from '../core/http-listen';
 import { runMain } from '../core/run-main';
 import { WorkloadStore } from '../core/workload-store';
+import { TokenTable } from '../core/token-table';
 import { createDashboardApp } from './dashboard-app';
+import { dashboardAuth } from './dashboard-auth';
+import { DashboardSessions } from './dashboard-sessions';
 import { LiveFeed } from './live-feed';
 import { QueueOverview } from './queue-overview';
 
@@ -31,7 +34,9 @@ runMain('dashboard', async (config, logger) => {
   if (redis.status === 'ready') feed.start();
   else redis.once('ready', () => feed.start());
 
-  const app = createDashboardApp({ registry, queues, feed });
+  const sessions = new DashboardSessions(redis, keys, config.DASHBOARD_SESSION_TTL_SECONDS);
+  const auth = dashboardAuth({ tokens: new TokenTable(config.TOKENS), sessions, metricsToken: config.METRICS_TOKEN, queueAdmin: config.DASHBOARD_QUEUE_ADMIN });
+  const app = createDashboardApp({ registry, queues, feed, auth, logger });
   const server = await listenOn(app, config.DASHBOARD_PORT, config.HOST, 'DASHBOARD_PORT');
   logger.info({ port: (server.address() as AddressInfo).port }, 'dashboard listening');
   return async () => {

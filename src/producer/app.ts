@@ -9,8 +9,8 @@ import type { ArrayStore } from '../core/array-store';
 import { apiDocsRoutes } from './api-docs';
 import { arrayRoutes } from './array-routes';
 import { bearerAuth } from './auth';
-import { tokenRateLimit } from './rate-limit';
-import { errorHandler, notFoundHandler } from './error-handler';
+import { tenantRateLimit } from './rate-limit';
+import { errorHandler, notFoundHandler } from '../core/error-handler';
 import { buildOpenApiDocument } from './openapi';
 import { workloadRoutes, type RouteDeps } from './workload-routes';
 import { workerRoutes } from './worker-routes';
@@ -41,11 +41,12 @@ export function createProducerApp(deps: ProducerAppDeps): Express {
 
   app.use(apiDocsRoutes(buildOpenApiDocument({ maxItemsPerWorkload: deps.config.MAX_ITEMS_PER_WORKLOAD })));
 
-  const jsonBody = express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true, type: () => true });
+  // Not strict: a body of `null`, `3` or `"text"` is valid JSON, and validation says what it is instead.
+  const jsonBody = express.json({ limit: deps.config.MAX_BODY_BYTES, strict: false, type: () => true });
   app.use(
     '/v1',
-    bearerAuth(deps.config.API_TOKENS),
-    tokenRateLimit(deps.redis, deps.keys, deps.config.RATE_LIMIT_PER_MINUTE),
+    bearerAuth(deps.config.TOKENS),
+    tenantRateLimit(deps.redis, deps.keys, deps.config.RATE_LIMIT_PER_MINUTE),
     arrayRoutes({ arrays: deps.arrays, maxArrayBytes: deps.config.MAX_ARRAY_BYTES, defaultTtlSeconds: deps.config.RESULT_TTL_SECONDS }),
     workloadRoutes(deps, jsonBody),
     workerRoutes(deps.workers),

@@ -3,11 +3,12 @@
  * inputs and outputs of array workloads (see core/array-tasks.ts). Bodies bypass JSON entirely: the raw
  * parser hands the bytes over as one Buffer, which goes to Redis as it is (core/array-store.ts).
  */
-import express, { Router, type RequestHandler } from 'express';
+import express, { Router, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { ARRAY_NAME, FLOAT64_BYTES, type ArrayStore } from '../core/array-store';
 import { ChunkmillError, NotFoundError, ValidationError } from '../core/errors';
 import { parseOrThrow } from '../core/workload-schema';
+import { identityOf, tenantArrayName } from '../core/tenants';
 
 const OCTET_STREAM = 'application/octet-stream';
 /** The longest TTL an array may ask for: 30 days. */
@@ -41,6 +42,9 @@ export function arrayRoutes(options: ArrayRouteOptions): Router {
   const putQuery = z.object({ ttl: z.coerce.number().int().min(1).max(MAX_ARRAY_TTL_SECONDS).default(options.defaultTtlSeconds) });
   const rawBody = express.raw({ type: () => true, limit: options.maxArrayBytes });
 
+  // Each tenant has its own names (core/tenants.ts): another tenant's array is one that does not exist.
+  const owned = (res: Response, name: string): string => tenantArrayName(identityOf(res).tenant, name);
+
   router.put('/arrays/:name', requireOctetStream, rawBody, async (req, res) => {
     const name = arrayName(req.params.name);
     const { ttl } = parseOrThrow(putQuery, req.query, 'The query');
@@ -49,12 +53,12 @@ export function arrayRoutes(options: ArrayRouteOptions): Router {
       const bytes = Buffer.isBuffer(body) ? body.length : 0;
       throw new ValidationError(`The array must be a non-empty multiple of ${FLOAT64_BYTES} bytes (Float64); it has ${bytes}.`, [{ path: 'body', message: `${bytes} bytes` }]);
     }
-    res.json(await arrays.put(name, body, ttl));
+    res.json({ ...(await arrays.put(owned(res, name), body, ttl)), name });
   });
 
   router.get('/arrays/:name', async (req, res) => {
     const name = arrayName(req.params.name);
-    const bytes = await arrays.read(name);
+    const bytes = await arrays.read(owned(res, name));
     if (!bytes) throw new NotFoundError(`No array named ${name}.`);
     // end(), not send(): send() would hash the whole body for an ETag (hundreds of ms at 128 MB).
     res.type(OCTET_STREAM).set({ 'Content-Length': String(bytes.length), 'X-Array-Length': String(bytes.length / FLOAT64_BYTES) }).end(bytes);
@@ -62,7 +66,7 @@ export function arrayRoutes(options: ArrayRouteOptions): Router {
 
   router.delete('/arrays/:name', async (req, res) => {
     const name = arrayName(req.params.name);
-    if (!(await arrays.remove(name))) throw new NotFoundError(`No array named ${name}.`);
+    if (!(await arrays.remove(owned(res, name)))) throw new NotFoundError(`No array named ${name}.`);
     res.status(204).end();
   });
 

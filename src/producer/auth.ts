@@ -1,25 +1,26 @@
 /**
- * Bearer tokens for `/v1` when `API_TOKENS` is set. Tokens are compared as SHA-256 digests with
- * timingSafeEqual against every configured token (no early exit), so timing tells nothing about them.
- * An accepted request carries its token's digest in `res.locals.tokenDigest` (for the rate limit).
+ * Bearer tokens for `/v1` when tokens are configured (API_TOKENS, ADMIN_TOKENS; see core/tenants.ts),
+ * looked up in constant time (core/token-table.ts). An accepted request carries who it is in
+ * `res.locals.identity` (its tenant, and whether it is an admin); without tokens every request is the
+ * open tenant, which sees everything.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { UnauthorizedError } from '../core/errors';
+import { OPEN_IDENTITY, type Identity, type TokenEntry } from '../core/tenants';
+import { bearerToken, TokenTable } from '../core/token-table';
 
-const digest = (token: string): Buffer => createHash('sha256').update(token).digest();
-
-export function bearerAuth(tokens: string[]): RequestHandler {
-  const allowed = tokens.map(digest);
+export function bearerAuth(tokens: TokenEntry[]): RequestHandler {
+  const table = new TokenTable(tokens);
   return (req, res, next) => {
-    if (allowed.length === 0) return next();
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
-    if (!match) return next(new UnauthorizedError());
-    const presented = digest(match[1]);
-    let ok = false;
-    for (const candidate of allowed) ok = timingSafeEqual(candidate, presented) || ok;
-    if (!ok) return next(new UnauthorizedError('The bearer token is not valid.'));
-    res.locals.tokenDigest = presented.toString('hex');
+    if (table.open) {
+      res.locals.identity = OPEN_IDENTITY;
+      return next();
+    }
+    const token = bearerToken(req.get('authorization'));
+    if (token === undefined) return next(new UnauthorizedError());
+    const entry = table.find(token);
+    if (!entry) return next(new UnauthorizedError('The bearer token is not valid.', 'invalid_token'));
+    res.locals.identity = { tenant: entry.tenant, admin: entry.admin } satisfies Identity;
     next();
   };
 }

@@ -4,12 +4,14 @@
  * nothing; a repeat with another body is a 409. Concurrent repeats race on SET NX, so exactly one wins.
  * "The same body" means the same JSON value: the digest is of its canonical JSON, so a client that
  * sends its keys in another order (a re-serialised retry) repeats, it does not conflict.
+ * Keys are per tenant: two tenants that happen to use the same key get a workload each.
  */
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../core/redis-connection';
 import { ConflictError, ValidationError } from '../core/errors';
 import type { Keys } from '../core/keys';
 import { canonicalJson } from '../core/canonical-json';
+import { OPEN_TENANT } from '../core/tenants';
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 /**
@@ -36,13 +38,13 @@ export class IdempotencyKeys {
   }
 
   /** Claims `key` for a new workload `workloadId`, or reports the workload an earlier claim made. */
-  async claim(key: string, body: unknown, workloadId: string): Promise<Claim> {
-    const redisKey = this.keys.idempotency(digest(key));
+  async claim(tenant: string, key: string, body: unknown, workloadId: string): Promise<Claim> {
+    const redisKey = this.redisKey(tenant, key);
     const bodyDigest = digest(canonicalJson(body));
     const claimed = await this.redis.set(redisKey, `${bodyDigest}:${workloadId}`, 'EX', PENDING_CLAIM_TTL_SECONDS, 'NX');
     if (claimed === 'OK') return { kind: 'claimed' };
     const existing = await this.redis.get(redisKey);
-    if (existing === null) return this.claim(key, body, workloadId); // expired in between: claim again
+    if (existing === null) return this.claim(tenant, key, body, workloadId); // expired in between: claim again
     const [existingDigest, existingId] = existing.split(':');
     // A claim written before digests were canonical (kept 24 h) holds the digest of the body as sent.
     if (existingDigest !== bodyDigest && existingDigest !== digest(JSON.stringify(body))) {
@@ -52,12 +54,17 @@ export class IdempotencyKeys {
   }
 
   /** Keeps a claim for 24 h once its workload was accepted. */
-  async confirm(key: string): Promise<void> {
-    await this.redis.expire(this.keys.idempotency(digest(key)), IDEMPOTENCY_TTL_SECONDS);
+  async confirm(tenant: string, key: string): Promise<void> {
+    await this.redis.expire(this.redisKey(tenant, key), IDEMPOTENCY_TTL_SECONDS);
   }
 
   /** Frees a claim whose submission failed, so that the client's retry with the same key can succeed. */
-  async release(key: string): Promise<void> {
-    await this.redis.del(this.keys.idempotency(digest(key)));
+  async release(tenant: string, key: string): Promise<void> {
+    await this.redis.del(this.redisKey(tenant, key));
+  }
+
+  /** The open tenant keeps the key's digest alone, as before tenants (claims survive an upgrade). */
+  private redisKey(tenant: string, key: string): string {
+    return this.keys.idempotency(digest(tenant === OPEN_TENANT ? key : `${tenant}\n${key}`));
   }
 }

@@ -119,9 +119,13 @@ const lostAnswer = errorAnswer(
   'WORKLOAD_LOST: the workload was accepted, but its state is gone from Redis (restarted without its data, flushed, a lost cluster node); details: [{id}]',
 );
 
+const retryAfter = { 'Retry-After': { schema: { type: 'integer', minimum: 1 }, description: 'seconds to wait before trying again' } };
+
+/** What every /v1 operation may answer besides its own: no token, the tenant's rate limit, Redis away. */
 const v1Errors = {
-  '401': errorAnswer('UNAUTHORIZED: a bearer token is required (when API_TOKENS is set)'),
-  '503': errorAnswer('REDIS_UNAVAILABLE'),
+  '429': { ...errorAnswer('RATE_LIMITED: past RATE_LIMIT_PER_MINUTE requests of this tenant in this minute (when tokens are configured)'), headers: retryAfter },
+  '401': { ...errorAnswer('UNAUTHORIZED: a bearer token is required (when API_TOKENS or ADMIN_TOKENS are set)'), headers: { 'WWW-Authenticate': { schema: { type: 'string' }, description: 'Bearer realm="chunkmill"' } } },
+  '503': { ...errorAnswer('REDIS_UNAVAILABLE'), headers: retryAfter },
 };
 
 export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; version?: string }): Record<string, unknown> {
@@ -271,7 +275,7 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
     },
     security: [{ bearerAuth: [] }],
     components: {
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'one of API_TOKENS (when set)' } },
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'a token of API_TOKENS or ADMIN_TOKENS (when set): it names the tenant the request acts for; another tenant\'s workloads and arrays answer 404 as if they did not exist' } },
       schemas: {
         WorkloadSubmission: inputSchema(submissionSchema(options.maxItemsPerWorkload)),
         SubmitAnswer: outputSchema(submitAnswer),

@@ -17,7 +17,8 @@ import type { RedisSubscriber } from '../core/redis-subscriber';
 import type { Keys } from '../core/keys';
 import type { WorkloadEvent, WorkloadStore } from '../core/workload-store';
 import { FINAL_STATUSES, type WorkloadRecord } from '../core/workload';
-import { errorEnvelope } from './error-handler';
+import { errorEnvelope } from '../core/errors';
+import { OPEN_IDENTITY, type Identity } from '../core/tenants';
 import type { WorkloadPresence } from './workload-presence';
 import type { WorkloadService } from './workload-service';
 
@@ -29,9 +30,10 @@ export async function streamWorkloadEvents(
   res: Response,
   id: string,
   deps: { service: WorkloadService; store: WorkloadStore; subscriber: RedisSubscriber; keys: Keys; presence: WorkloadPresence; subscribeTimeoutMs?: number },
+  identity: Identity = OPEN_IDENTITY,
 ): Promise<void> {
-  // Before the stream starts, a missing workload is an ordinary 404 or 410 answer.
-  const first = await deps.service.require(id);
+  // Before the stream starts, a missing workload (or another tenant's) is an ordinary 404 or 410 answer.
+  const first = await deps.service.require(id, identity);
 
   res.status(200).set({
     'Content-Type': 'text/event-stream; charset=utf-8',

@@ -9,6 +9,7 @@ import { listTasks } from '../core/tasks/task-registry';
 import { parseOrThrow } from '../core/workload-schema';
 import type { WorkloadStore } from '../core/workload-store';
 import { WORKLOAD_STATUSES } from '../core/workload';
+import { identityOf } from '../core/tenants';
 import { IdempotencyKeys } from './idempotency';
 import { limitJsonDepth } from './json-depth';
 import { streamWorkloadEvents } from './workload-event-stream';
@@ -59,13 +60,14 @@ export function workloadRoutes(deps: RouteDeps, jsonBody: RequestHandler): Route
 
   router.post('/workloads', requireJson, jsonBody, limitJsonDepth, async (req, res) => {
     const submission = service.validate(req.body);
+    const { tenant } = identityOf(res);
     const key = req.get('idempotency-key');
     const id = randomUUID();
     if (key !== undefined) {
       IdempotencyKeys.check(key);
       const deadline = Date.now() + IDEMPOTENT_REPEAT_WAIT_MS;
       for (;;) {
-        const claim = await idempotency.claim(key, req.body, id);
+        const claim = await idempotency.claim(tenant, key, req.body, id);
         if (claim.kind === 'claimed') break;
         const existing = await deps.store.get(claim.workloadId);
         if (existing) {
@@ -79,39 +81,39 @@ export function workloadRoutes(deps: RouteDeps, jsonBody: RequestHandler): Route
     }
     let answer;
     try {
-      answer = await service.submit(submission, id);
+      answer = await service.submit(submission, id, tenant);
     } catch (error) {
-      if (key !== undefined) await idempotency.release(key).catch(() => undefined);
+      if (key !== undefined) await idempotency.release(tenant, key).catch(() => undefined);
       throw error;
     }
     // The workload is accepted: should Redis fail to keep the claim for 24 h now, a repeat after the
     // pending minute could submit again, but the 202 below is true either way.
-    if (key !== undefined) await idempotency.confirm(key).catch(() => undefined);
+    if (key !== undefined) await idempotency.confirm(tenant, key).catch(() => undefined);
     res.status(202).location(`/v1/workloads/${id}`).json(answer);
   });
 
   router.get('/workloads', async (req, res) => {
     const query = parseOrThrow(listQuery, req.query, 'The query');
-    res.json({ workloads: await service.list(query) });
+    res.json({ workloads: await service.list(query, identityOf(res)) });
   });
 
   router.get('/workloads/:id', async (req, res) => {
-    res.json(await service.get(workloadId(req.params.id)));
+    res.json(await service.get(workloadId(req.params.id), identityOf(res)));
   });
 
   router.get('/workloads/:id/results', async (req, res) => {
     const { wait } = parseOrThrow(resultsQuery, req.query, 'The query');
     const aborted = new AbortController();
     res.on('close', () => aborted.abort());
-    res.type('application/json').send(resultsBody(await service.results(workloadId(req.params.id), wait, aborted.signal)));
+    res.type('application/json').send(resultsBody(await service.results(workloadId(req.params.id), wait, aborted.signal, identityOf(res))));
   });
 
   router.get('/workloads/:id/events', async (req, res) => {
-    await streamWorkloadEvents(res, workloadId(req.params.id), deps);
+    await streamWorkloadEvents(res, workloadId(req.params.id), deps, identityOf(res));
   });
 
   router.delete('/workloads/:id', async (req, res) => {
-    res.json(await service.cancel(workloadId(req.params.id)));
+    res.json(await service.cancel(workloadId(req.params.id), identityOf(res)));
   });
 
   router.get('/tasks', (_req, res) => {

@@ -13,12 +13,13 @@ import { defaultChunkSize, planChunks, type ChunkRange } from '../core/chunk-pla
 import type { Config } from '../core/config';
 import type { ChunkFeeder } from '../core/chunk-feeder';
 import { chunkJobOptions } from '../core/chunk-job-options';
-import { ConflictError, PayloadTooLargeError, ValidationError, type ChunkmillError, type ErrorDetail } from '../core/errors';
+import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError, type ChunkmillError, type ErrorDetail } from '../core/errors';
 import type { ChunkQueue, ChunkQueues } from '../core/queues';
 import { COMMAND_TIMED_OUT } from '../core/redis-connection';
 import { DEFAULT_ELEMENTS_PER_ITEM, findArrayTask } from '../core/array-tasks';
 import type { ArrayStore } from '../core/array-store';
 import { reduceValues } from '../core/reduce';
+import { separateHeaders } from '../core/request-headers';
 import {
   LIMITS,
   parseOrThrow,
@@ -26,8 +27,10 @@ import {
   submissionSchema,
   toFetchOptions,
   toFetchRequests,
+  type ArrayBindings,
   type WorkloadSubmission,
 } from '../core/workload-schema';
+import { canSee, OPEN_IDENTITY, OPEN_TENANT, tenantArrayName, type Identity } from '../core/tenants';
 import type { WorkloadStore } from '../core/workload-store';
 import type { FinishedWorkloads } from './finished-workloads';
 import type { MissingWorkloads } from './missing-workloads';
@@ -65,7 +68,7 @@ function chunkItems(
   submission: WorkloadSubmission,
   workloadId: string,
   arrayLength?: number,
-): { count: number; minimumChunkSize: number; chunkData: (chunk: ChunkRange) => ChunkJobData } {
+): { count: number; minimumChunkSize: number; chunkData: (chunk: ChunkRange) => ChunkJobData; headerSets?: string[] } {
   const base = (chunk: ChunkRange) => ({ workloadId, chunkIndex: chunk.chunkIndex, start: chunk.start });
   if (submission.type === 'compute' && submission.arrays) {
     const { task, arrays, timeoutMs } = submission;
@@ -101,13 +104,32 @@ function chunkItems(
       }),
     };
   }
-  const requests = toFetchRequests(submission);
+  // Headers (credentials, often) stay out of the jobs: see core/request-headers.ts.
+  const { refs, headerSets } = separateHeaders(toFetchRequests(submission));
   const fetch = toFetchOptions(submission);
   return {
-    count: requests.length,
+    count: refs.length,
     minimumChunkSize: fetch.concurrency,
-    chunkData: (chunk) => ({ ...base(chunk), type: 'fetch', requests: requests.slice(chunk.start, chunk.end), fetch }),
+    chunkData: (chunk) => ({ ...base(chunk), type: 'fetch', requests: refs.slice(chunk.start, chunk.end), fetch }),
+    headerSets,
   };
+}
+
+/** The one answer for a workload that does not exist and for another tenant's. */
+export const noSuchWorkload = (id: string): NotFoundError => new NotFoundError(`No workload with id ${id}.`);
+
+/** A submission whose array names are the tenant's arrays' names in Redis (core/tenants.ts). */
+function withTenantArrays(submission: WorkloadSubmission, tenant: string): WorkloadSubmission {
+  if (submission.type !== 'compute' || !submission.arrays) return submission;
+  const arrays = Object.fromEntries(Object.entries(submission.arrays).map(([role, name]) => [role, name === undefined ? undefined : tenantArrayName(tenant, name)]));
+  return { ...submission, arrays: arrays as ArrayBindings };
+}
+
+/** What a JSON value is, in words, for an error message. */
+function jsonKind(value: unknown): string {
+  if (value === null) return 'JSON null';
+  if (Array.isArray(value)) return 'a JSON array';
+  return `a JSON ${typeof value}`;
 }
 
 /** Jobs per addBulk call: large enough to amortise round trips, small enough to keep Redis responsive. */
@@ -147,6 +169,9 @@ export class WorkloadService {
    * MAX_ITEMS_PER_WORKLOAD, a ValidationError (400) for anything else wrong.
    */
   validate(body: unknown): WorkloadSubmission {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new ValidationError(`The request body is ${jsonKind(body)}; send a workload, a JSON object with "type".`, [{ path: '', message: 'expected a JSON object' }]);
+    }
     this.checkSize(body);
     const submission = parseOrThrow(this.schema, body, 'The workload');
     if (submission.type === 'compute') resolveComputeTask(submission);
@@ -167,9 +192,10 @@ export class WorkloadService {
     }
   }
 
-  async submit(submission: WorkloadSubmission, id: string = randomUUID()): Promise<SubmitAnswer> {
-    const arrayLength = submission.type === 'compute' ? await this.prepareArrays(submission) : undefined;
-    const items = chunkItems(submission, id, arrayLength);
+  /** Submits for `tenant` (the open tenant by default): the workload, and the arrays it names, are that tenant's. */
+  async submit(submission: WorkloadSubmission, id: string = randomUUID(), tenant: string = OPEN_TENANT): Promise<SubmitAnswer> {
+    const arrayLength = submission.type === 'compute' ? await this.prepareArrays(submission, tenant) : undefined;
+    const items = chunkItems(withTenantArrays(submission, tenant), id, arrayLength);
     const total = items.count;
     const chunkSize = submission.chunkSize ?? defaultChunkSize(total, items.minimumChunkSize);
     const chunks = planChunks(total, chunkSize);
@@ -188,6 +214,7 @@ export class WorkloadService {
       timeoutMs: submission.timeoutMs,
       reduce: submission.type === 'compute' ? submission.reduce : undefined,
       createdAt: Date.now(),
+      tenant: tenant === OPEN_TENANT ? undefined : tenant,
     };
     // Past the window, the workload's chunks are fed as earlier ones finish (chunk-feeder.ts).
     const windowed = this.feeder.isWindowed(chunks.length);
@@ -199,7 +226,7 @@ export class WorkloadService {
     }));
     const queue = this.queues[submission.type];
     try {
-      await this.store.create(record, jobs.map((job) => JSON.stringify(job.data)));
+      await this.store.create(record, jobs.map((job) => JSON.stringify(job.data)), items.headerSets);
       if (windowed) await this.feeder.start(id, submission.type, jobs);
       else {
         for (let offset = 0; offset < jobs.length; offset += ENQUEUE_BATCH) {
@@ -227,12 +254,12 @@ export class WorkloadService {
    * the item limit, then creates its `out` array (zeros, that length), before any chunk can run.
    * Answers the arrays' length in elements; undefined for a workload of `inputs`.
    */
-  private async prepareArrays(submission: Extract<WorkloadSubmission, { type: 'compute' }>): Promise<number | undefined> {
+  private async prepareArrays(submission: Extract<WorkloadSubmission, { type: 'compute' }>, tenant: string): Promise<number | undefined> {
     const { arrays } = submission;
     if (!arrays) return undefined;
     const task = findArrayTask(submission.task)!;
     const details: ErrorDetail[] = [];
-    const lengths = await Promise.all(task.reads.map(async (role) => ({ role, length: await this.arrays.length(arrays[role]!) })));
+    const lengths = await Promise.all(task.reads.map(async (role) => ({ role, length: await this.arrays.length(tenantArrayName(tenant, arrays[role]!)) })));
     for (const { role, length } of lengths) {
       if (length === undefined) details.push({ path: `arrays.${role}`, message: `no array named "${arrays[role]}" (it may have expired)` });
     }
@@ -245,17 +272,23 @@ export class WorkloadService {
       details.push({ path: 'elementsPerItem', message: `too small: more than ${this.config.MAX_ITEMS_PER_WORKLOAD} items` });
     }
     if (details.length > 0) throw new ValidationError('The arrays of this workload are not usable.', details);
-    if (task.writes) await this.arrays.create(arrays.out!, length!, this.config.RESULT_TTL_SECONDS);
+    if (task.writes) await this.arrays.create(tenantArrayName(tenant, arrays.out!), length!, this.config.RESULT_TTL_SECONDS);
     return length;
   }
 
-  async get(id: string): Promise<WorkloadView> {
-    return toWorkloadView(await this.require(id));
+  /**
+   * Every read and action takes the caller's identity: another tenant's workload is answered exactly as
+   * one that does not exist (404), so that ids tell nothing across tenants.
+   */
+  async get(id: string, identity: Identity = OPEN_IDENTITY): Promise<WorkloadView> {
+    return toWorkloadView(await this.require(id, identity));
   }
 
-  async list(options: { status?: WorkloadStatus; limit: number }): Promise<WorkloadView[]> {
+  /** The newest workloads the caller may see: its own, or every tenant's for an admin. */
+  async list(options: { status?: WorkloadStatus; limit: number }, identity: Identity = OPEN_IDENTITY): Promise<WorkloadView[]> {
     const now = Date.now();
-    return (await this.store.list(options)).map((record) => toWorkloadView(record, now));
+    const records = await this.store.list({ ...options, tenant: identity.admin ? undefined : identity.tenant });
+    return records.map((record) => toWorkloadView(record, now));
   }
 
   /**
@@ -263,7 +296,7 @@ export class WorkloadService {
    * workload whose record vanishes while it waits ends the wait at once (WorkloadPresence), answered as
    * lost (410) or not found (404) by MissingWorkloads.
    */
-  async results(id: string, waitMs: number, signal?: AbortSignal): Promise<WorkloadResultsJson> {
+  async results(id: string, waitMs: number, signal?: AbortSignal, identity: Identity = OPEN_IDENTITY): Promise<WorkloadResultsJson> {
     // Watching before the first read makes that read the check: a finish in between is not missed.
     const watch = waitMs > 0 ? this.finished.watch(id) : undefined;
     let seen: WorkloadRecord | undefined;
@@ -271,7 +304,7 @@ export class WorkloadService {
       if (watch) {
         // A stalled Redis must not hold the request: past the deadline it is a 503.
         await this.finished.ready(this.config.REDIS_COMMAND_TIMEOUT_MS);
-        seen = await this.require(id);
+        seen = await this.require(id, identity);
         if (!FINAL_STATUSES.has(seen.status)) {
           const gone = new AbortController();
           const unwatch = this.presence.watch(id, () => gone.abort());
@@ -290,6 +323,7 @@ export class WorkloadService {
     // The record and the outcomes together, in one round trip (for up to 10,000 items).
     const read = await this.store.getWithResultsJson(id);
     if (!read) throw await this.missing.explain(id, seen?.createdAt);
+    if (!canSee(identity, read.record.tenant)) throw noSuchWorkload(id);
     this.missing.remember(id, read.record.createdAt);
     const { record, resultsJson, errors } = read;
     const reduced =
@@ -300,8 +334,8 @@ export class WorkloadService {
   }
 
   /** Cancels; a second cancel answers the same, cancelling a finished workload is a conflict. */
-  async cancel(id: string): Promise<WorkloadView> {
-    const record = await this.require(id);
+  async cancel(id: string, identity: Identity = OPEN_IDENTITY): Promise<WorkloadView> {
+    const record = await this.require(id, identity);
     const outcome = await this.store.cancel(id);
     if (outcome === 'missing') throw await this.missing.explain(id, record.createdAt);
     if (outcome === 'completed' || outcome === 'failed') {
@@ -313,13 +347,17 @@ export class WorkloadService {
       await this.removeChunkJobs(this.queues[record.type], record);
       this.logger.info({ workloadId: id }, 'workload cancelled');
     }
-    return this.get(id);
+    return this.get(id, identity);
   }
 
-  /** The workload's record; throws the reason when there is none (MissingWorkloads: 404 or 410). */
-  async require(id: string): Promise<WorkloadRecord> {
+  /**
+   * The workload, if it exists and the caller may see it. Another tenant's workload is one that does not
+   * exist (the same NotFoundError); a workload with no record is explained by MissingWorkloads (404 or 410).
+   */
+  async require(id: string, identity: Identity = OPEN_IDENTITY): Promise<WorkloadRecord> {
     const record = await this.store.get(id);
     if (!record) throw await this.missing.explain(id);
+    if (!canSee(identity, record.tenant)) throw noSuchWorkload(id);
     this.missing.remember(id, record.createdAt);
     return record;
   }

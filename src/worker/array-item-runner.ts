@@ -94,6 +94,7 @@ const SPARE_PER_ITEM = 3;
 const SPARE_SIZES = 2;
 
 function missing(bindings: NonNullable<ComputeChunkData['arrays']>, what: 'read' | 'write'): ItemError {
-  const names = Object.values(bindings).filter(Boolean).join(', ');
+  // The names as the tenant gave them, without the tenant part of their Redis names (core/tenants.ts).
+  const names = Object.values(bindings).filter(Boolean).map((name) => name!.slice(name!.lastIndexOf('/') + 1)).join(', ');
   return new ItemError(ItemErrorCode.ARRAY_MISSING, `Could not ${what} the item's range: one of the arrays (${names}) expired, was deleted or is shorter now.`);
 }

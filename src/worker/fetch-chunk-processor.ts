@@ -4,10 +4,12 @@
  * in this process (origin-limiter.ts), then the workload's `concurrency` across every process (Redis
  * leases, workload-slots.ts). The origin slot is taken first: waiting for a workload-wide slot while
  * holding an origin slot costs nobody else anything, the other way round would idle a scarce global slot.
- * Attempts, cancellation and shutdown are the shared chunk skeleton's (chunk-run.ts).
+ * Attempts, cancellation and shutdown are the shared chunk skeleton's (chunk-run.ts). The requests'
+ * headers are not in the job: they are read from the workload's own hash first (core/request-headers.ts).
  */
 import type { Job } from 'bullmq';
-import { ItemError } from '../core/errors';
+import { ItemError, ItemErrorCode } from '../core/errors';
+import { headerRefs, withHeaders } from '../core/request-headers';
 import type { FetchChunkData } from '../core/workload';
 import { isLastAttempt, runChunk, type ChunkOutcome, type ChunkRunDeps } from './chunk-run';
 import { isPermanentFetchError, type HttpFetcher, type SlotGate } from './http-fetcher';
@@ -39,13 +41,16 @@ export function createFetchProcessor(deps: FetchProcessorDeps) {
         throw error;
       }
     };
+    const headerSets = await deps.store.requestHeaderSets(workloadId, headerRefs(requests));
     const releaseAgent = deps.fetcher.retain(workloadId, options.perHostConcurrency);
     try {
       return await runChunk(job, token, deps, {
         async run(index, signal) {
           const started = performance.now();
           try {
-            const result = await deps.fetcher.fetch(workloadId, requests[index - start], options, signal, gate);
+            const spec = withHeaders(requests[index - start], headerSets);
+            if (!spec) throw new ItemError(ItemErrorCode.FETCH_REFUSED, 'The request headers of this item are no longer stored (the workload ended or expired).');
+            const result = await deps.fetcher.fetch(workloadId, spec, options, signal, gate);
             deps.onItemDone?.({ ok: true, runMs: performance.now() - started, task: 'fetch', final: true });
             return result;
           } catch (error) {

@@ -5,6 +5,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -16,10 +17,17 @@ const yaml = (text: string): any =>
 interface ComposeService {
   command?: string[];
   environment?: Record<string, string>;
-  ports?: Array<{ published: string | number; target: string | number }>;
+  /** docker-compose 1.29 writes a port with a host address in its short form, `127.0.0.1:3000:3000/tcp`. */
+  ports?: Array<{ published: string | number; target: string | number; host_ip?: string } | string>;
   expose?: Array<string | number>;
   volumes?: string[];
   image?: string;
+}
+
+function portOf(port: NonNullable<ComposeService['ports']>[number]): { hostIp?: string; published: number; target: number } {
+  if (typeof port !== 'string') return { hostIp: port.host_ip, published: Number(port.published), target: Number(port.target) };
+  const [target, published, hostIp] = port.replace(/\/tcp$/, '').split(':').reverse();
+  return { hostIp, published: Number(published), target: Number(target) };
 }
 
 describe('deployment files', () => {
@@ -37,13 +45,38 @@ describe('deployment files', () => {
   });
 
   it('promtool check config passes on the Prometheus config', () => {
-    const check = spawnSync('promtool', ['check', 'config', 'deploy/prometheus/prometheus.yml'], { cwd: ROOT, encoding: 'utf8' });
-    expect(check.stdout + check.stderr).toContain('SUCCESS');
-    expect(check.status).toBe(0);
+    // promtool checks that the metrics token's credentials_file exists: a copy of the config gets one.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chunkmill-promtool-'));
+    try {
+      fs.copyFileSync(path.join(ROOT, 'deploy/prometheus/prometheus.yml'), path.join(dir, 'prometheus.yml'));
+      fs.mkdirSync(path.join(dir, 'secrets'));
+      fs.writeFileSync(path.join(dir, 'secrets/metrics-token'), 'test-token\n');
+      const check = spawnSync('promtool', ['check', 'config', path.join(dir, 'prometheus.yml')], { encoding: 'utf8' });
+      expect(check.stdout + check.stderr).toContain('SUCCESS');
+      expect(check.status).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('scrapes the dashboard with METRICS_TOKEN from the volume the secrets service fills; publishes on 127.0.0.1 only', () => {
+    const prometheus = yaml(read('deploy/prometheus/prometheus.yml'));
+    const dashboardJob = prometheus.scrape_configs.find((job: any) => job.job_name === 'chunkmill-dashboard');
+    expect(dashboardJob.authorization).toEqual({ type: 'Bearer', credentials_file: 'secrets/metrics-token' });
+    const volumeAt = (service: ComposeService, target: string) => service.volumes!.find((volume) => volume.split(':')[1] === target)?.split(':')[0];
+    expect(volumeAt(services.prometheus, '/etc/prometheus/secrets')).toBe('chunkmill-secrets');
+    expect(volumeAt(services.secrets, '/secrets')).toBe('chunkmill-secrets');
+    expect(services.dashboard.environment!.METRICS_TOKEN_FILE).toBe('/chunkmill-secrets/metrics-token');
+    expect(volumeAt(services.dashboard, '/chunkmill-secrets')).toBe('chunkmill-secrets');
+    expect(services.dashboard.environment!.DASHBOARD_QUEUE_ADMIN).toBe('false');
+    for (const name of ['producer', 'dashboard', 'prometheus', 'grafana']) {
+      expect(services[name].ports!.length).toBeGreaterThan(0);
+      for (const port of services[name].ports!) expect([name, portOf(port).hostIp]).toEqual([name, '127.0.0.1']);
+    }
   });
 
   it('has every service; the roles run what `npm run <role>` runs', () => {
-    expect(Object.keys(services).sort()).toEqual(['dashboard', 'grafana', 'producer', 'prometheus', 'redis', 'worker']);
+    expect(Object.keys(services).sort()).toEqual(['dashboard', 'grafana', 'producer', 'prometheus', 'redis', 'secrets', 'worker']);
     for (const role of ['producer', 'worker', 'dashboard']) {
       const command = services[role].command!;
       // Node itself as the container's process, so SIGTERM reaches it.
@@ -62,7 +95,7 @@ describe('deployment files', () => {
   });
 
   it('publishes the ports the roles listen on; workers scale (no host port) and expose their metrics', () => {
-    const published = (service: ComposeService) => (service.ports ?? []).map((port) => [Number(port.published), Number(port.target)]);
+    const published = (service: ComposeService) => (service.ports ?? []).map((port) => [portOf(port).published, portOf(port).target]);
     expect(published(services.producer)).toEqual([[3000, Number(services.producer.environment!.PORT)]]);
     expect(published(services.dashboard)).toEqual([[3001, Number(services.dashboard.environment!.DASHBOARD_PORT)]]);
     expect(services.worker.ports ?? []).toEqual([]);

@@ -25,13 +25,40 @@ describe('fetch submissions', () => {
     });
   });
 
-  it('accepts requests with a method, headers and a JSON body (sent as JSON)', async () => {
+  it('accepts requests with a method, headers and a JSON body (sent as JSON); the headers stay out of the job', async () => {
     const answer = await harness.api.post('/v1/workloads', {
-      type: 'fetch', requests: [{ url, method: 'POST', headers: { 'x-api-key': 'k' }, body: { q: 'Zurich' } }],
+      type: 'fetch',
+      requests: [
+        { url, method: 'POST', headers: { 'x-api-key': 'k' }, body: { q: 'Zurich' } },
+        { url, method: 'POST', headers: { 'x-api-key': 'k' }, body: { q: 'Bern' } },
+        { url },
+      ],
     });
     expect(answer.status).toBe(202);
     const [job] = (await harness.producer.queues.fetch.getJobs(['waiting', 'prioritized'])).filter((j) => j.data.workloadId === answer.body.id);
-    expect(job.data).toMatchObject({ requests: [{ url, method: 'POST', headers: { 'x-api-key': 'k', 'content-type': 'application/json' }, body: '{"q":"Zurich"}' }] });
+    // Both requests share header set 0, kept in the workload's own hash (core/request-headers.ts).
+    expect((job.data as { requests?: unknown }).requests).toEqual([
+      { url, method: 'POST', headersRef: 0, body: '{"q":"Zurich"}' },
+      { url, method: 'POST', headersRef: 0, body: '{"q":"Bern"}' },
+      { url },
+    ]);
+    const sets = await harness.producer.store.requestHeaderSets(answer.body.id, [0, 1]);
+    expect([...sets]).toEqual([[0, JSON.stringify({ 'x-api-key': 'k', 'content-type': 'application/json' })], [1, null]]);
+  });
+
+  it('refuses a URL with a user name or password, naming the item and saying to send an Authorization header; writes nothing', async () => {
+    const before = (await harness.api.get('/v1/workloads?limit=1000')).body.workloads.length;
+    for (const [fields, path] of [
+      [{ urls: [url, 'https://user:s3cr3t@api.example/x'] }, 'urls.1'],
+      [{ requests: [{ url: 'http://token@api.example/x' }] }, 'requests.0.url'],
+    ] as const) {
+      const answer = await harness.api.post('/v1/workloads', { type: 'fetch', ...fields });
+      expect(answer.status).toBe(400);
+      const detail = answer.body.error.details.find((d: { path: string }) => d.path === path);
+      expect(detail.message).toMatch(/user name or password.*"Authorization" header/);
+      expect(JSON.stringify(answer.body)).not.toMatch(/s3cr3t|token@/);
+    }
+    expect((await harness.api.get('/v1/workloads?limit=1000')).body.workloads.length).toBe(before);
   });
 
   it.each([

@@ -17,6 +17,8 @@ export interface ChunkmillOptions {
   /** Environment of the worker host (WORKER_PROCESSES defaults to 2 here). */
   workerEnv?: Record<string, string>;
   producerEnv?: Record<string, string>;
+  /** When given, the in-process producer's log lines (at `trace`) go here. */
+  producerLogLines?: string[];
 }
 
 export async function startChunkmill(name: string, options: ChunkmillOptions = {}): Promise<ChunkmillHarness> {
@@ -24,7 +26,7 @@ export async function startChunkmill(name: string, options: ChunkmillOptions = {
   const shared = { REDIS_URL: testRedisUrl(), CHUNKMILL_PREFIX: prefix, CHUNKMILL_TASK_MODULES: FAULT_TASKS };
   // The in-process producer validates against the same task list the workers run.
   process.env.CHUNKMILL_TASK_MODULES = FAULT_TASKS;
-  const harness = await startProducerHarness(name, { ...shared, RETRY_BACKOFF_MS: '50', ...options.producerEnv });
+  const harness = await startProducerHarness(name, { ...shared, RETRY_BACKOFF_MS: '50', ...options.producerEnv }, undefined, options.producerLogLines);
   const { process: worker } = await startRole('worker', {
     env: { ...shared, WORKER_PROCESSES: '2', WORKER_THREADS: '1', WORKER_METRICS_PORT: '0', ...options.workerEnv },
   });

@@ -90,8 +90,19 @@
     connection.textContent = 'reconnecting…';
     connection.classList.remove('live');
   });
+  // Who is looking: a tenant sees its own workloads (and no links to the admins' pages); the open
+  // dashboard (no tokens configured) has nobody to sign out.
+  function drawViewer(viewer) {
+    if (!viewer) return;
+    const signOut = document.getElementById('sign-out');
+    signOut.hidden = viewer.tenant === '';
+    document.getElementById('viewer').textContent = viewer.tenant === '' ? '' : `signed in as ${viewer.tenant}${viewer.admin ? ' (admin)' : ''}`;
+    for (const element of document.querySelectorAll('.admin-only')) element.hidden = !viewer.admin;
+  }
+
   source.addEventListener('snapshot', (event) => {
     const snapshot = JSON.parse(event.data);
+    drawViewer(snapshot.viewer);
     data.forEach((series) => (series.length = 0));
     snapshot.points.forEach(addPoint);
     drawChart();

@@ -1,12 +1,12 @@
 /**
- * The one place where errors become HTTP answers, always shaped
+ * The one place where errors become HTTP answers (the producer's and the dashboard's), always shaped
  * `{"error": {"code", "message", "details"}}`. Known errors carry their status; body-parser's errors
  * are translated; a Redis that cannot be reached is a 503; anything else is a logged 500.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { ChunkmillError, NotFoundError, RateLimitedError, RedisUnavailableError, ValidationError } from '../core/errors';
-import { isRedisUnavailable } from '../core/redis-errors';
+import { ChunkmillError, errorEnvelope, NotFoundError, RateLimitedError, RedisUnavailableError, UnauthorizedError, ValidationError } from './errors';
+import { isRedisUnavailable } from './redis-errors';
 
 const BODY_PARSER_ERRORS: Record<string, () => ChunkmillError> = {
   'entity.too.large': () => new ChunkmillError('PAYLOAD_TOO_LARGE', 'The request body is larger than allowed.', 413),
@@ -18,6 +18,9 @@ const BODY_PARSER_ERRORS: Record<string, () => ChunkmillError> = {
   'charset.unsupported': () => new ChunkmillError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported charset; send UTF-8 JSON.', 415),
 };
 
+export const wwwAuthenticate = (error: UnauthorizedError): string =>
+  `Bearer realm="chunkmill"${error.bearerError ? `, error="${error.bearerError}"` : ''}`;
+
 export function toChunkmillError(error: unknown): ChunkmillError | undefined {
   if (error instanceof ChunkmillError) return error;
   const type = (error as { type?: unknown })?.type;
@@ -26,12 +29,9 @@ export function toChunkmillError(error: unknown): ChunkmillError | undefined {
   // Other client errors of body-parser (e.g. a gzip body that is not gzip) have no type; they are still the request's fault.
   const status = (error as { status?: unknown })?.status;
   if ((error as { expose?: unknown })?.expose === true && status === 400) return new ValidationError('The request body could not be read.');
+  // The router's own 400 (not marked `expose`): a path parameter that is not valid percent-encoding.
+  if (error instanceof URIError && status === 400) return new ValidationError('The request path is not valid percent-encoding.');
   return undefined;
-}
-
-/** The error envelope every error answer has, and an SSE stream's `error` event carries. */
-export function errorEnvelope(error: ChunkmillError): { error: { code: string; message: string; details: unknown[] } } {
-  return { error: { code: error.code, message: error.message, details: error.details } };
 }
 
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
@@ -47,6 +47,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return res.end();
     // 429 and 503 tell the client when to come back.
     if (answer instanceof RateLimitedError || answer instanceof RedisUnavailableError) res.set('Retry-After', String(answer.retryAfterSeconds));
+    // RFC 6750: a 401 names the scheme it wants, and says when the token given was the problem.
+    if (answer instanceof UnauthorizedError) res.set('WWW-Authenticate', wwwAuthenticate(answer));
     res.status(answer.httpStatus).json(errorEnvelope(answer));
   };
 }
