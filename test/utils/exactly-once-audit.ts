@@ -97,18 +97,9 @@ export class ExactlyOnceLedger {
     this.cancelledIds.add(id);
   }
 
-  get ids(): string[] {
-    return [...this.accepted.keys()];
-  }
-
-  /**
-   * Waits (up to `waitMs` in all) for every accepted workload to finish, checks each item, and adds
-   * the scenario's row to the summary table.
-   */
-  async audit(scenario: string, waitMs = 60_000): Promise<AuditResult> {
-    const redis = this.connect();
-    const deadline = Date.now() + waitMs;
-    const result: AuditResult = {
+  /** A summary row with nothing counted yet. */
+  private emptyResult(scenario: string): AuditResult {
+    return {
       scenario,
       workloads: this.accepted.size,
       accepted: 0,
@@ -120,6 +111,20 @@ export class ExactlyOnceLedger {
       slowestRequestMs: this.slowestRequestMs,
       problems: [],
     };
+  }
+
+  get ids(): string[] {
+    return [...this.accepted.keys()];
+  }
+
+  /**
+   * Waits (up to `waitMs` in all) for every accepted workload to finish, checks each item, and adds
+   * the scenario's row to the summary table.
+   */
+  async audit(scenario: string, waitMs = 60_000): Promise<AuditResult> {
+    const redis = this.connect();
+    const deadline = Date.now() + waitMs;
+    const result = this.emptyResult(scenario);
     const problem = (text: string): void => {
       if (result.problems.length < MAX_PROBLEMS) result.problems.push(text);
     };
@@ -185,19 +190,8 @@ export class ExactlyOnceLedger {
    * line. Adds the scenario's row to the summary table.
    */
   async auditReportedLost(scenario: string): Promise<AuditResult> {
-    const result: AuditResult = {
-      scenario,
-      workloads: this.accepted.size,
-      accepted: 0,
-      lost: 0,
-      countedTwice: 0,
-      stuck: 0,
-      stuckItems: 0,
-      stuckIds: [],
-      slowestRequestMs: this.slowestRequestMs,
-      reportedLost: 0,
-      problems: [],
-    };
+    const result = this.emptyResult(scenario);
+    result.reportedLost = 0;
     for (const [id, expected] of this.accepted) {
       result.accepted += expected.length;
       const view = await this.api().get(`/v1/workloads/${id}`);
