@@ -168,8 +168,8 @@ export class ChunkFeeder {
 
   /** How many of the workload's chunks have been fed to the queue (all of them for a workload that is not windowed). */
   async fedChunks(workloadId: string, chunks: number): Promise<number> {
-    const next = await this.redis.hget(this.keys.workload(workloadId).feed, 'next');
-    return next === null ? chunks : Math.min(chunks, Number(next) + this.options.windowChunks);
+    const next = await this.fedCount(workloadId);
+    return next === undefined ? chunks : Math.min(chunks, next + this.options.windowChunks);
   }
 
   /**
