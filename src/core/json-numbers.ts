@@ -29,3 +29,18 @@ export function asExactInteger(value: unknown): bigint | undefined {
   if (typeof value === 'string' && INTEGER_TEXT.test(value)) return BigInt(value);
   return undefined;
 }
+
+/** 16 digits in a row: the shortest text that can hold an integer beyond 2^53 (9007199254740992). */
+const LONG_DIGITS = /\d{16}/;
+
+/**
+ * JSON.parse that keeps integers beyond 2^53 exact, as decimal strings, where the runtime shows their
+ * source. A text without 16 digits in a row cannot hold one: it is parsed without the reviver, which
+ * costs a call per value.
+ */
+export function parseJsonExact(text: string): unknown {
+  if (!LONG_DIGITS.test(text)) return JSON.parse(text);
+  return JSON.parse(text, (_key, value: unknown, context?: { source?: string }) =>
+    typeof value === 'number' && !Number.isSafeInteger(value) && context?.source && INTEGER_TEXT.test(context.source) ? context.source : value,
+  );
+}
