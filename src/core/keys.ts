@@ -9,10 +9,8 @@ export type QueueKind = (typeof QUEUE_KINDS)[number];
 export interface WorkloadKeys {
   /** Hash: the workload's state and counters. */
   meta: string;
-  /** Hash: item index → JSON result, for items that succeeded. */
+  /** Hash: chunk index → the chunk's item outcomes, packed (core/results-packing.ts). */
   results: string;
-  /** Hash: item index → JSON {code, message}, for items that failed for good. */
-  errors: string;
   /** Pub/sub channel: progress, results and the final state as they happen. */
   events: string;
   /** Sorted set: fetch concurrency leases (lease id → expiry in ms), the workload-wide in-flight limit. */
@@ -64,8 +62,7 @@ export class Keys {
 
   /**
    * Pub/sub channel on which every workload's final status is announced (`{"id","status"}`), so that a
-   * producer listens once for all its long-polls. The recording and cancelling scripts derive this name
-   * from a workload's events channel: keep the two in step.
+   * producer listens once for all its long-polls.
    */
   get finishedChannel(): string {
     return `${this.prefix}:finished`;
@@ -131,7 +128,6 @@ export class Keys {
     return {
       meta: `${base}:meta`,
       results: `${base}:results`,
-      errors: `${base}:errors`,
       events: `${base}:events`,
       fetchLeases: `${base}:fetch-leases`,
       fetchLeaseDemand: `${base}:fetch-lease-demand`,

@@ -2,13 +2,26 @@
  * A workload's state, results and errors in Redis, and the only code that changes them.
  *
  * Exactly-once counting: BullMQ may run a chunk more than once (a retry, a stalled worker that comes
- * back). Every item is written with "set if this index has no outcome yet", and the counters grow by
- * what was actually new, in the same Lua script. So a re-run or a stale completion changes nothing,
+ * back). A chunk's outcomes are stored packed, one text per chunk (core/results-packing.ts); a write
+ * fills only the items that have no outcome yet, and the counters grow by what was actually new, in the
+ * same Lua script (redis/lua/record-chunk.lua). So a re-run or a stale completion changes nothing,
  * `completed + failed` never passes `total`, and the last item's write is the one that ends the workload.
  */
 import { Cluster } from 'ioredis';
 import { execOrThrow, type RedisClient } from './redis-connection';
 import { ReplicaWait } from './replica-wait';
+import { install } from './redis/redis-script';
+import { SLOT_SEPARATOR } from './redis/protocol-constants';
+import {
+  WORKLOAD_SCRIPTS,
+  cancelScript,
+  chunksMissingOutcomesScript,
+  markRunningScript,
+  recordChunkScript,
+  type CancelOutcome,
+  type RecordChunkAnswer,
+} from './redis/workload-scripts';
+import { appendResults, chunkAt, packOutcomes, readSlot, unpackSlots, type ChunkPosition, type Slot } from './results-packing';
 import type { Keys } from './keys';
 import { OPEN_TENANT } from './tenants';
 import type { ReduceOperation } from './reduce';
@@ -21,157 +34,44 @@ import {
   type WorkloadType,
 } from './workload';
 
-/** Lua shared by the scripts that end a workload. */
-const ANNOUNCE_FINAL = `
--- Announces a final status on the prefix's one finished channel too (keys.ts: finishedChannel), derived
--- from the workload's events channel so that the script's arguments stay as they are.
-local function announceFinal(eventsChannel, finalStatus)
-  local prefix, id = string.match(eventsChannel, '^(.*):wl:{([^}]*)}:events$')
-  if prefix then redis.call('PUBLISH', prefix .. ':finished', '{"id":"' .. id .. '","status":"' .. finalStatus .. '"}') end
-end
-`;
+/** Chunk fields read per HMGET: each read holds Redis for a millisecond or so. */
+const CHUNKS_PER_READ = 1_000;
 
-const RECORD_ITEMS = `${ANNOUNCE_FINAL}
-local meta, results, errors, chunks, requestHeaders = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local now, ttl, channel = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local status = redis.call('HGET', meta, 'status')
-if not status then return {'missing', 0, 0} end
-if status == 'cancelled' or status == 'completed' or status == 'failed' then return {status, 0, 0} end
-local okCount, errorCount, parts = 0, 0, {}
-for i = 4, #ARGV, 3 do
-  local index, kind, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  if redis.call('HEXISTS', results, index) == 0 and redis.call('HEXISTS', errors, index) == 0 then
-    if kind == 'ok' then
-      redis.call('HSET', results, index, payload)
-      okCount = okCount + 1
-      parts[#parts + 1] = '{"index":' .. index .. ',"value":' .. payload .. '}'
-    else
-      redis.call('HSET', errors, index, payload)
-      errorCount = errorCount + 1
-      parts[#parts + 1] = '{"index":' .. index .. ',"value":null,"error":' .. payload .. '}'
-    end
-  end
-end
-if okCount + errorCount == 0 then return {status, 0, 0} end
-local completed = redis.call('HINCRBY', meta, 'completed', okCount)
-local failed = redis.call('HINCRBY', meta, 'failed', errorCount)
-if status == 'queued' then
-  redis.call('HSET', meta, 'status', 'running', 'startedAt', now)
-  status = 'running'
-end
-local total = tonumber(redis.call('HGET', meta, 'total'))
-if completed + failed >= total then
-  if failed > 0 then status = 'failed' else status = 'completed' end
-  redis.call('HSET', meta, 'status', status, 'finishedAt', now)
-  -- Nothing of it will run again: its chunks' payloads (kept for the reconciler) and request headers can go.
-  redis.call('DEL', chunks, requestHeaders)
-end
-redis.call('EXPIRE', meta, ttl)
-redis.call('EXPIRE', results, ttl)
-redis.call('EXPIRE', errors, ttl)
-redis.call('PUBLISH', channel, '{"type":"items","status":"' .. status .. '","completed":' .. completed ..
-  ',"failed":' .. failed .. ',"total":' .. total .. ',"items":[' .. table.concat(parts, ',') .. ']}')
-if status == 'completed' or status == 'failed' then announceFinal(channel, status) end
-return {status, okCount, errorCount}
-`;
+/** Chunks one chunks-missing-outcomes call looks at: a few milliseconds of Redis at most. */
+const MISSING_SCAN_CHUNKS = 2_000;
 
-const MARK_RUNNING = `
-local status = redis.call('HGET', KEYS[1], 'status')
-if status == 'queued' then
-  redis.call('HSET', KEYS[1], 'status', 'running', 'startedAt', ARGV[1])
-  redis.call('PUBLISH', ARGV[2], '{"type":"status","status":"running"}')
-  return 'running'
-end
-return status or 'missing'
-`;
+/** Chunks read with the record in one round trip, for a results answer from item 0. */
+const FIRST_READ_CHUNKS = 64;
 
-const CANCEL = `${ANNOUNCE_FINAL}
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return 'missing' end
-if status == 'completed' or status == 'failed' or status == 'cancelled' then return status end
-redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finishedAt', ARGV[1])
-redis.call('DEL', KEYS[2], KEYS[3])
-redis.call('PUBLISH', ARGV[2], '{"type":"status","status":"cancelled"}')
-announceFinal(ARGV[2], 'cancelled')
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 'cancelled-now'
-`;
+export type { CancelOutcome } from './redis/workload-scripts';
 
-/**
- * Items [ARGV[1], ARGV[1] + ARGV[2]) of a workload's results (KEYS[2]) as JSON text, comma-separated
- * (`null` for an item without a result), up to the workload's total (read from KEYS[1]). The stored
- * values are JSON already: the producer splices them into its answer instead of parsing thousands of
- * small texts and writing them out again, and Redis sends one string instead of a field/value pair each.
- */
-const RESULTS_JSON = `
-local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
-local from = tonumber(ARGV[1])
-local parts = {}
-for i = from, math.min(total, from + tonumber(ARGV[2])) - 1 do
-  parts[#parts + 1] = redis.call('HGET', KEYS[2], i) or 'null'
-end
-return table.concat(parts, ',')
-`;
+/** An item in an `items` event: its value as JSON text, or its error. */
+export type EventItem = { index: number; json: string } | { index: number; error: { code: string; message: string } };
 
-/**
- * The chunks (of size ARGV[3]) among items [ARGV[1], ARGV[2]) that have at least one item without an
- * outcome, in order: what the reconciler checks against the queue when a workload stopped moving.
- */
-const CHUNKS_MISSING_OUTCOMES = `
-local results, errors = KEYS[1], KEYS[2]
-local from, to, chunkSize = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local found, i = {}, from
-while i < to do
-  if redis.call('HEXISTS', results, i) == 0 and redis.call('HEXISTS', errors, i) == 0 then
-    local chunk = math.floor(i / chunkSize)
-    found[#found + 1] = chunk
-    i = (chunk + 1) * chunkSize
-  else
-    i = i + 1
-  end
-end
-return found
-`;
-
-/** Items one CHUNKS_MISSING_OUTCOMES call looks at: a few milliseconds of Redis at most. */
-const MISSING_SCAN_PAGE = 20_000;
-
-/** Results per RESULTS_JSON call: each call holds Redis for a few milliseconds at most. */
-const RESULTS_JSON_PAGE = 10_000;
-
-/** What `cancel` found: the workload was cancelled by this call, or already final, or not there. */
-export type CancelOutcome = 'cancelled-now' | 'cancelled' | 'completed' | 'failed' | 'missing';
-
-/** An event published on a workload's channel. */
+/** An event published on a workload's channel (see parseWorkloadEvent). */
 export type WorkloadEvent =
-  | {
-      type: 'items';
-      status: WorkloadStatus;
-      completed: number;
-      failed: number;
-      total: number;
-      items: Array<{ index: number; value: unknown; error?: { code: string; message: string } }>;
-    }
+  | { type: 'items'; status: WorkloadStatus; completed: number; failed: number; total: number; items: EventItem[] }
   | { type: 'status'; status: WorkloadStatus };
 
-type ScriptedRedis = RedisClient & {
-  chunkmillRecordItems(...args: Array<string | number>): Promise<[string, number, number]>;
-  chunkmillMarkRunning(...args: Array<string | number>): Promise<string>;
-  chunkmillCancel(...args: Array<string | number>): Promise<string>;
-  chunkmillResultsJson(meta: string, results: string, from: number, count: number): Promise<string>;
-  chunkmillChunksMissingOutcomes(results: string, errors: string, from: number, to: number, chunkSize: number): Promise<number[]>;
-};
-
-function defineScripts(redis: RedisClient): ScriptedRedis {
-  const scripted = redis as ScriptedRedis;
-  if (typeof scripted.chunkmillRecordItems !== 'function') {
-    redis.defineCommand('chunkmillRecordItems', { numberOfKeys: 5, lua: RECORD_ITEMS });
-    redis.defineCommand('chunkmillMarkRunning', { numberOfKeys: 1, lua: MARK_RUNNING });
-    redis.defineCommand('chunkmillCancel', { numberOfKeys: 3, lua: CANCEL });
-    redis.defineCommand('chunkmillResultsJson', { numberOfKeys: 2, lua: RESULTS_JSON });
-    redis.defineCommand('chunkmillChunksMissingOutcomes', { numberOfKeys: 2, lua: CHUNKS_MISSING_OUTCOMES });
-  }
-  return scripted;
+/**
+ * Reads a message of a workload's events channel: JSON, or for `items` a JSON header line followed by the
+ * packed text of the chunk's new outcomes (lua/record-chunk.lua), whose values stay JSON text.
+ */
+export function parseWorkloadEvent(message: string): WorkloadEvent {
+  const newline = message.indexOf(SLOT_SEPARATOR);
+  if (newline < 0) return JSON.parse(message) as WorkloadEvent;
+  const header = JSON.parse(message.slice(0, newline)) as Omit<Extract<WorkloadEvent, { type: 'items' }>, 'items'> & { start: number };
+  const items: EventItem[] = [];
+  message
+    .slice(newline + 1)
+    .split(SLOT_SEPARATOR)
+    .forEach((text, position) => {
+      const slot = readSlot(text);
+      if (slot.kind === 'ok') items.push({ index: header.start + position, json: slot.json });
+      else if (slot.kind === 'error') items.push({ index: header.start + position, error: slot.error });
+    });
+  const { start: _start, ...progress } = header;
+  return { ...progress, items };
 }
 
 const optionalNumber = (value: string | undefined): number | undefined =>
@@ -216,7 +116,7 @@ const PAYLOAD_WRITE_BATCH = 100;
 const KNOWN_RUNNING_LIMIT = 1000;
 
 export class WorkloadStore {
-  private readonly redis: ScriptedRedis;
+  private readonly redis: RedisClient;
   /** Workloads this process saw in status `running`, oldest first (a Set keeps insertion order). */
   private readonly knownRunning = new Set<string>();
 
@@ -227,7 +127,8 @@ export class WorkloadStore {
     /** Replicas an item's outcome must reach before recording answers (REDIS_WAIT_REPLICAS). */
     private readonly replicaWait = new ReplicaWait(),
   ) {
-    this.redis = defineScripts(redis);
+    this.redis = redis;
+    install(redis, ...WORKLOAD_SCRIPTS);
   }
 
   /**
@@ -288,11 +189,11 @@ export class WorkloadStore {
    * in pages so that a large workload never holds Redis for long.
    */
   async chunksMissingOutcomes(record: WorkloadRecord, fedChunks: number, limit: number): Promise<number[]> {
-    const keys = this.keys.workload(record.id);
-    const end = Math.min(record.total, fedChunks * record.chunkSize);
+    const results = this.keys.workload(record.id).results;
+    const end = Math.min(record.chunks, fedChunks);
     const found: number[] = [];
-    for (let from = 0; from < end && found.length < limit; from += MISSING_SCAN_PAGE) {
-      found.push(...(await this.redis.chunkmillChunksMissingOutcomes(keys.results, keys.errors, from, Math.min(end, from + MISSING_SCAN_PAGE), record.chunkSize)));
+    for (let from = 0; from < end && found.length < limit; from += MISSING_SCAN_CHUNKS) {
+      found.push(...(await chunksMissingOutcomesScript.run(this.redis, { results }, { fromChunk: from, toChunk: Math.min(end, from + MISSING_SCAN_CHUNKS) })));
     }
     return found.slice(0, limit);
   }
@@ -316,7 +217,7 @@ export class WorkloadStore {
     // Each whatever the other does: on a Redis Cluster the index and the workload's keys may live on
     // different masters, and one of them being down must not keep the other from being cleaned.
     const outcomes = await Promise.allSettled([
-      this.redis.del(keys.meta, keys.results, keys.errors, keys.chunks, keys.feed, keys.doneChunks, keys.requestHeaders),
+      this.redis.del(keys.meta, keys.results, keys.chunks, keys.feed, keys.doneChunks, keys.requestHeaders),
       this.redis.zrem(this.keys.workloadIndex, id),
       this.redis.zrem(this.keys.openWorkloads, id),
     ]);
@@ -388,7 +289,7 @@ export class WorkloadStore {
   /** Moves a queued workload to running; answers the status it now has ('missing' if it is gone). */
   async markRunning(id: string, now = Date.now()): Promise<WorkloadStatus | 'missing'> {
     const keys = this.keys.workload(id);
-    const status = (await this.redis.chunkmillMarkRunning(keys.meta, now, keys.events)) as WorkloadStatus | 'missing';
+    const status = await markRunningScript.run(this.redis, { meta: keys.meta }, { now, eventsChannel: keys.events });
     this.noteStatus(id, status);
     return status;
   }
@@ -413,96 +314,145 @@ export class WorkloadStore {
   }
 
   /**
-   * Records finished items, each at most once, and ends the workload when the last one lands.
-   * Answers how many of these items were new, and the workload's status afterwards.
+   * Records outcomes of one chunk's items (any of them: progress, a re-run, the reaper), each item at most
+   * once, and ends the workload when its last item lands. Answers how many outcomes were new, and the
+   * workload's status afterwards.
    */
-  async recordItems(
-    id: string,
-    outcomes: ItemOutcome[],
-    now = Date.now(),
-  ): Promise<{ status: WorkloadStatus | 'missing'; newlyCompleted: number; newlyFailed: number }> {
-    const keys = this.keys.workload(id);
-    const args: Array<string | number> = [keys.meta, keys.results, keys.errors, keys.chunks, keys.requestHeaders, now, this.resultTtlSeconds, keys.events];
-    for (const outcome of outcomes) {
-      if (outcome.ok) args.push(outcome.index, 'ok', JSON.stringify(outcome.value ?? null));
-      else args.push(outcome.index, 'error', JSON.stringify({ code: outcome.code, message: outcome.message }));
+  async recordChunk(id: string, chunk: ChunkPosition, outcomes: Iterable<ItemOutcome>, now = Date.now()): Promise<RecordChunkAnswer> {
+    const { keys, args } = this.recordChunkCall(id, chunk, outcomes, now);
+    let answer: RecordChunkAnswer;
+    if (!this.replicaWait.enabled) answer = await recordChunkScript.run(this.redis, keys, args);
+    else {
+      // The WAIT for replicas goes behind the script in the same round trip.
+      const pipeline = this.redis.pipeline();
+      recordChunkScript.queue(pipeline, keys, args);
+      this.replicaWait.append(pipeline);
+      const [reply, acknowledged] = await execOrThrow(pipeline);
+      this.replicaWait.check(acknowledged);
+      answer = recordChunkScript.decode(reply);
     }
-    const [status, newlyCompleted, newlyFailed] = await this.recordItemsScript(args);
-    this.noteStatus(id, status as WorkloadStatus | 'missing');
-    return { status: status as WorkloadStatus | 'missing', newlyCompleted, newlyFailed };
-  }
-
-  /** The recording script, with a WAIT for replicas behind it in the same round trip when asked for. */
-  private async recordItemsScript(args: Array<string | number>): Promise<[string, number, number]> {
-    if (!this.replicaWait.enabled) return this.redis.chunkmillRecordItems(...args);
-    const pipeline = this.redis.pipeline() as ReturnType<RedisClient['pipeline']> & { chunkmillRecordItems(...args: Array<string | number>): unknown };
-    pipeline.chunkmillRecordItems(...args);
-    this.replicaWait.append(pipeline);
-    const [reply, acknowledged] = await execOrThrow(pipeline);
-    this.replicaWait.check(acknowledged);
-    return reply as [string, number, number];
-  }
-
-  /** Of the given item indexes, those that have no outcome yet (a retried chunk skips the rest). */
-  async unfinishedIndexes(id: string, indexes: number[]): Promise<number[]> {
-    return (await this.beginChunk(id, indexes, { markRunning: false })).unfinished;
+    this.noteStatus(id, answer.status);
+    return answer;
   }
 
   /**
-   * What a chunk does first, in one round trip: move the workload to running (answering its status)
+   * Whether recordChunk's write may go out without the caller waiting for its answer before BullMQ
+   * completes the chunk on the same connection (see worker/chunk-recorder.ts): true on a single Redis,
+   * where one connection delivers the two in order, and without REDIS_WAIT_REPLICAS, whose WAIT must
+   * come between them. On a Redis Cluster the workload's keys and the queue's live in different slots.
+   */
+  get recordsInOrderWithCompletion(): boolean {
+    return !(this.redis instanceof Cluster) && !this.replicaWait.enabled;
+  }
+
+  private recordChunkCall(id: string, chunk: ChunkPosition, outcomes: Iterable<ItemOutcome>, now: number) {
+    const workload = this.keys.workload(id);
+    const { packed, ok, failed } = packOutcomes(chunk, outcomes);
+    return {
+      keys: { meta: workload.meta, results: workload.results, chunks: workload.chunks, requestHeaders: workload.requestHeaders },
+      args: {
+        now,
+        ttlSeconds: this.resultTtlSeconds,
+        eventsChannel: workload.events,
+        finishedChannel: this.keys.finishedChannel,
+        workloadId: id,
+        chunkIndex: chunk.index,
+        chunkStart: chunk.start,
+        packed,
+        okCount: ok,
+        errorCount: failed,
+      },
+    };
+  }
+
+  /** The items of a chunk that have no outcome yet (a retried chunk runs only these). */
+  async unfinishedItems(id: string, chunk: ChunkPosition): Promise<number[]> {
+    return unfinishedOf(chunk, await this.redis.hget(this.keys.workload(id).results, String(chunk.index)));
+  }
+
+  /**
+   * What a re-run chunk does first, in one round trip: move the workload to running (answering its status)
    * and find which of the chunk's items are still unfinished.
    */
-  async beginChunk(
-    id: string,
-    indexes: number[],
-    options: { markRunning?: boolean; now?: number } = {},
-  ): Promise<{ status: WorkloadStatus | 'missing' | undefined; unfinished: number[] }> {
+  async beginChunk(id: string, chunk: ChunkPosition, now = Date.now()): Promise<{ status: WorkloadStatus | 'missing'; unfinished: number[] }> {
     const keys = this.keys.workload(id);
-    const pipeline = this.redis.pipeline() as ReturnType<RedisClient['pipeline']> & { chunkmillMarkRunning(...args: Array<string | number>): unknown };
-    const markRunning = options.markRunning ?? true;
-    if (markRunning) pipeline.chunkmillMarkRunning(keys.meta, options.now ?? Date.now(), keys.events);
-    if (indexes.length > 0) {
-      pipeline.hmget(keys.results, ...indexes.map(String));
-      pipeline.hmget(keys.errors, ...indexes.map(String));
-    }
-    const replies = await execOrThrow(pipeline);
-    const status = markRunning ? (replies.shift() as WorkloadStatus | 'missing') : undefined;
-    if (indexes.length === 0) return { status, unfinished: [] };
-    const [results, errors] = replies as [Array<string | null>, Array<string | null>];
-    return { status, unfinished: indexes.filter((_, position) => results[position] === null && errors[position] === null) };
+    const pipeline = this.redis.pipeline();
+    markRunningScript.queue(pipeline, { meta: keys.meta }, { now, eventsChannel: keys.events });
+    pipeline.hget(keys.results, String(chunk.index));
+    const [status, packed] = await execOrThrow(pipeline);
+    const answer = markRunningScript.decode(status);
+    this.noteStatus(id, answer);
+    return { status: answer, unfinished: unfinishedOf(chunk, packed as string | null) };
   }
 
   /** Cancels a workload that is still queued or running, and tells every worker to stop its items. */
   async cancel(id: string, now = Date.now()): Promise<CancelOutcome> {
     const keys = this.keys.workload(id);
-    return (await this.redis.chunkmillCancel(keys.meta, keys.chunks, keys.requestHeaders, now, keys.events, this.keys.cancelChannel, id)) as CancelOutcome;
-  }
-
-  /** Every item's outcome: `results[i]` answers item i (null until it succeeds), errors by index. */
-  async readOutcomes(record: WorkloadRecord): Promise<{ results: unknown[]; errors: ItemErrorView[] }> {
-    const keys = this.keys.workload(record.id);
-    const [resultFields, errorFields] = await execOrThrow<Record<string, string>>(this.redis.pipeline().hgetall(keys.results).hgetall(keys.errors));
-    return toOutcomes(record.total, resultFields!, errorFields!);
+    return cancelScript.run(
+      this.redis,
+      { meta: keys.meta, chunks: keys.chunks, requestHeaders: keys.requestHeaders },
+      { now, eventsChannel: keys.events, finishedChannel: this.keys.finishedChannel, cancelChannel: this.keys.cancelChannel, workloadId: id },
+    );
   }
 
   /**
-   * The workload, its results as one JSON array text (item i's result, or null), and its errors; the
-   * first page comes in the same round trip as the record. Undefined when there is no such workload.
+   * The workload and the results of items [offset, offset + limit) (clipped to its total): their values
+   * as one JSON array text (an item without a result is null) and their errors. The stored texts are
+   * spliced, not parsed. Undefined when there is no such workload.
    */
-  async getWithResultsJson(id: string): Promise<{ record: WorkloadRecord; resultsJson: string; errors: ItemErrorView[] } | undefined> {
+  async getWithResults(id: string, range: { offset?: number; limit?: number } = {}): Promise<{ record: WorkloadRecord; resultsJson: string; errors: ItemErrorView[] } | undefined> {
     const keys = this.keys.workload(id);
-    const pipeline = this.redis.pipeline().hgetall(keys.meta).hgetall(keys.errors) as ReturnType<RedisClient['pipeline']> & {
-      chunkmillResultsJson(meta: string, results: string, from: number, count: number): unknown;
-    };
-    pipeline.chunkmillResultsJson(keys.meta, keys.results, 0, RESULTS_JSON_PAGE);
-    const [meta, errorFields, firstPage] = await execOrThrow<Record<string, string> | string>(pipeline);
+    const offset = range.offset ?? 0;
+    // From item 0, the first chunks come with the record: a small workload's answer is one round trip.
+    const pipeline = this.redis.pipeline().hgetall(keys.meta);
+    if (offset === 0) pipeline.hmget(keys.results, ...Array.from({ length: FIRST_READ_CHUNKS }, (_, index) => String(index)));
+    const [meta, firstChunks] = await execOrThrow<unknown>(pipeline);
     const record = parseRecord(meta as Record<string, string>);
     if (!record) return undefined;
-    const pages = [firstPage as string];
-    for (let from = RESULTS_JSON_PAGE; from < record.total; from += RESULTS_JSON_PAGE) {
-      pages.push(await this.redis.chunkmillResultsJson(keys.meta, keys.results, from, RESULTS_JSON_PAGE));
+    const end = Math.min(record.total, range.limit === undefined ? record.total : offset + range.limit);
+    const parts: string[] = [];
+    const errors: ItemErrorView[] = [];
+    await this.readChunks(record, offset, end, (chunk, packed, from, to) => appendResults(chunk, packed, from, to, parts, errors), firstChunks as Array<string | null> | undefined);
+    return { record, resultsJson: `[${parts.join(',')}]`, errors };
+  }
+
+  /**
+   * Every outcome of items [from, to) in index order: `visit(index, slot)` with the item's stored slot
+   * text (see core/results-packing.ts), skipping items without one. What an event stream's snapshot sends.
+   */
+  async forEachOutcome(record: WorkloadRecord, visit: (index: number, slot: Exclude<Slot, { kind: 'empty' }>) => void, from = 0, to = record.total): Promise<void> {
+    await this.readChunks(record, from, to, (chunk, packed, first, last) => {
+      if (packed === null) return;
+      const slots = packed.split(SLOT_SEPARATOR);
+      for (let index = first; index < last; index++) {
+        const slot = readSlot(slots[index - chunk.start] ?? '');
+        if (slot.kind !== 'empty') visit(index, slot);
+      }
+    });
+  }
+
+  /** Reads the chunks holding items [from, to), in order, a page of fields per round trip. */
+  private async readChunks(
+    record: WorkloadRecord,
+    from: number,
+    to: number,
+    visit: (chunk: ChunkPosition, packed: string | null, from: number, to: number) => void,
+    firstChunks?: Array<string | null>,
+  ): Promise<void> {
+    if (to <= from) return;
+    const results = this.keys.workload(record.id).results;
+    const lastChunk = Math.floor((to - 1) / record.chunkSize);
+    for (let first = Math.floor(from / record.chunkSize); first <= lastChunk; first += CHUNKS_PER_READ) {
+      const count = Math.min(CHUNKS_PER_READ, lastChunk + 1 - first);
+      const texts =
+        first === 0 && firstChunks && count <= firstChunks.length
+          ? firstChunks
+          : await this.redis.hmget(results, ...Array.from({ length: count }, (_, offset) => String(first + offset)));
+      for (let offset = 0; offset < count; offset++) {
+        const chunk = chunkAt(first + offset, record.chunkSize, record.total);
+        visit(chunk, texts[offset] ?? null, Math.max(from, chunk.start), Math.min(to, chunk.start + chunk.size));
+      }
     }
-    return { record, resultsJson: `[${pages.filter((page) => page !== '').join(',')}]`, errors: toErrors(errorFields as Record<string, string>) };
   }
 
   isFinal(status: WorkloadStatus | 'missing'): boolean {
@@ -510,16 +460,10 @@ export class WorkloadStore {
   }
 }
 
-/** `results[i]` answers item i (null until it succeeds); errors sorted by index. */
-function toOutcomes(total: number, resultFields: Record<string, string>, errorFields: Record<string, string>): { results: unknown[]; errors: ItemErrorView[] } {
-  const results: unknown[] = new Array(total).fill(null);
-  for (const [index, json] of Object.entries(resultFields)) results[Number(index)] = JSON.parse(json);
-  return { results, errors: toErrors(errorFields) };
+/** The items of `chunk` whose slot in its stored text (null: none stored) is empty. */
+function unfinishedOf(chunk: ChunkPosition, packed: string | null): number[] {
+  const slots = unpackSlots(packed, chunk.size);
+  const unfinished: number[] = [];
+  for (let position = 0; position < chunk.size; position++) if (!slots[position]) unfinished.push(chunk.start + position);
+  return unfinished;
 }
-
-function toErrors(errorFields: Record<string, string>): ItemErrorView[] {
-  return Object.entries(errorFields)
-    .map(([index, json]) => ({ index: Number(index), ...(JSON.parse(json) as { code: string; message: string }) }))
-    .sort((a, b) => a.index - b.index);
-}
-

@@ -15,7 +15,7 @@
 import type { Response } from 'express';
 import type { RedisSubscriber } from '../core/redis-subscriber';
 import type { Keys } from '../core/keys';
-import type { WorkloadEvent, WorkloadStore } from '../core/workload-store';
+import { parseWorkloadEvent, type EventItem, type WorkloadEvent, type WorkloadStore } from '../core/workload-store';
 import { FINAL_STATUSES, type WorkloadRecord } from '../core/workload';
 import { errorEnvelope } from '../core/errors';
 import { OPEN_IDENTITY, type Identity } from '../core/tenants';
@@ -58,10 +58,12 @@ export async function streamWorkloadEvents(
     progressCount = completed + failed;
     send('progress', { status, completed, failed, total });
   };
-  const sendItem = (item: { index: number; value: unknown; error?: unknown }): void => {
-    if (sent.has(item.index)) return;
+  /** Sends an item's `result` event once; its value is JSON text as stored, written out as it is. */
+  const sendItem = (item: EventItem): void => {
+    if (sent.has(item.index) || ended) return;
     sent.add(item.index);
-    send('result', item);
+    const data = 'json' in item ? `{"index":${item.index},"value":${item.json}}` : JSON.stringify({ index: item.index, value: null, error: item.error });
+    res.write(`event: result\ndata: ${data}\n\n`);
   };
 
   const cleanUps: Array<() => void> = [];
@@ -92,13 +94,7 @@ export async function streamWorkloadEvents(
     if (ended) return;
     if (!record) return lose();
     sendProgress(record);
-    const { results, errors } = await deps.store.readOutcomes(record);
-    const errorByIndex = new Map(errors.map((error) => [error.index, error]));
-    for (let index = 0; index < results.length; index++) {
-      const error = errorByIndex.get(index);
-      if (error) sendItem({ index, value: null, error: { code: error.code, message: error.message } });
-      else if (results[index] !== null) sendItem({ index, value: results[index] });
-    }
+    await deps.store.forEachOutcome(record, (index, slot) => sendItem(slot.kind === 'ok' ? { index, json: slot.json } : { index, error: slot.error }));
     if (FINAL_STATUSES.has(record.status)) finish(record);
   };
 
@@ -121,7 +117,7 @@ export async function streamWorkloadEvents(
     cleanUp();
   });
   const stop = await deps.subscriber.listen(deps.keys.workload(id).events, (message) => {
-    const event = JSON.parse(message) as WorkloadEvent;
+    const event = parseWorkloadEvent(message);
     if (snapshotSent) onEvent(event);
     else pending.push(event);
   }, { timeoutMs: deps.subscribeTimeoutMs });

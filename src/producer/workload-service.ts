@@ -320,8 +320,8 @@ export class WorkloadService {
     } finally {
       watch?.close();
     }
-    // The record and the outcomes together, in one round trip (for up to 10,000 items).
-    const read = await this.store.getWithResultsJson(id);
+    // The record and the first chunks' outcomes together, in one round trip.
+    const read = await this.store.getWithResults(id);
     if (!read) throw await this.missing.explain(id, seen?.createdAt);
     if (!canSee(identity, read.record.tenant)) throw noSuchWorkload(id);
     this.missing.remember(id, read.record.createdAt);

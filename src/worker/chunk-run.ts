@@ -1,13 +1,15 @@
 /**
  * The life of one chunk job, whatever its type: the skeleton that the compute and fetch processors share.
  *
- *   markRunning ─▶ (workload final? stop) ─▶ run every unfinished item, recording each outcome as it lands
- *     (on a chunk's first run, markRunning goes alongside the items instead of before them, see below)
+ *   markRunning ─▶ (workload final? stop) ─▶ run every unfinished item, keeping each outcome for the
+ *     chunk's write (chunk-recorder.ts; on a chunk's first run, markRunning goes alongside the items
+ *     instead of before them, see below)
  *     ─▶ cancelled?        stop quietly (the workload is already final)
  *     ─▶ shutting down?    hand the chunk back to the queue (moveToDelayed + DelayedError): no attempt used
  *     ─▶ retryable failures and attempts left?  throw, so that BullMQ runs the chunk again; the retry runs
  *                          only the items still unfinished (exactly-once recording, see workload-store.ts)
- *     ─▶ otherwise         record the failures as the items' errors; the job completes
+ *     ─▶ otherwise         record the outcomes (the failures as the items' errors); the job completes,
+ *                          in the same round trip where Redis allows it (recording-order.ts)
  *
  * A failure marked `permanent` (a refused address, a body over the cap) is recorded at once: running the
  * chunk again could not change it.
@@ -15,11 +17,13 @@
 import { setMaxListeners } from 'node:events';
 import { DelayedError, type Job } from 'bullmq';
 import { ItemError } from '../core/errors';
+import { chunkPosition } from '../core/results-packing';
 import type { WorkloadStore } from '../core/workload-store';
-import { chunkItemCount, type ChunkJobData, type ItemOutcome } from '../core/workload';
+import type { ChunkJobData, ItemOutcome } from '../core/workload';
 import type { CancellationRegistry } from './cancellation-registry';
-import type { ItemRecorders } from './item-recorder';
+import { ChunkRecorder } from './chunk-recorder';
 import { linkedAbort } from './linked-abort';
+import type { RecordingOrder } from './recording-order';
 
 export interface ChunkOutcome {
   /** Items that ran in this attempt. */
@@ -32,8 +36,8 @@ export interface ChunkOutcome {
 
 export interface ChunkRunDeps {
   store: WorkloadStore;
-  /** Where items are recorded as they finish, shared by the chunks of a workload in this process. */
-  recorders: ItemRecorders;
+  /** Whether a chunk's last recording may go out ahead of its completion, unanswered. */
+  recordingOrder: RecordingOrder;
   cancellations: CancellationRegistry;
   /** Aborts when the process is shutting down and its grace period is over. */
   shutdownSignal: AbortSignal;
@@ -53,7 +57,8 @@ const range = (start: number, count: number): number[] => Array.from({ length: c
 
 export async function runChunk(job: Job<ChunkJobData>, token: string | undefined, deps: ChunkRunDeps, items: ChunkItemRunner): Promise<ChunkOutcome> {
   const { workloadId, start } = job.data;
-  const indexes = range(start, chunkItemCount(job.data));
+  const chunkAt = chunkPosition(job.data);
+  const indexes = range(start, chunkAt.size);
   // One signal stops everything the chunk runs: its workload cancelled, the process shutting down, or
   // the workload found final at the start. The flags say which, whatever order they came in.
   const chunk = linkedAbort([deps.shutdownSignal]);
@@ -91,8 +96,8 @@ export async function runChunk(job: Job<ChunkJobData>, token: string | undefined
         begin.catch(() => undefined);
       }
     } else {
-      const started = await deps.store.beginChunk(workloadId, indexes);
-      if (started.status && deps.store.isFinal(started.status)) {
+      const started = await deps.store.beginChunk(workloadId, chunkAt);
+      if (deps.store.isFinal(started.status)) {
         release();
         return { ran: 0, failed: 0, stopped: started.status };
       }
@@ -104,48 +109,53 @@ export async function runChunk(job: Job<ChunkJobData>, token: string | undefined
   }
   // Every item of the chunk (hundreds, for fetch) listens to this one signal while it waits or runs.
   setMaxListeners(0, signal);
-  const { recorder, release: releaseRecorder } = deps.recorders.retain(workloadId);
-  // The writes holding this chunk's items (a few: items are written in shared groups).
-  const writes = new Set<Promise<void>>();
-  const record = (outcome: ItemOutcome): void => void writes.add(recorder.add(outcome));
+  const recorder = new ChunkRecorder(deps.store, workloadId, chunkAt);
   const retryable: ItemOutcome[] = [];
   let failed = 0;
   try {
     await Promise.all(
       unfinished.map(async (index) => {
         try {
-          record({ index, ok: true, value: await items.run(index, signal) });
+          recorder.add({ index, ok: true, value: await items.run(index, signal) });
         } catch (error) {
           if (signal.aborted) return;
           if (!(error instanceof ItemError)) throw error;
           failed++;
           const outcome: ItemOutcome = { index, ok: false, code: error.code, message: error.message };
-          if (items.isPermanent?.(error)) record(outcome);
+          if (items.isPermanent?.(error)) recorder.add(outcome);
           else retryable.push(outcome);
         }
       }),
     );
     await begin;
-    recorder.hurry();
-    await Promise.all(writes);
+  } catch (error) {
+    // What did finish is kept all the same: the next run skips it.
+    await recorder.finish().catch(() => undefined);
+    throw error;
   } finally {
     release();
-    releaseRecorder();
   }
 
-  if (finalStatus !== undefined) return { ran: 0, failed: 0, stopped: finalStatus };
-  if (cancelled) return { ran: unfinished.length, failed: 0, stopped: 'cancelled' };
+  if (finalStatus !== undefined || cancelled) {
+    // Final already: the store would refuse the outcomes anyway.
+    recorder.stop();
+    return finalStatus !== undefined ? { ran: 0, failed: 0, stopped: finalStatus } : { ran: unfinished.length, failed: 0, stopped: 'cancelled' };
+  }
   if (deps.shutdownSignal.aborted) {
     // Hand the chunk back: it waits in the queue for another worker, its attempt not counted.
+    await recorder.finish();
     await job.moveToDelayed(Date.now(), token);
     throw new DelayedError();
   }
-  if (retryable.length > 0) {
-    if (!isLastAttempt(job)) {
-      const first = retryable[0] as Extract<ItemOutcome, { ok: false }>;
-      throw new Error(`${retryable.length} of ${unfinished.length} items failed (first: ${first.code}: ${first.message})`);
-    }
-    await deps.store.recordItems(workloadId, retryable);
+  const retryLater = retryable.length > 0 && !isLastAttempt(job);
+  // On the last attempt the failures are the items' final word.
+  if (!retryLater) for (const outcome of retryable) recorder.add(outcome);
+  const recorded = recorder.finish();
+  if (retryLater) {
+    await recorded;
+    const first = retryable[0] as Extract<ItemOutcome, { ok: false }>;
+    throw new Error(`${retryable.length} of ${unfinished.length} items failed (first: ${first.code}: ${first.message})`);
   }
+  if (!deps.recordingOrder.sendAhead(recorded, { workloadId, chunkIndex: chunkAt.index })) await recorded;
   return { ran: unfinished.length, failed };
 }

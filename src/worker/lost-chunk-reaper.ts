@@ -21,7 +21,8 @@ import type { ChunkFeeder } from '../core/chunk-feeder';
 import { ItemErrorCode } from '../core/errors';
 import type { Keys, QueueKind } from '../core/keys';
 import type { WorkloadStore } from '../core/workload-store';
-import { chunkItemCount, type ChunkJobData } from '../core/workload';
+import { chunkPosition } from '../core/results-packing';
+import type { ChunkJobData } from '../core/workload';
 
 export interface LostChunkReaperOptions {
   /** How often the failed set is looked at. @defaultValue 1000 */
@@ -118,15 +119,13 @@ export async function reapFailedChunk(job: Job<ChunkJobData>, deps: ReapDeps): P
   // Only a job that is failed for good; one that will be retried is not lost.
   if (!job.data || (await job.getState()) !== 'failed') return;
   const data = job.data;
-  const count = chunkItemCount(data);
-  const unfinished = await deps.store.unfinishedIndexes(
-    data.workloadId,
-    Array.from({ length: count }, (_, offset) => data.start + offset),
-  );
+  const chunk = chunkPosition(data);
+  const unfinished = await deps.store.unfinishedItems(data.workloadId, chunk);
   if (unfinished.length > 0) {
     const message = `The chunk was given up after failing: ${job.failedReason}`;
-    await deps.store.recordItems(
+    await deps.store.recordChunk(
       data.workloadId,
+      chunk,
       unfinished.map((index) => ({ index, ok: false as const, code: ItemErrorCode.CHUNK_LOST, message })),
     );
     deps.logger.warn({ workloadId: data.workloadId, chunkIndex: data.chunkIndex, items: unfinished.length, queue: deps.queue }, 'recorded a lost chunk');

@@ -32,7 +32,7 @@ import { InfrastructureGuard } from './infrastructure-guard';
 import { OriginLimiter } from './origin-limiter';
 import { ThreadPool } from './thread-pool';
 import { WorkerMetrics } from './worker-metrics';
-import { ItemRecorders } from './item-recorder';
+import { RecordingOrder } from './recording-order';
 import { WorkloadSlots } from './workload-slots';
 
 /** After the grace period, how long the stopped chunks get to be handed back to the queue. */
@@ -60,7 +60,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const subscriber = new RedisSubscriber(createRedis(config.REDIS_URL, 'subscriber'));
   subscriber.connection.on('error', (error) => logger.warn({ err: error }, 'redis subscriber connection error'));
   const store = new WorkloadStore(connection, keys, config.RESULT_TTL_SECONDS, new ReplicaWait({ replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS }));
-  const recorders = new ItemRecorders(store);
+  const recordingOrder = new RecordingOrder(store, logger);
   // WORKER_QUEUES: a host started for one kind of work takes no chunks of the other.
   const runs = new Set(config.WORKER_QUEUES);
   const pool = new ThreadPool({ threads: poolThreads(config), maxOldGenerationMb: config.THREAD_MAX_OLD_GENERATION_MB });
@@ -94,7 +94,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       'compute',
       guard.wrap(createComputeProcessor({
         store,
-        recorders,
+        recordingOrder,
         pool,
         cancellations,
         shutdownSignal: shutdown.signal,
@@ -122,7 +122,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       'fetch',
       guard.wrap(createFetchProcessor({
         store,
-        recorders,
+        recordingOrder,
         cancellations,
         shutdownSignal: shutdown.signal,
         fetcher,

@@ -42,7 +42,7 @@ describe('lost workloads', () => {
   /** What a Redis that lost the workload looks like: its keys are gone; the index stays unless told. */
   const loseState = async (id: string, options: { index?: boolean } = {}): Promise<void> => {
     const wl = keys.workload(id);
-    await redis.del(wl.meta, wl.results, wl.errors, wl.chunks, wl.feed, wl.doneChunks);
+    await redis.del(wl.meta, wl.results, wl.chunks, wl.feed, wl.doneChunks);
     if (options.index) await redis.zrem(keys.workloadIndex, id);
   };
   const errorOf = (answer: { status: number; body: any }) => [answer.status, answer.body?.error?.code];

@@ -37,7 +37,7 @@ describe('Pool (SDK) and lost workloads', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     for (const id of ids) {
       const wl = keys.workload(id);
-      await redis.del(wl.meta, wl.results, wl.errors, wl.chunks, wl.feed, wl.doneChunks);
+      await redis.del(wl.meta, wl.results, wl.chunks, wl.feed, wl.doneChunks);
       await redis.zrem(keys.workloadIndex, id);
     }
     return ids[0];

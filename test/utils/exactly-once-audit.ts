@@ -16,6 +16,7 @@
  * chunkmill owes then is to say so. `auditReportedLost` checks that: every accepted workload must
  * answer 410 WORKLOAD_LOST; one that answers anything else (a silent 404, a result) counts as lost.
  */
+import { ERROR_MARK, SLOT_SEPARATOR } from '../../src/core/redis/protocol-constants';
 import fs from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -142,7 +143,15 @@ export class ExactlyOnceLedger {
             return;
           }
           const keys = this.keys.workload(id);
-          const [resultIndexes, errorIndexes] = await Promise.all([redis.hkeys(keys.results), redis.hkeys(keys.errors)]);
+          // The outcomes Redis holds, slot by slot (core/results-packing.ts): what the counters must match.
+          let storedResults = 0;
+          let storedErrors = 0;
+          for (const packed of Object.values(await redis.hgetall(keys.results))) {
+            for (const slot of packed.split(SLOT_SEPARATOR)) {
+              if (slot.startsWith(ERROR_MARK)) storedErrors++;
+              else if (slot !== '') storedResults++;
+            }
+          }
           const errorByIndex = new Map<number, string>(answer.body.errors.map((error: { index: number; code: string }) => [error.index, error.code]));
           const status: string = view.body.status;
           const final = FINAL_STATUSES.has(status);
@@ -165,14 +174,11 @@ export class ExactlyOnceLedger {
             lostHere++;
             problem(`${id}[${index}]: expected ${JSON.stringify(item)}, got result ${JSON.stringify(value)} error ${code}`);
           });
-          const stored = new Set(resultIndexes);
-          const both = errorIndexes.filter((index) => stored.has(index)).length;
           const twice =
-            both +
-            Math.max(0, view.body.completed - resultIndexes.length) +
-            Math.max(0, view.body.failed - errorIndexes.length) +
+            Math.max(0, view.body.completed - storedResults) +
+            Math.max(0, view.body.failed - storedErrors) +
             Math.max(0, view.body.completed + view.body.failed - expected.length);
-          if (twice > 0) problem(`${id}: counted twice ${twice} (completed ${view.body.completed}, failed ${view.body.failed}, stored ${resultIndexes.length} + ${errorIndexes.length})`);
+          if (twice > 0) problem(`${id}: counted twice ${twice} (completed ${view.body.completed}, failed ${view.body.failed}, stored ${storedResults} + ${storedErrors})`);
           const wantStatus = expected.every((item) => !('code' in item)) ? 'completed' : 'failed';
           if (final && status !== wantStatus && !cancelled) problem(`${id}: status ${status}, expected ${wantStatus}`);
           result.lost += lostHere;
