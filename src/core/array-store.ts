@@ -11,6 +11,7 @@
  */
 import { execOrThrow, type RedisClient } from './redis-connection';
 import type { Keys } from './keys';
+import { dropArrayIfCreated } from './redis/array-scripts';
 
 export const FLOAT64_BYTES = Float64Array.BYTES_PER_ELEMENT;
 /** Bytes per GETRANGE when a worker reads an item's range (see readRangeInto). */
@@ -18,17 +19,6 @@ export const READ_PART_BYTES = 1024 * 1024;
 
 /** An array name: the same alphabet as a workload id (it becomes part of a key and a URL). */
 export const ARRAY_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-
-// Every stored array has a TTL. A SETRANGE into an array that expired (or was deleted) while a workload
-// ran creates a zero-padded string without one: that string is removed again here, unless a PUT has
-// replaced it meanwhile (a PUT always sets a TTL). The bytes themselves go with a plain SETRANGE, not
-// through Lua, which would copy an 8 MB argument twice more (measured: 2.7 times slower).
-const DROP_IF_CREATED = `
-if redis.call('PTTL', KEYS[1]) == -1 then redis.call('DEL', KEYS[1]) end
-return 1
-`;
-
-type ScriptedRedis = RedisClient & { chunkmillDropArrayIfCreated(key: string): Promise<number> };
 
 export interface StoredArray {
   name: string;
@@ -39,17 +29,10 @@ export interface StoredArray {
 }
 
 export class ArrayStore {
-  private readonly redis: ScriptedRedis;
-
   constructor(
-    redis: RedisClient,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
-  ) {
-    this.redis = redis as ScriptedRedis;
-    if (typeof this.redis.chunkmillDropArrayIfCreated !== 'function') {
-      redis.defineCommand('chunkmillDropArrayIfCreated', { numberOfKeys: 1, lua: DROP_IF_CREATED });
-    }
-  }
+  ) {}
 
   /** Stores (or replaces) an array; `bytes` is raw little-endian Float64, a non-empty multiple of 8 bytes. */
   async put(name: string, bytes: Buffer, ttlSeconds: number): Promise<StoredArray> {
@@ -105,14 +88,14 @@ export class ArrayStore {
 
   /**
    * Writes `bytes` at element `start` of an array of `length` elements; false when the array is gone or
-   * has another length now (an array that was gone is not left behind, see DROP_IF_CREATED).
+   * has another length now (an array that was gone is not left behind, see array-drop-if-created.lua).
    */
   async writeRange(name: string, length: number, start: number, bytes: Uint8Array): Promise<boolean> {
     const key = this.keys.array(name);
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const [lengthAfter, ttl] = await execOrThrow<number>(this.redis.multi().setrange(key, start * FLOAT64_BYTES, buffer).pttl(key));
     if (ttl === -1) {
-      await this.redis.chunkmillDropArrayIfCreated(key);
+      await dropArrayIfCreated.run(this.redis, { array: key }, {});
       return false;
     }
     return lengthAfter === length * FLOAT64_BYTES;

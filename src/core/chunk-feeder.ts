@@ -34,57 +34,7 @@ import type { JobsOptions } from 'bullmq';
 import type { Keys, QueueKind } from './keys';
 import type { ChunkQueues } from './queues';
 import { chunkJobId, type ChunkJobData } from './workload';
-
-const PLAN = `
-local meta, feed, chunks, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local finished, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
-if finished >= 0 and redis.call('SETBIT', done, finished, 1) == 0 then
-  redis.call('HINCRBY', feed, 'done', 1)
-end
-local status = redis.call('HGET', meta, 'status')
-if status ~= 'queued' and status ~= 'running' then
-  redis.call('DEL', chunks)
-  return {-1}
-end
-local f = redis.call('HMGET', feed, 'next', 'done', 'window', 'chunks', 'type', 'jobOptions')
-local nextChunk, doneCount, window, total = tonumber(f[1]), tonumber(f[2]), tonumber(f[3]), tonumber(f[4])
-if not nextChunk then return {-1} end
-redis.call('EXPIRE', feed, ttl)
-redis.call('EXPIRE', chunks, ttl)
-redis.call('EXPIRE', done, ttl)
-local queued = nextChunk - doneCount
-if nextChunk >= total or queued > math.floor(window / 2) then return {nextChunk} end
-local want = math.min(window - queued, total - nextChunk)
-redis.call('HSET', feed, 'next', nextChunk + want)
-local fields = {}
-for i = 0, want - 1 do fields[#fields + 1] = nextChunk + i end
-local reply = {nextChunk, f[5], f[6]}
-for _, payload in ipairs(redis.call('HMGET', chunks, unpack(fields))) do reply[#reply + 1] = payload end
-return reply
-`;
-
-/** Fed chunks (index below `next`) not marked done, at most ARGV[1] of them; and `next` first. */
-const UNFINISHED_FED = `
-local nextChunk = tonumber(redis.call('HGET', KEYS[1], 'next'))
-if not nextChunk then return {-1} end
-local limit, found, position = tonumber(ARGV[1]), {nextChunk}, 0
-while position < nextChunk and #found <= limit do
-  local zero = redis.call('BITPOS', KEYS[2], 0, math.floor(position / 8))
-  if zero < 0 or zero >= nextChunk then break end
-  if zero < position then zero = position end
-  local byteEnd = math.min((math.floor(zero / 8) + 1) * 8, nextChunk)
-  for bit = zero, byteEnd - 1 do
-    if redis.call('GETBIT', KEYS[2], bit) == 0 then found[#found + 1] = bit end
-  end
-  position = byteEnd
-end
-return found
-`;
-
-type ScriptedRedis = RedisClient & {
-  chunkmillFeedPlan(...args: Array<string | number>): Promise<Array<number | string | null>>;
-  chunkmillUnfinishedFed(...args: Array<string | number>): Promise<number[]>;
-};
+import { feedPlan, unfinishedFed } from './redis/feed-scripts';
 
 /** Fed chunks not marked done that one look checks per workload. */
 const SWEEP_CHUNKS = 1000;
@@ -104,23 +54,17 @@ export interface ChunkFeederOptions {
 }
 
 export class ChunkFeeder {
-  private readonly redis: ScriptedRedis;
   private readonly options: Required<ChunkFeederOptions>;
   /** One feed at a time per workload in this process: concurrent top-ups would only race each other. */
   private readonly feeding = new Map<string, Promise<void>>();
 
   constructor(
-    redis: RedisClient,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly queues: ChunkQueues,
     options: ChunkFeederOptions = {},
   ) {
     this.options = { windowChunks: 8, ttlSeconds: 24 * 60 * 60, ...options };
-    this.redis = redis as ScriptedRedis;
-    if (typeof this.redis.chunkmillFeedPlan !== 'function') {
-      redis.defineCommand('chunkmillFeedPlan', { numberOfKeys: 4, lua: PLAN });
-      redis.defineCommand('chunkmillUnfinishedFed', { numberOfKeys: 2, lua: UNFINISHED_FED });
-    }
   }
 
   get windowChunks(): number {
@@ -145,7 +89,7 @@ export class ChunkFeeder {
       .pipeline()
       .hset(keys.feed, { next: first, done: 0, window: this.options.windowChunks, chunks: jobs.length, type, jobOptions: JSON.stringify(jobOptions) })
       .expire(keys.feed, ttl)
-      // Allocated at full size now, so that BITPOS (UNFINISHED_FED) never runs past the last chunk.
+      // Allocated at full size now, so that BITPOS (feed-unfinished.lua) never runs past the last chunk.
       .setbit(keys.doneChunks, jobs.length - 1, 0)
       .expire(keys.doneChunks, ttl);
     await execOrThrow(pipeline);
@@ -180,8 +124,8 @@ export class ChunkFeeder {
    */
   async fedChunksWithoutJob(workloadId: string): Promise<number[]> {
     const keys = this.keys.workload(workloadId);
-    const [next, ...unfinished] = await this.redis.chunkmillUnfinishedFed(keys.feed, keys.doneChunks, SWEEP_CHUNKS);
-    if (next < 0 || unfinished.length === 0) return [];
+    const unfinished = (await unfinishedFed.run(this.redis, keys, { limit: SWEEP_CHUNKS }))?.unfinished ?? [];
+    if (unfinished.length === 0) return [];
     const type = await this.redis.hget(keys.feed, 'type');
     if (!type) return [];
     const queue = this.queues[type as QueueKind];
@@ -214,15 +158,13 @@ export class ChunkFeeder {
     const keys = this.keys.workload(workloadId);
     let finished = finishedChunk;
     for (;;) {
-      const reply = await this.redis.chunkmillFeedPlan(keys.meta, keys.feed, keys.chunks, keys.doneChunks, finished, this.options.ttlSeconds);
+      const plan = await feedPlan.run(this.redis, keys, { finishedChunk: finished, ttlSeconds: this.options.ttlSeconds });
       finished = -1;
-      const next = Number(reply[0]);
-      // Ended, or not windowed: nothing to feed (the reconciler takes ended workloads off its list).
-      if (next < 0) return;
-      if (reply.length <= 3) return;
-      const [, type, jobOptions, ...payloads] = reply as [number, string, string, ...Array<string | null>];
-      const indexes = payloads.map((_, offset) => next + offset);
-      await this.queues[type as QueueKind].addBulk(this.toJobs(workloadId, type, jobOptions, indexes, payloads));
+      // Ended or not windowed (the reconciler takes ended workloads off its list), or the window is full.
+      if (plan.state !== 'claimed') return;
+      const { first, type, jobOptions, payloads } = plan;
+      const indexes = payloads.map((_, offset) => first + offset);
+      await this.queues[type].addBulk(this.toJobs(workloadId, type, jobOptions, indexes, payloads));
       // Chunks that finished meanwhile may have made room again: claim once more (nothing when full).
     }
   }

@@ -27,77 +27,11 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../core/redis-connection';
 import type { RedisSubscriber } from '../core/redis-subscriber';
-import type { Keys } from '../core/keys';
-
-const NOW = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-`;
-
-/** Publishes `<workload> <announcer> <waiting tokens>` on ARGV[1]; expects `now`, the demand set in KEYS[2]. */
-const ANNOUNCE = `
-local function announce(announcer)
-  local waiting = table.concat(redis.call('ZRANGE', KEYS[2], 0, -1), ',')
-  redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. announcer .. ' ' .. waiting)
-  return waiting
-end
-`;
-
-// KEYS: lease set, demand set. ARGV: channel, workload id, lease TTL, limit, leases to grant at most
-// (`room`), leases wanted (the waiters: more than `room` when fair share holds this process back),
-// process token, first lease number, demand TTL. Lease ids are `${token}:${first + i}`, made here
-// rather than sent: a request for dozens of leases would otherwise be a few KB to write and parse.
-// Answers { leases granted, the waiting processes' tokens (comma-separated) }.
-const GRANT = `${NOW}${ANNOUNCE}
-local ttl, limit, room, wanted = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local token, first, demandTtl = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local granted = math.max(0, math.min(limit - redis.call('ZCARD', KEYS[1]), room))
-for i = 0, granted - 1 do
-  redis.call('ZADD', KEYS[1], now + ttl, token .. ':' .. (first + i))
-end
-redis.call('PEXPIRE', KEYS[1], ttl * 2)
-local changed = redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) > 0
-if granted < wanted then
-  changed = (redis.call('ZADD', KEYS[2], now + demandTtl, token) == 1) or changed
-  redis.call('PEXPIRE', KEYS[2], demandTtl * 2)
-else
-  changed = (redis.call('ZREM', KEYS[2], token) == 1) or changed
-end
-if changed then
-  return { granted, announce(token) }
-end
-return { granted, table.concat(redis.call('ZRANGE', KEYS[2], 0, -1), ',') }
-`;
-
-// KEYS: lease set, demand set. ARGV: channel, workload id, process token, '1' when the process no
-// longer waits (its note goes), lease ids to give back. Processes that wait hear of it at once.
-const RELEASE = `${NOW}${ANNOUNCE}
-for i = 5, #ARGV do redis.call('ZREM', KEYS[1], ARGV[i]) end
-local changed = redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) > 0
-if ARGV[4] == '1' then changed = (redis.call('ZREM', KEYS[2], ARGV[3]) == 1) or changed end
-if changed or redis.call('EXISTS', KEYS[2]) == 1 then announce(ARGV[3]) end
-return 1
-`;
-
-const RENEW = `${NOW}
-local ttl = tonumber(ARGV[1])
-for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + ttl, ARGV[i]) end
-redis.call('PEXPIRE', KEYS[1], ttl * 2)
-return 1
-`;
+import type { Keys, WorkloadKeys } from '../core/keys';
+import { grantLeases, parseLeaseNews, releaseLeases, renewLeases } from '../core/redis/fetch-lease-scripts';
 
 /** How long a process's note that it waits for leases lasts without a poll renewing it. */
 const DEMAND_TTL_MS = 1000;
-
-type ScriptedRedis = RedisClient & {
-  chunkmillGrantLeases(
-    key: string, demandKey: string, channel: string, workloadId: string, ttlMs: number, limit: number,
-    room: number, wanted: number, token: string, first: number, demandTtlMs: number,
-  ): Promise<[number, string]>;
-  chunkmillReleaseLeases(key: string, demandKey: string, channel: string, workloadId: string, token: string, withdraw: '0' | '1', ...leases: string[]): Promise<number>;
-  chunkmillRenewLeases(key: string, ...args: Array<string | number>): Promise<number>;
-};
 
 export interface WorkloadSlotsOptions {
   /** How long a lease lives without renewal: how soon a crashed process's slots come back. @defaultValue 30000 */
@@ -117,8 +51,8 @@ interface Waiter {
 
 interface WorkloadState {
   id: string;
-  key: string;
-  demandKey: string;
+  /** The workload's keys: its lease set and demand set are the ones used here. */
+  keys: WorkloadKeys;
   /** Other processes waiting for leases of this workload, as last heard (0: hand every lease off here). */
   othersWaiting: number;
   limit: number;
@@ -140,7 +74,6 @@ interface WorkloadState {
 export type ReleaseSlot = () => void;
 
 export class WorkloadSlots {
-  private readonly redis: ScriptedRedis;
   private readonly options: Required<WorkloadSlotsOptions>;
   private readonly workloads = new Map<string, WorkloadState>();
   /** Short (the demand set lists it and the news carries the list), random, unique enough per process. */
@@ -151,19 +84,13 @@ export class WorkloadSlots {
   private closed = false;
 
   constructor(
-    redis: RedisClient,
+    private readonly redis: RedisClient,
     private readonly subscriber: RedisSubscriber,
     private readonly keys: Keys,
     options: WorkloadSlotsOptions = {},
   ) {
     const leaseTtlMs = options.leaseTtlMs ?? 30_000;
     this.options = { leaseTtlMs, renewEveryMs: leaseTtlMs / 3, waitingPollMs: 250, ...options };
-    this.redis = redis as ScriptedRedis;
-    if (typeof this.redis.chunkmillGrantLeases !== 'function') {
-      redis.defineCommand('chunkmillGrantLeases', { numberOfKeys: 2, lua: GRANT });
-      redis.defineCommand('chunkmillReleaseLeases', { numberOfKeys: 2, lua: RELEASE });
-      redis.defineCommand('chunkmillRenewLeases', { numberOfKeys: 1, lua: RENEW });
-    }
     this.renewTimer = setInterval(() => void this.renew(), this.options.renewEveryMs).unref();
   }
 
@@ -222,11 +149,9 @@ export class WorkloadSlots {
   private state(workloadId: string, limit: number): WorkloadState {
     let state = this.workloads.get(workloadId);
     if (!state) {
-      const keys = this.keys.workload(workloadId);
       state = {
         id: workloadId,
-        key: keys.fetchLeases,
-        demandKey: keys.fetchLeaseDemand,
+        keys: this.keys.workload(workloadId),
         othersWaiting: 0,
         limit,
         held: new Set(),
@@ -271,8 +196,8 @@ export class WorkloadSlots {
   private giveBack(state: WorkloadState, leases: string[]): Promise<unknown> {
     const withdraw = state.demanding && (state.waiters.length === 0 || this.closed);
     if (withdraw) state.demanding = false;
-    return this.redis
-      .chunkmillReleaseLeases(state.key, state.demandKey, this.keys.fetchLeaseChannel, state.id, this.processToken, withdraw ? '1' : '0', ...leases)
+    return releaseLeases
+      .run(this.redis, state.keys, { channel: this.keys.fetchLeaseChannel, workloadId: state.id, token: this.processToken, withdraw: withdraw ? '1' : '0' }, leases)
       .catch(() => undefined);
   }
 
@@ -283,7 +208,7 @@ export class WorkloadSlots {
 
   /** News from the channel: who waits for a workload's leases now, after another process's change. */
   private hear(message: string): void {
-    const [workloadId, announcer, waiting = ''] = message.split(' ');
+    const { workloadId, announcer, waiting } = parseLeaseNews(message);
     const state = this.workloads.get(workloadId);
     if (!state) return;
     const before = state.othersWaiting;
@@ -295,10 +220,9 @@ export class WorkloadSlots {
     else void this.poll(state);
   }
 
-  private othersIn(waiting: string): number {
-    if (waiting === '') return 0;
+  private othersIn(waiting: string[]): number {
     let count = 0;
-    for (const token of waiting.split(',')) if (token !== this.processToken) count++;
+    for (const token of waiting) if (token !== this.processToken) count++;
     return count;
   }
 
@@ -320,13 +244,20 @@ export class WorkloadSlots {
         let granted = 0;
         state.news = false;
         try {
-          const [count, waiting] = await this.redis.chunkmillGrantLeases(
-            state.key, state.demandKey, this.keys.fetchLeaseChannel, state.id, this.options.leaseTtlMs, state.limit,
-            room, wanted, this.processToken, first, DEMAND_TTL_MS,
-          );
-          granted = count;
-          state.demanding = count < wanted;
-          state.othersWaiting = this.othersIn(waiting);
+          const grant = await grantLeases.run(this.redis, state.keys, {
+            channel: this.keys.fetchLeaseChannel,
+            workloadId: state.id,
+            leaseTtlMs: this.options.leaseTtlMs,
+            limit: state.limit,
+            room,
+            wanted,
+            token: this.processToken,
+            firstLease: first,
+            demandTtlMs: DEMAND_TTL_MS,
+          });
+          granted = grant.granted;
+          state.demanding = granted < wanted;
+          state.othersWaiting = this.othersIn(grant.waiting);
         } catch {
           // Redis hiccup: wait and ask again; the waiters' own signals bound how long they wait.
         }
@@ -369,7 +300,7 @@ export class WorkloadSlots {
   private async renew(): Promise<void> {
     for (const state of this.workloads.values()) {
       if (state.held.size === 0) continue;
-      await this.redis.chunkmillRenewLeases(state.key, this.options.leaseTtlMs, ...state.held).catch(() => undefined);
+      await renewLeases.run(this.redis, state.keys, { leaseTtlMs: this.options.leaseTtlMs }, [...state.held]).catch(() => undefined);
     }
   }
 }
