@@ -9,6 +9,7 @@
  * the chunk then fails, and its items run again (those recorded are skipped).
  */
 import type { ChunkPosition } from '../core/results-packing';
+import type { RecordChunkAnswer } from '../core/redis/workload-scripts';
 import type { WorkloadStore } from '../core/workload-store';
 import type { ItemOutcome } from '../core/workload';
 
@@ -18,7 +19,7 @@ export const PROGRESS_MS = 100;
 export class ChunkRecorder {
   private pending: ItemOutcome[] = [];
   private timer?: NodeJS.Timeout;
-  private readonly progressWrites: Array<Promise<unknown>> = [];
+  private readonly progressWrites: Array<Promise<RecordChunkAnswer>> = [];
   private finished = false;
 
   constructor(
@@ -37,14 +38,17 @@ export class ChunkRecorder {
 
   /**
    * Sends what has not been written yet, now, and stops the progress writes. Answers once every write of
-   * the chunk has been answered; rejects with the first that failed.
+   * the chunk has been answered, with the last write's answer (undefined when nothing was left to write);
+   * rejects with the first that failed. `finishesWindowedChunk`: the last write also marks the chunk of
+   * a windowed workload done and claims the next chunks to feed (see WorkloadStore.recordChunk).
    */
-  finish(): Promise<unknown> {
+  async finish(options: { finishesWindowedChunk?: boolean } = {}): Promise<RecordChunkAnswer | undefined> {
     this.stop();
     this.finished = true;
     const writes = this.progressWrites.splice(0);
-    if (this.pending.length > 0) writes.push(this.write());
-    return Promise.all(writes);
+    const last = this.pending.length > 0 ? this.write(options.finishesWindowedChunk) : undefined;
+    await Promise.all(last ? [...writes, last] : writes);
+    return last;
   }
 
   /** Stops the progress writes (what is pending is written only by `finish`). */
@@ -61,9 +65,9 @@ export class ChunkRecorder {
     this.progressWrites.push(written);
   }
 
-  private write(): Promise<unknown> {
+  private write(finishesWindowedChunk = false): Promise<RecordChunkAnswer> {
     const outcomes = this.pending;
     this.pending = [];
-    return this.store.recordChunk(this.workloadId, this.chunk, outcomes);
+    return this.store.recordChunk(this.workloadId, this.chunk, outcomes, { finishesWindowedChunk });
   }
 }

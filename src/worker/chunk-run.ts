@@ -23,6 +23,7 @@ import type { ChunkJobData, ItemOutcome } from '../core/workload';
 import type { CancellationRegistry } from './cancellation-registry';
 import { ChunkRecorder } from './chunk-recorder';
 import { linkedAbort } from './linked-abort';
+import type { CompletionFeeding } from './completion-feeding';
 import type { RecordingOrder } from './recording-order';
 
 export interface ChunkOutcome {
@@ -38,14 +39,25 @@ export interface ChunkRunDeps {
   store: WorkloadStore;
   /** Whether a chunk's last recording may go out ahead of its completion, unanswered. */
   recordingOrder: RecordingOrder;
+  /** Where a windowed chunk leaves the feeding its last write claimed, for after its completion. */
+  feedClaims?: Pick<CompletionFeeding, 'expect'>;
   cancellations: CancellationRegistry;
   /** Aborts when the process is shutting down and its grace period is over. */
   shutdownSignal: AbortSignal;
 }
 
+/** How a runner reports one item's end: its value, or what it threw (an ItemError fails the item). */
+export type SettleItem = (index: number, result: { value: unknown } | { error: unknown }) => void;
+
+/** Runs a chunk's items: one by one (`run`), or all together (`runAll`), whichever it offers. */
 export interface ChunkItemRunner {
   /** Runs item `index` (its index in the workload) and answers its value; an ItemError fails the item. */
-  run(index: number, signal: AbortSignal): Promise<unknown>;
+  run?(index: number, signal: AbortSignal): Promise<unknown>;
+  /**
+   * Runs the items at `indexes` and settles each once, as it ends; answers when all have. For runners
+   * that hand items over in batches: no promise per item.
+   */
+  runAll?(indexes: number[], signal: AbortSignal, settle: SettleItem): Promise<void>;
   /** Failures that another attempt could not change: recorded at once. @defaultValue none */
   isPermanent?(error: ItemError): boolean;
 }
@@ -112,22 +124,40 @@ export async function runChunk(job: Job<ChunkJobData>, token: string | undefined
   const recorder = new ChunkRecorder(deps.store, workloadId, chunkAt);
   const retryable: ItemOutcome[] = [];
   let failed = 0;
+  /** An item failed with something that is not an ItemError (a bug, not the item's fault): the chunk fails. */
+  let unexpected: { error: unknown } | undefined;
+  const settle: SettleItem = (index, result) => {
+    if ('value' in result) {
+      recorder.add({ index, ok: true, value: result.value });
+      return;
+    }
+    const { error } = result;
+    if (signal.aborted) return;
+    if (!(error instanceof ItemError)) {
+      unexpected ??= { error };
+      chunk.abort(error);
+      return;
+    }
+    failed++;
+    const outcome: ItemOutcome = { index, ok: false, code: error.code, message: error.message };
+    if (items.isPermanent?.(error)) recorder.add(outcome);
+    else retryable.push(outcome);
+  };
   try {
-    await Promise.all(
-      unfinished.map(async (index) => {
-        try {
-          recorder.add({ index, ok: true, value: await items.run(index, signal) });
-        } catch (error) {
-          if (signal.aborted) return;
-          if (!(error instanceof ItemError)) throw error;
-          failed++;
-          const outcome: ItemOutcome = { index, ok: false, code: error.code, message: error.message };
-          if (items.isPermanent?.(error)) recorder.add(outcome);
-          else retryable.push(outcome);
-        }
-      }),
-    );
+    if (items.runAll) await items.runAll(unfinished, signal, settle);
+    else {
+      await Promise.all(
+        unfinished.map(async (index) => {
+          try {
+            settle(index, { value: await items.run!(index, signal) });
+          } catch (error) {
+            settle(index, { error });
+          }
+        }),
+      );
+    }
     await begin;
+    if (unexpected) throw unexpected.error;
   } catch (error) {
     // What did finish is kept all the same: the next run skips it.
     await recorder.finish().catch(() => undefined);
@@ -150,12 +180,14 @@ export async function runChunk(job: Job<ChunkJobData>, token: string | undefined
   const retryLater = retryable.length > 0 && !isLastAttempt(job);
   // On the last attempt the failures are the items' final word.
   if (!retryLater) for (const outcome of retryable) recorder.add(outcome);
-  const recorded = recorder.finish();
+  const recorded = recorder.finish({ finishesWindowedChunk: !retryLater && job.data.windowed === true });
   if (retryLater) {
     await recorded;
     const first = retryable[0] as Extract<ItemOutcome, { ok: false }>;
     throw new Error(`${retryable.length} of ${unfinished.length} items failed (first: ${first.code}: ${first.message})`);
   }
+  // A windowed chunk's next chunks, claimed by its last write, are added once its job has completed.
+  if (job.data.windowed) deps.feedClaims?.expect(job, recorded.then((answer) => answer?.feed));
   if (!deps.recordingOrder.sendAhead(recorded, { workloadId, chunkIndex: chunkAt.index })) await recorded;
   return { ran: unfinished.length, failed };
 }

@@ -1,7 +1,8 @@
 /**
- * Runs one compute chunk job: every unfinished item of the chunk goes to the thread pool (in batches,
- * see item-batcher.ts), each outcome is recorded as it arrives (exactly once, see workload-store.ts). Attempts, cancellation and shutdown
- * are the shared chunk skeleton's (chunk-run.ts): a failed item is tried again with its chunk.
+ * Runs one compute chunk job: every unfinished item of the chunk goes to the thread pool in batches
+ * (item-batcher.ts), and each outcome is kept for the chunk's write (exactly once, see workload-store.ts)
+ * as its batch comes back. Attempts, cancellation and shutdown are the shared chunk skeleton's
+ * (chunk-run.ts): a failed item is tried again with its chunk.
  */
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
@@ -44,18 +45,29 @@ export function createComputeProcessor(deps: ComputeProcessorDeps) {
     const cached = job.data.cache && deps.cache ? await CachedItems.load(deps.cache, task, inputs, deps.logger, deps.onCacheLookup) : undefined;
     try {
       return await runChunk(job, token, deps, {
-        async run(index, signal) {
-          const hit = cached?.hit(index - start);
-          if (hit) return hit.value;
-          try {
-            const run = await batcher.run(inputs[index - start], signal);
-            deps.onItemDone?.({ ok: true, runMs: run.runMs, task, final: true });
-            cached?.remember(index - start, run.value);
-            return run.value;
-          } catch (error) {
-            if (error instanceof ItemError && !signal.aborted) deps.onItemDone?.({ ok: false, runMs: 0, task, final: isLastAttempt(job) });
-            throw error;
+        async runAll(indexes, signal, settle) {
+          // Cache hits settle at once; the rest go to the threads, in batches.
+          const toRun: number[] = [];
+          for (const index of indexes) {
+            const hit = cached?.hit(index - start);
+            if (hit) settle(index, { value: hit.value });
+            else toRun.push(index);
           }
+          await batcher.runAll(
+            toRun.map((index) => inputs[index - start]),
+            signal,
+            (position, result) => {
+              const index = toRun[position];
+              if ('run' in result) {
+                deps.onItemDone?.({ ok: true, runMs: result.run.runMs, task, final: true });
+                cached?.remember(index - start, result.run.value);
+                settle(index, { value: result.run.value });
+                return;
+              }
+              if (result.error instanceof ItemError && !signal.aborted) deps.onItemDone?.({ ok: false, runMs: 0, task, final: isLastAttempt(job) });
+              settle(index, { error: result.error });
+            },
+          );
         },
       });
     } finally {

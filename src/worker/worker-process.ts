@@ -74,6 +74,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const shutdown = new AbortController();
   const queues = openQueues(connection, keys);
   const feeder = new ChunkFeeder(connection, keys, queues, { windowChunks: config.CHUNKS_IN_QUEUE_PER_WORKLOAD, ttlSeconds: config.RESULT_TTL_SECONDS });
+  const feeding = new CompletionFeeding(feeder, logger);
   // Every running chunk listens to it (chunk-run.ts links it to the chunk's own signal).
   setMaxListeners(0, shutdown.signal);
 
@@ -95,6 +96,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       guard.wrap(createComputeProcessor({
         store,
         recordingOrder,
+        feedClaims: feeding,
         pool,
         cancellations,
         shutdownSignal: shutdown.signal,
@@ -123,6 +125,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       guard.wrap(createFetchProcessor({
         store,
         recordingOrder,
+        feedClaims: feeding,
         cancellations,
         shutdownSignal: shutdown.signal,
         fetcher,
@@ -137,7 +140,6 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const workers = [['compute', computeWorker], ['fetch', fetchWorker]].filter(
     (entry): entry is ['compute' | 'fetch', Worker] => entry[1] !== false,
   );
-  const feeding = new CompletionFeeding(feeder, logger);
   for (const [kind, worker] of workers) {
     feeding.attach(worker as Worker<ChunkJobData>);
     worker.on('error', (error) => logger.warn({ err: error }, `${kind} worker error`));
