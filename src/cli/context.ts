@@ -11,6 +11,8 @@ export interface CliContext {
   pool: Pool;
   /** One line on stdout. */
   print(line: string): void;
+  /** Text on stdout as it is; resolves once stdout took it, so a slow reader (a pipe) holds back the next. */
+  write(text: string): Promise<void>;
   /** Aborted on Ctrl-C: stops waiting (a workload you follow is not cancelled by it). */
   signal: AbortSignal;
 }
@@ -19,6 +21,7 @@ export function createContext(options: GlobalOptions, signal: AbortSignal): CliC
   return {
     pool: new Pool({ url: options.url, token: options.token }),
     print: (line) => process.stdout.write(`${line}\n`),
+    write: (text) => new Promise((resolve) => process.stdout.write(text, () => resolve())),
     signal,
   };
 }

@@ -49,13 +49,23 @@ const workloadView = z.object({
   finishedAt: isoTime.nullable(),
   durationMs: z.number().nullable(),
 });
+const itemError = z.object({ code: z.string(), message: z.string() });
 const workloadResults = z.object({
   id: z.string(),
   status,
-  results: z.array(z.unknown()).meta({ description: 'results[i] answers inputs[i] (urls[i]); null for a failed or unfinished item' }),
-  errors: z.array(z.object({ index: z.number().int(), code: z.string(), message: z.string() })),
-  reduced: z.union([z.number(), z.string(), z.null()]).meta({ description: 'integers beyond 2^53 as decimal strings' }),
+  total: z.number().int().meta({ description: "the workload's item count (results may hold fewer: a page)" }),
+  offset: z.number().int().meta({ description: 'the index of results[0]' }),
+  results: z.array(z.unknown()).meta({ description: 'results[i] answers inputs[offset + i] (urls[offset + i]); null for a failed or unfinished item' }),
+  errors: z.array(z.object({ index: z.number().int(), ...itemError.shape })).meta({ description: "the failed items of this page" }),
+  reduced: z.union([z.number(), z.string(), z.null()]).meta({ description: 'over every result of the workload, whatever the page; integers beyond 2^53 as decimal strings' }),
 });
+/** One line of the NDJSON results stream. */
+const resultsLine = z.union([
+  z.object({ id: z.string(), status, total: z.number().int(), completed: z.number().int(), failed: z.number().int() }).strict().meta({ title: 'ResultsHead', description: 'the first line: the workload when the stream began' }),
+  z.object({ index: z.number().int(), value: z.unknown() }).strict().meta({ title: 'ResultItem', description: 'an item: its result, or null when it has no outcome yet' }),
+  z.object({ index: z.number().int(), value: z.null(), error: itemError }).strict().meta({ title: 'FailedItem', description: 'a failed item' }),
+  apiError.strict().meta({ title: 'StreamError', description: 'the last line when the stream cannot go on: the workload vanished (WORKLOAD_LOST, NOT_FOUND) or Redis failed (REDIS_UNAVAILABLE)' }),
+]);
 const taskList = z.object({
   tasks: z.array(
     z.object({
@@ -197,11 +207,19 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
       '/v1/workloads/{id}/results': {
         get: {
           tags: ['workloads'],
-          summary: 'Results per item, in input order; `wait` long-polls for the workload to finish (a workload whose state vanishes meanwhile ends the wait within seconds, with 410)',
+          summary:
+            'Results per item, in input order; `offset`/`limit` answer a page (`total` tells the item count); `wait` long-polls for the workload to finish (a workload whose state vanishes meanwhile ends the wait within seconds, with 410). With `Accept: application/x-ndjson`, a stream of any size instead of one body',
           operationId: 'getResults',
           parameters: [idParameter, ...queryParameters(resultsQuery)],
           responses: {
-            '200': json(ref('WorkloadResults'), 'the results so far'),
+            '200': {
+              description:
+                'the results so far. As `application/x-ndjson` (asked for with `Accept`): one JSON text per line, the first `{id, status, total, completed, failed}`, then one line per item of [offset, offset + limit) clipped to total, in index order: `{index, value}` (value null when the item has no outcome yet) or `{index, value: null, error}`. When the stream cannot go on (the workload vanished, Redis failed) its last line is the error envelope; a stream with fewer item lines and no error line broke off',
+              content: {
+                'application/json': { schema: ref('WorkloadResults') },
+                'application/x-ndjson': { schema: ref('ResultsLine') },
+              },
+            },
             '400': errorAnswer('VALIDATION_FAILED'),
             '404': errorAnswer('NOT_FOUND: never seen, or expired'),
             '410': lostAnswer,
@@ -281,6 +299,7 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
         SubmitAnswer: outputSchema(submitAnswer),
         Workload: outputSchema(workloadView),
         WorkloadResults: outputSchema(workloadResults),
+        ResultsLine: { description: 'one line of the NDJSON results stream (the schema applies to each line, not to the whole body)', ...outputSchema(resultsLine) },
         TaskList: outputSchema(taskList),
         StoredArray: outputSchema(storedArray),
         WorkerList: outputSchema(workerList),

@@ -12,6 +12,7 @@ import { WORKLOAD_STATUSES } from '../core/workload';
 import { identityOf } from '../core/tenants';
 import { IdempotencyKeys } from './idempotency';
 import { limitJsonDepth } from './json-depth';
+import { NDJSON, streamResults } from './results-stream';
 import { streamWorkloadEvents } from './workload-event-stream';
 import type { WorkloadPresence } from './workload-presence';
 import { resultsBody, type WorkloadService } from './workload-service';
@@ -26,7 +27,13 @@ export const listQuery = z.object({
   status: z.enum(WORKLOAD_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
 });
-export const resultsQuery = z.object({ wait: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(0) });
+/** Items a results page may ask for: one JSON body of that many items is assembled in memory. */
+export const MAX_RESULTS_LIMIT = 100_000;
+export const resultsQuery = z.object({
+  wait: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(0),
+  offset: z.coerce.number().int().min(0).default(0).meta({ description: 'the first item of the answer' }),
+  limit: z.coerce.number().int().min(1).max(MAX_RESULTS_LIMIT).optional().meta({ description: 'items at most; default: every item from offset' }),
+});
 
 export interface RouteDeps {
   service: WorkloadService;
@@ -101,11 +108,19 @@ export function workloadRoutes(deps: RouteDeps, jsonBody: RequestHandler): Route
     res.json(await service.get(workloadId(req.params.id), identityOf(res)));
   });
 
+  // One JSON body (a page with offset/limit), or with `Accept: application/x-ndjson` a stream of lines.
   router.get('/workloads/:id/results', async (req, res) => {
-    const { wait } = parseOrThrow(resultsQuery, req.query, 'The query');
+    const { wait, offset, limit } = parseOrThrow(resultsQuery, req.query, 'The query');
+    const id = workloadId(req.params.id);
     const aborted = new AbortController();
     res.on('close', () => aborted.abort());
-    res.type('application/json').send(resultsBody(await service.results(workloadId(req.params.id), wait, aborted.signal, identityOf(res))));
+    res.vary('Accept');
+    if (req.accepts(['application/json', NDJSON]) === NDJSON) {
+      const record = await service.resultsRecord(id, wait, aborted.signal, identityOf(res));
+      await streamResults(res, record, { offset, limit }, { store: deps.store, explainMissing: (missing, createdAt) => service.explainMissing(missing, createdAt) });
+      return;
+    }
+    res.type('application/json').send(resultsBody(await service.results(id, wait, aborted.signal, identityOf(res), { offset, limit })));
   });
 
   router.get('/workloads/:id/events', async (req, res) => {

@@ -19,6 +19,7 @@ import { COMMAND_TIMED_OUT } from '../core/redis-connection';
 import { DEFAULT_ELEMENTS_PER_ITEM, findArrayTask } from '../core/array-tasks';
 import type { ArrayStore } from '../core/array-store';
 import { reduceValues } from '../core/reduce';
+import { WorkloadReductions } from './results-reduction';
 import { separateHeaders } from '../core/request-headers';
 import {
   LIMITS,
@@ -52,12 +53,25 @@ import {
  * the route splices it into the body (resultsBody) rather than parse and write out every item again.
  */
 export interface WorkloadResultsJson extends Omit<WorkloadResults, 'results'> {
+  /** The workload's item count (the answer may hold fewer: a page). */
+  total: number;
+  /** The index of the answer's first item: `results[i]` answers item `offset + i`. */
+  offset: number;
   resultsJson: string;
 }
 
-/** The results answer's JSON body: the same fields, in the same order, as WorkloadResults. */
-export function resultsBody({ id, status, resultsJson, errors, reduced }: WorkloadResultsJson): string {
-  return `{"id":${JSON.stringify(id)},"status":${JSON.stringify(status)},"results":${resultsJson},"errors":${JSON.stringify(errors)},"reduced":${JSON.stringify(reduced)}}`;
+/** The results answer's JSON body: WorkloadResults's fields in its order, the page's `total` and `offset` after `status`. */
+export function resultsBody({ id, status, total, offset, resultsJson, errors, reduced }: WorkloadResultsJson): string {
+  return (
+    `{"id":${JSON.stringify(id)},"status":${JSON.stringify(status)},"total":${total},"offset":${offset},` +
+    `"results":${resultsJson},"errors":${JSON.stringify(errors)},"reduced":${JSON.stringify(reduced)}}`
+  );
+}
+
+/** Which items a results answer holds: `[offset, offset + limit)`, every item from `offset` without a limit. */
+export interface ResultsRange {
+  offset: number;
+  limit?: number;
 }
 
 /**
@@ -149,6 +163,7 @@ export interface SubmitAnswer {
 
 export class WorkloadService {
   private readonly schema;
+  private readonly reductions: WorkloadReductions;
 
   constructor(
     private readonly config: Config,
@@ -162,6 +177,7 @@ export class WorkloadService {
     private readonly missing: MissingWorkloads,
   ) {
     this.schema = submissionSchema(config.MAX_ITEMS_PER_WORKLOAD);
+    this.reductions = new WorkloadReductions(store);
   }
 
   /**
@@ -292,45 +308,74 @@ export class WorkloadService {
   }
 
   /**
-   * The results so far; with `waitMs`, first waits (up to that long) for the workload to finish. A
-   * workload whose record vanishes while it waits ends the wait at once (WorkloadPresence), answered as
-   * lost (410) or not found (404) by MissingWorkloads.
+   * The results so far of items `[offset, offset + limit)` (every item by default); with `waitMs`, first
+   * waits (up to that long) for the workload to finish. `reduced` is always over the whole workload.
    */
-  async results(id: string, waitMs: number, signal?: AbortSignal, identity: Identity = OPEN_IDENTITY): Promise<WorkloadResultsJson> {
-    // Watching before the first read makes that read the check: a finish in between is not missed.
-    const watch = waitMs > 0 ? this.finished.watch(id) : undefined;
-    let seen: WorkloadRecord | undefined;
-    try {
-      if (watch) {
-        // A stalled Redis must not hold the request: past the deadline it is a 503.
-        await this.finished.ready(this.config.REDIS_COMMAND_TIMEOUT_MS);
-        seen = await this.require(id, identity);
-        if (!FINAL_STATUSES.has(seen.status)) {
-          const gone = new AbortController();
-          const unwatch = this.presence.watch(id, () => gone.abort());
-          try {
-            // A record gone counts as final: the read below then answers why it is gone.
-            const isFinal = async (): Promise<boolean> => FINAL_STATUSES.has((await this.store.status(id)) ?? 'cancelled');
-            await watch.finished(waitMs, isFinal, signal ? AbortSignal.any([signal, gone.signal]) : gone.signal);
-          } finally {
-            unwatch();
-          }
-        }
-      }
-    } finally {
-      watch?.close();
-    }
+  async results(id: string, waitMs: number, signal?: AbortSignal, identity: Identity = OPEN_IDENTITY, range: ResultsRange = { offset: 0 }): Promise<WorkloadResultsJson> {
+    const seen = await this.waitForFinish(id, waitMs, signal, identity);
     // The record and the first chunks' outcomes together, in one round trip.
-    const read = await this.store.getWithResults(id);
+    const read = await this.store.getWithResults(id, range);
     if (!read) throw await this.missing.explain(id, seen?.createdAt);
     if (!canSee(identity, read.record.tenant)) throw noSuchWorkload(id);
     this.missing.remember(id, read.record.createdAt);
     const { record, resultsJson, errors } = read;
-    const reduced =
-      record.reduce && record.status === 'completed'
-        ? reduceValues(record.reduce, JSON.parse(resultsJson) as unknown[])
-        : null;
-    return { id, status: record.status, resultsJson, errors, reduced };
+    return { id, status: record.status, total: record.total, offset: range.offset, resultsJson, errors, reduced: await this.reduced(record, resultsJson, range) };
+  }
+
+  /**
+   * The workload, for a results stream: with `waitMs`, once it has finished or the wait is over. Errors as
+   * `results` (404, 410, 503), before anything is streamed.
+   */
+  async resultsRecord(id: string, waitMs: number, signal?: AbortSignal, identity: Identity = OPEN_IDENTITY): Promise<WorkloadRecord> {
+    const seen = await this.waitForFinish(id, waitMs, signal, identity);
+    const record = await this.store.get(id);
+    if (!record) throw await this.missing.explain(id, seen?.createdAt);
+    if (!canSee(identity, record.tenant)) throw noSuchWorkload(id);
+    this.missing.remember(id, record.createdAt);
+    return record;
+  }
+
+  /**
+   * With `waitMs`, waits (up to that long) for the workload to finish; answers the record as seen before
+   * waiting (undefined without a wait). A workload whose record vanishes while it waits ends the wait at
+   * once (WorkloadPresence); the read after it then answers lost (410) or not found (404), by MissingWorkloads.
+   */
+  private async waitForFinish(id: string, waitMs: number, signal: AbortSignal | undefined, identity: Identity): Promise<WorkloadRecord | undefined> {
+    if (waitMs <= 0) return undefined;
+    // Watching before the first read makes that read the check: a finish in between is not missed.
+    const watch = this.finished.watch(id);
+    try {
+      // A stalled Redis must not hold the request: past the deadline it is a 503.
+      await this.finished.ready(this.config.REDIS_COMMAND_TIMEOUT_MS);
+      const seen = await this.require(id, identity);
+      if (!FINAL_STATUSES.has(seen.status)) {
+        const gone = new AbortController();
+        const unwatch = this.presence.watch(id, () => gone.abort());
+        try {
+          // A record gone counts as final: the read after the wait then answers why it is gone.
+          const isFinal = async (): Promise<boolean> => FINAL_STATUSES.has((await this.store.status(id)) ?? 'cancelled');
+          await watch.finished(waitMs, isFinal, signal ? AbortSignal.any([signal, gone.signal]) : gone.signal);
+        } finally {
+          unwatch();
+        }
+      }
+      return seen;
+    } finally {
+      watch.close();
+    }
+  }
+
+  /**
+   * The reduction over every result, given once the workload completed with `reduce`. When the answer
+   * holds every item, from its own text; otherwise from the whole workload, read in pages.
+   */
+  private async reduced(record: WorkloadRecord, resultsJson: string, range: ResultsRange): Promise<number | string | null> {
+    if (!record.reduce || record.status !== 'completed') return null;
+    const whole = range.offset === 0 && (range.limit === undefined || range.limit >= record.total);
+    if (whole) return reduceValues(record.reduce, JSON.parse(resultsJson) as unknown[]);
+    const reduced = await this.reductions.of(record);
+    if (reduced === undefined) throw await this.missing.explain(record.id, record.createdAt);
+    return reduced;
   }
 
   /** Cancels; a second cancel answers the same, cancelling a finished workload is a conflict. */

@@ -77,9 +77,29 @@ export interface SubmitAnswer {
 export interface ResultsAnswer<Output = unknown> {
   id: string;
   status: WorkloadStatus;
+  /** The workload's item count (`results` may hold fewer: a page). */
+  total: number;
+  /** `results[i]` answers item `offset + i`. */
+  offset: number;
   results: Array<Output | null>;
   errors: ItemErrorView[];
   reduced: number | string | null;
+}
+
+/** The first line of a results stream (`Accept: application/x-ndjson`): the workload when the stream began. */
+export interface ResultsStreamHead {
+  id: string;
+  status: WorkloadStatus;
+  total: number;
+  completed: number;
+  failed: number;
+}
+
+/** One item of a results stream: its value, `null` with `error` for a failed item, `null` alone for one not finished. */
+export interface ResultEntry<Output = unknown> {
+  index: number;
+  value: Output | null;
+  error?: { code: string; message: string };
 }
 
 /** The result of one fetch item. */

@@ -40,9 +40,9 @@ export class HttpClient {
     });
   }
 
-  /** Opens a streaming GET (Server-Sent Events) and answers its body. */
-  async stream(path: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
-    const response = await this.send('GET', path, { signal }, 'text/event-stream');
+  /** Opens a streaming GET (Server-Sent Events, or `accept`: NDJSON) and answers its body. */
+  async stream(path: string, signal?: AbortSignal, accept = 'text/event-stream'): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.send('GET', path, { signal }, accept);
     if (!response.body) throw new ChunkmillConnectionError(`GET ${path} answered without a body`);
     return response.body as ReadableStream<Uint8Array>;
   }

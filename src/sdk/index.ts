@@ -1,6 +1,6 @@
 /** The chunkmill SDK: a `multiprocessing.Pool`-shaped client for a chunkmill cluster. */
 export { Pool } from './pool';
-export type { PoolOptions, CallOptions, SubmitOptions, MapOptions, ImapOptions, FetchOptions, ResultsOptions, ErrorMode, Outcome } from './pool';
+export type { PoolOptions, CallOptions, SubmitOptions, MapOptions, ImapOptions, FetchOptions, ResultsOptions, ResultsStream, ErrorMode, Outcome } from './pool';
 export { AsyncResult } from './async-result';
 export {
   ChunkmillClientError,

@@ -1,10 +1,13 @@
 /**
  * `Pool`: Python's `multiprocessing.Pool`, over a chunkmill cluster.
  *
- *   map          submit, wait, answer every result in input order (throws on a failed item)
+ *   map          submit, wait, answer every result in input order (throws on a failed item); a big
+ *                workload's results are read in pages of `resultsPageSize` items
  *   imap         yield results in input order as they become available; at most `lookAhead` items are
- *                submitted and not yet yielded at any time (the input is submitted in windows)
- *   imapUnordered  yield results in completion order, read from the workload's event stream
+ *                submitted and not yet yielded at any time (the input is submitted in windows, each
+ *                window's results read item by item from its event stream)
+ *   imapUnordered  yield results in completion order, read item by item from the workload's event stream
+ *   resultEntries  an existing workload's results, item by item, from the NDJSON results stream
  *   applyAsync   submit one item, answer a handle whose `get(timeoutMs)` waits for it
  *   fetch        a fetch workload (I/O: many URLs at once), results in input order
  *
@@ -34,10 +37,13 @@ import type {
   WorkloadOptions,
   WorkloadStatus,
   WorkloadView,
+  ResultEntry,
+  ResultsStreamHead,
 } from './api-types';
 import { autoChunkSize } from './chunk-size';
 import { apiErrorOf, ChunkmillApiError, ChunkmillConnectionError, ItemFailedError, WorkloadCancelledError } from './errors';
 import { HttpClient } from './http-client';
+import { readNdjson } from './ndjson-stream';
 import { readSse } from './sse-stream';
 import type { BuiltInTaskTypes, TaskInput, TaskMap, TaskName, TaskOutput } from './task-types';
 
@@ -46,10 +52,10 @@ const FINAL: ReadonlySet<WorkloadStatus> = new Set(['completed', 'failed', 'canc
 const MAX_STREAM_RECONNECTS = 5;
 const STREAM_RECONNECT_DELAY_MS = 250;
 /**
- * The HTTP status of the errors an event stream may end with (its own answer was a 200): what a request
- * for the workload would answer at that moment.
+ * The HTTP status of the errors an event stream or a results stream may end with (its own answer was a
+ * 200): what a request for the workload would answer at that moment.
  */
-const STREAMED_ERROR_STATUS: Record<string, number> = { WORKLOAD_LOST: 410, NOT_FOUND: 404 };
+const STREAMED_ERROR_STATUS: Record<string, number> = { WORKLOAD_LOST: 410, NOT_FOUND: 404, REDIS_UNAVAILABLE: 503 };
 
 export interface PoolOptions {
   /** The producer API's base URL. @defaultValue `process.env.CHUNKMILL_URL`, else `http://127.0.0.1:3000` */
@@ -63,6 +69,11 @@ export interface PoolOptions {
   parallelism?: number;
   /** The longest single long-poll request while waiting for results, in ms. @defaultValue 30000 */
   pollMs?: number;
+  /**
+   * Items per results request when `map` and `fetch` read a workload's results: a bigger workload is read
+   * in several pages, never as one body. At most 100000 (the server's limit). @defaultValue 100000
+   */
+  resultsPageSize?: number;
   /** The fetch implementation. @defaultValue `globalThis.fetch` */
   fetch?: typeof fetch;
 }
@@ -111,6 +122,18 @@ export interface FetchOptions<Mode extends ErrorMode = 'throw'> extends MapOptio
 export interface ResultsOptions extends CallOptions {
   /** Long-poll up to this many ms for the workload to finish. @defaultValue 0 (answer at once) */
   waitMs?: number;
+  /** The first item to answer. @defaultValue 0 */
+  offset?: number;
+  /** Items at most (1 to 100000). @defaultValue every item from `offset` */
+  limit?: number;
+}
+
+/** A results stream: the workload as it was when the stream began, and its items in index order. */
+export interface ResultsStream<Output = unknown> extends ResultsStreamHead {
+  /** The index of the first entry. */
+  offset: number;
+  /** Every item of the range, in index order; read it once, or `return()` it to close the stream. */
+  entries: AsyncGenerator<ResultEntry<Output>, void, undefined>;
 }
 
 /** One finished item as the event stream reports it. */
@@ -120,7 +143,7 @@ interface StreamItem {
   error?: { code: string; message: string };
 }
 
-const DEFAULTS = { parallelism: 16, pollMs: 30_000, lookAhead: 1000 } as const;
+const DEFAULTS = { parallelism: 16, pollMs: 30_000, lookAhead: 1000, resultsPageSize: 100_000 } as const;
 
 /**
  * A client for a chunkmill cluster shaped like `multiprocessing.Pool`. `Tasks` types the task names:
@@ -168,7 +191,7 @@ export class Pool<Tasks extends TaskMap = BuiltInTaskTypes> {
   ): Promise<Array<Outcome<TaskOutput<Tasks, Name>, Mode>>> {
     const { id } = await this.submit(this.computeSubmission(task, inputs, options), options);
     return this.owning([id], options.signal, async () => {
-      const answer = await this.waitForResults(id, Infinity, options.signal);
+      const answer = await this.allResults(id, options.signal);
       return outcomes(answer, options.errors ?? 'throw') as Array<Outcome<TaskOutput<Tasks, Name>, Mode>>;
     });
   }
@@ -298,7 +321,7 @@ export class Pool<Tasks extends TaskMap = BuiltInTaskTypes> {
   ): Promise<Array<Outcome<FetchResult<Value>, Mode>>> {
     const { id } = await this.submit(this.fetchSubmission(urls, options), options);
     return this.owning([id], options.signal, async () => {
-      const answer = await this.waitForResults(id, Infinity, options.signal);
+      const answer = await this.allResults(id, options.signal);
       return outcomes(answer, options.errors ?? 'throw') as Array<Outcome<FetchResult<Value>, Mode>>;
     });
   }
@@ -355,9 +378,59 @@ export class Pool<Tasks extends TaskMap = BuiltInTaskTypes> {
     return this.http.json<WorkloadView>('GET', `/v1/workloads/${encodeURIComponent(id)}`, options);
   }
 
-  /** `GET /v1/workloads/:id/results`, long-polling up to `waitMs` (in steps of at most `pollMs`). */
+  /**
+   * `GET /v1/workloads/:id/results`, long-polling up to `waitMs` (in steps of at most `pollMs`): items
+   * `[offset, offset + limit)` (every item by default) in one answer. For a big workload, read pages
+   * (`offset`, `limit`) or `resultEntries`.
+   */
   results<Output = unknown>(id: string, options: ResultsOptions = {}): Promise<ResultsAnswer<Output>> {
-    return this.waitForResults(id, options.waitMs ?? 0, options.signal) as Promise<ResultsAnswer<Output>>;
+    return this.waitForResults(id, options.waitMs ?? 0, options.signal, options) as Promise<ResultsAnswer<Output>>;
+  }
+
+  /**
+   * The results as a stream (`Accept: application/x-ndjson`), for a workload of any size: the workload's
+   * status and counters when the stream began, then every item of `[offset, offset + limit)` in index
+   * order as it arrives. With `waitMs`, first waits (up to that long) for the workload to finish. The
+   * entries throw `WorkloadLostError` (or `ChunkmillApiError` `NOT_FOUND`, `REDIS_UNAVAILABLE`) when the
+   * server ended the stream with an error, `ChunkmillConnectionError` when it broke off before the last item.
+   */
+  async resultsStream<Output = unknown>(id: string, options: ResultsOptions = {}): Promise<ResultsStream<Output>> {
+    const offset = options.offset ?? 0;
+    // The wait is a long-poll for a one-item page: the stream then starts on the finished workload.
+    if ((options.waitMs ?? 0) > 0) await this.waitForResults(id, options.waitMs!, options.signal, { limit: 1 });
+    const body = await this.http.stream(`/v1/workloads/${encodeURIComponent(id)}/results${rangeQuery({ offset, limit: options.limit })}`, options.signal, 'application/x-ndjson');
+    const lines = readNdjson(body);
+    const first = await lines.next().catch((error: unknown) => {
+      throw options.signal?.aborted ? options.signal.reason : error;
+    });
+    if (first.done) throw new ChunkmillConnectionError(`the results stream of workload ${id} ended before its first line`);
+    if (isErrorLine(first.value)) throw streamedError(first.value);
+    const head = first.value as ResultsStreamHead;
+    // Every item of the range has its line: fewer lines means the stream broke off.
+    const expected = Math.max(0, Math.min(head.total, options.limit === undefined ? head.total : offset + options.limit) - offset);
+    const brokenOff = (count: number, cause?: unknown): ChunkmillConnectionError =>
+      new ChunkmillConnectionError(`the results stream of workload ${id} ended after ${count} of ${expected} items`, { cause });
+    async function* entries(): AsyncGenerator<ResultEntry<Output>, void, undefined> {
+      let count = 0;
+      try {
+        for await (const line of lines) {
+          if (isErrorLine(line)) throw streamedError(line);
+          count++;
+          yield line as ResultEntry<Output>;
+        }
+      } catch (error) {
+        if (options.signal?.aborted) throw options.signal.reason;
+        if (error instanceof ChunkmillApiError) throw error;
+        throw brokenOff(count, error);
+      }
+      if (count < expected) throw brokenOff(count);
+    }
+    return { id: head.id, status: head.status, total: head.total, completed: head.completed, failed: head.failed, offset, entries: entries() };
+  }
+
+  /** `resultsStream`'s entries alone: every item of the range, in index order. */
+  async *resultEntries<Output = unknown>(id: string, options: ResultsOptions = {}): AsyncGenerator<ResultEntry<Output>, void, undefined> {
+    yield* (await this.resultsStream<Output>(id, options)).entries;
   }
 
   /** `GET /v1/workloads`: recent workloads, newest first. */
@@ -437,14 +510,33 @@ export class Pool<Tasks extends TaskMap = BuiltInTaskTypes> {
     if (done?.status === 'cancelled') throw new WorkloadCancelledError(id);
   }
 
-  /** Long-polls the results until the workload is final or `timeoutMs` has passed; answers the last answer. */
-  private async waitForResults(id: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<ResultsAnswer> {
+  /**
+   * Long-polls the results (of `range`: every item by default) until the workload is final or `timeoutMs`
+   * has passed; answers the last answer.
+   */
+  private async waitForResults(id: string, timeoutMs: number, signal: AbortSignal | undefined, range: { offset?: number; limit?: number } = {}): Promise<ResultsAnswer> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const waitMs = Math.max(0, Math.min(this.options.pollMs, deadline - Date.now()));
-      const answer = await this.http.json<ResultsAnswer>('GET', `/v1/workloads/${encodeURIComponent(id)}/results?wait=${Math.floor(waitMs)}`, { signal });
+      const answer = await this.http.json<ResultsAnswer>('GET', `/v1/workloads/${encodeURIComponent(id)}/results${rangeQuery(range, Math.floor(waitMs))}`, { signal });
       if (FINAL.has(answer.status) || Date.now() >= deadline) return answer;
     }
+  }
+
+  /** Waits for the workload to finish, then reads every result, in pages of `resultsPageSize` items. */
+  private async allResults(id: string, signal: AbortSignal | undefined): Promise<ResultsAnswer> {
+    const limit = this.options.resultsPageSize;
+    const first = await this.waitForResults(id, Infinity, signal, { limit });
+    if (first.status === 'cancelled' || first.results.length >= first.total) return first;
+    let results = first.results;
+    let errors = first.errors;
+    // A final workload's results no longer change: the pages fit together.
+    for (let offset = results.length; offset < first.total; offset += limit) {
+      const page = await this.http.json<ResultsAnswer>('GET', `/v1/workloads/${encodeURIComponent(id)}/results${rangeQuery({ offset, limit })}`, { signal });
+      results = results.concat(page.results);
+      errors = errors.concat(page.errors);
+    }
+    return { ...first, results, errors };
   }
 
   /** Runs `work` for workloads this call submitted; if the signal aborts, cancels them before rethrowing. */
@@ -506,6 +598,21 @@ function outcomes(answer: ResultsAnswer, mode: ErrorMode): unknown[] {
   const values: unknown[] = [...answer.results];
   for (const failure of failures) values[failure.index] = new ItemFailedError(answer.id, failure.index, failure.code, failure.message);
   return values;
+}
+
+/** The query of a results request: `wait`, `offset` and `limit` where given. */
+function rangeQuery(range: { offset?: number; limit?: number }, waitMs?: number): string {
+  const query = new URLSearchParams();
+  if (waitMs !== undefined) query.set('wait', String(waitMs));
+  if (range.offset) query.set('offset', String(range.offset));
+  if (range.limit !== undefined) query.set('limit', String(range.limit));
+  const text = query.toString();
+  return text ? `?${text}` : '';
+}
+
+/** Whether a results stream's line is the error envelope it ends with when it cannot go on. */
+function isErrorLine(line: unknown): line is { error: { code?: unknown; message?: unknown; details?: unknown } } {
+  return typeof line === 'object' && line !== null && 'error' in line && !('index' in line);
 }
 
 /** An event stream's `error` event (the server's error envelope) as the error a request would have thrown. */

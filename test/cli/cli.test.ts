@@ -63,7 +63,7 @@ describe('chunkmill CLI', () => {
 
     const results = await runCli(['results', answer.id], env);
     expect(results.code).toBe(0);
-    expect(JSON.parse(results.stdout)).toEqual({ id: answer.id, status: 'completed', results: new Array(20).fill(2664667000), errors: [], reduced: 53293340000 });
+    expect(JSON.parse(results.stdout)).toEqual({ id: answer.id, status: 'completed', total: 20, offset: 0, results: new Array(20).fill(2664667000), errors: [], reduced: 53293340000 });
 
     const ndjson = await runCli(['results', answer.id, '--format', 'ndjson'], env);
     const items = ndjson.stdout.trim().split('\n').map((line) => JSON.parse(line));
@@ -129,6 +129,32 @@ describe('chunkmill CLI', () => {
     expect((await runCli(['watch', slowId], env)).code).toBe(1);
     expect((await runCli(['cancel', id], env)).code).toBe(7);
   });
+
+  it('results of a workload bigger than one page: NDJSON streamed, the JSON document written page by page', async () => {
+    const total = 150_000;
+    const inputs = Array.from({ length: total }, (_, i) => (i === 120_000 ? -1 : i));
+    const submitted = await runCli(['submit', 'throwsOn', '--file', '-', '--chunk-size', '5000', '--attempts', '1', '-q'], env, inputs.join('\n'));
+    expect(submitted.code).toBe(0);
+    const id = submitted.stdout.trim();
+
+    const ndjson = await runCli(['results', id, '--wait', '120000', '--format', 'ndjson'], env);
+    expect(ndjson.code).toBe(1);
+    const lines = ndjson.stdout.trim().split('\n');
+    expect(lines).toHaveLength(total);
+    lines.forEach((line, index) => {
+      const expected = index === 120_000 ? `{"index":${index},"value":null,"error":{"code":"TASK_ERROR",` : `{"index":${index},"value":${index}}`;
+      if (!line.startsWith(expected)) throw new Error(`line ${index} is ${line}`);
+    });
+
+    const json = await runCli(['results', id], env);
+    expect(json.code).toBe(1);
+    expect(json.stdout.endsWith('}\n')).toBe(true);
+    const document = JSON.parse(json.stdout);
+    expect(Object.keys(document)).toEqual(['id', 'status', 'total', 'offset', 'results', 'errors', 'reduced']);
+    expect(document).toMatchObject({ id, status: 'failed', total, offset: 0, reduced: null });
+    expect(document.results).toEqual(inputs.map((input) => (input < 0 ? null : input)));
+    expect(document.errors).toEqual([{ index: 120_000, code: 'TASK_ERROR', message: expect.stringContaining('negative input -1') }]);
+  }, 180_000);
 
   it('tasks lists the tasks, workers the worker hosts; --help and --version exit 0; npx chunkmill runs the bin', async () => {
     const tasks = await runCli(['tasks'], env);

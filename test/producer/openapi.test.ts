@@ -81,6 +81,35 @@ describe('OpenAPI document', () => {
     expect(validate({ type: 'fetch', urls: ['http://api.example/x'], concurrency: 17 })).toBe(true);
   });
 
+  it('documents the results pages and stream, and what the producer answers validates against them', async () => {
+    const operation = document.paths['/v1/workloads/{id}/results'].get;
+    expect(operation.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(['id', 'wait', 'offset', 'limit']);
+    expect(operation.parameters.find((parameter: { name: string }) => parameter.name === 'limit').schema).toMatchObject({ minimum: 1, maximum: 100000 });
+    expect(Object.keys(operation.responses['200'].content)).toEqual(['application/json', 'application/x-ndjson']);
+    const ajv = new Ajv2020({ strict: false });
+    ajv.addSchema(document, 'openapi.json');
+    const check = (schema: string, value: unknown): void => {
+      const validate = ajv.getSchema(`openapi.json#/components/schemas/${schema}`)!;
+      if (!validate(value)) throw new Error(`${JSON.stringify(value)} is not a ${schema}: ${ajv.errorsText(validate.errors)}`);
+    };
+
+    const id = await producer.api.submit({ type: 'compute', task: 'sumSquares', inputs: [1, 2, 3, 4], chunkSize: 2 });
+    const page = await producer.api.get(`/v1/workloads/${id}/results?offset=1&limit=2`);
+    expect(page.body).toMatchObject({ total: 4, offset: 1, results: [null, null] });
+    check('WorkloadResults', page.body);
+    const refused = await producer.api.get(`/v1/workloads/${id}/results?limit=0`);
+    expect(refused.status).toBe(400);
+    check('Error', refused.body);
+
+    const stream = await fetch(`${producer.api.baseUrl}/v1/workloads/${id}/results`, { headers: { accept: 'application/x-ndjson' } });
+    expect(stream.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+    const lines = (await stream.text()).trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines).toHaveLength(5);
+    for (const line of lines) check('ResultsLine', line);
+    for (const line of [{ index: 3, value: null, error: { code: 'TASK_ERROR', message: 'no' } }, { error: { code: 'WORKLOAD_LOST', message: 'gone', details: [{ id }] } }]) check('ResultsLine', line);
+    expect(() => check('ResultsLine', { index: 3, value: 1, surplus: true })).toThrow();
+  });
+
   it('every request example in the README validates against the document', async () => {
     const readme = readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
     const bodies = curlBodies(readme);

@@ -40,7 +40,7 @@ describe('producer API', () => {
     const list = await harness.api.get('/v1/workloads?status=queued&limit=5');
     expect(list.body.workloads.map((w: { id: string }) => w.id)).toEqual([answer.body.id]);
     const results = await harness.api.get(`/v1/workloads/${answer.body.id}/results`);
-    expect(results.body).toEqual({ id: answer.body.id, status: 'queued', results: new Array(20).fill(null), errors: [], reduced: null });
+    expect(results.body).toEqual({ id: answer.body.id, status: 'queued', total: 20, offset: 0, results: new Array(20).fill(null), errors: [], reduced: null });
   });
 
   it('picks a default chunk size', async () => {

@@ -238,6 +238,60 @@ describe('Pool (SDK)', () => {
     }
   });
 
+  it('imap over many windows yields every item in input order', async () => {
+    const inputs = Array.from({ length: 3000 }, (_, i) => i);
+    const values: number[] = [];
+    for await (const value of pool.imap('throwsOn', inputs, { lookAhead: 1000, chunkSize: 100 })) values.push(value as number);
+    expect(values).toEqual(inputs);
+  });
+
+  it('map reads a workload bigger than resultsPageSize in pages, every item in order', async () => {
+    const urls: string[] = [];
+    const counting: typeof fetch = (input, init) => {
+      urls.push(String(input));
+      return fetch(input, init);
+    };
+    const paging = new Pool({ url: chunkmill.api.baseUrl, fetch: counting, resultsPageSize: 7 });
+    const inputs = Array.from({ length: 30 }, (_, i) => (i === 22 ? -22 : i));
+    const values = await paging.map('throwsOn', inputs, { attempts: 1, errors: 'yield' });
+    expect(values.map((value) => (value instanceof ItemFailedError ? value.index : value))).toEqual(inputs.map((input) => Math.abs(input)));
+    expect(values[22]).toMatchObject({ name: 'ItemFailedError', code: 'TASK_ERROR' });
+    const pages = urls.filter((url) => url.includes('/results')).map((url) => new URL(url).search);
+    // Long-polls for the first page until the workload is final, then the other pages.
+    expect(pages.at(-5)).toMatch(/^\?wait=\d+&limit=7$/);
+    expect(pages.slice(-4)).toEqual(['?offset=7&limit=7', '?offset=14&limit=7', '?offset=21&limit=7', '?offset=28&limit=7']);
+  });
+
+  it('results in pages, and resultEntries / resultsStream over the NDJSON stream', async () => {
+    const inputs = Array.from({ length: 25 }, (_, i) => (i === 11 ? -11 : i));
+    const { id } = await pool.submitCompute('throwsOn', inputs, { chunkSize: 4, attempts: 1 });
+    const page = await pool.results(id, { waitMs: 10_000, offset: 10, limit: 3 });
+    expect(page).toMatchObject({ status: 'failed', total: 25, offset: 10, results: [10, null, 12], errors: [{ index: 11, code: 'TASK_ERROR' }] });
+
+    const entries = [];
+    for await (const entry of pool.resultEntries(id)) entries.push(entry);
+    expect(entries.map((entry) => entry.index)).toEqual(inputs.map((_, i) => i));
+    expect(entries[11]).toEqual({ index: 11, value: null, error: { code: 'TASK_ERROR', message: expect.stringContaining('negative input -11') } });
+    expect(entries[24]).toEqual({ index: 24, value: 24 });
+
+    const stream = await pool.resultsStream<number>(id, { offset: 20, limit: 10 });
+    expect(stream).toMatchObject({ id, status: 'failed', total: 25, completed: 24, failed: 1, offset: 20 });
+    const tail: Array<number | null> = [];
+    for await (const entry of stream.entries) tail.push(entry.value);
+    expect(tail).toEqual([20, 21, 22, 23, 24]);
+    await expect(pool.resultsStream('no-such-workload')).rejects.toMatchObject({ code: 'NOT_FOUND', status: 404 });
+    await expect(pool.results(id, { limit: 0 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', status: 400 });
+  });
+
+  it('resultEntries waits for the workload with waitMs, then streams', async () => {
+    const { id } = await pool.submitCompute('sleep', [{ ms: 300 }, { ms: 10 }], { chunkSize: 1 });
+    const stream = await pool.resultsStream(id, { waitMs: 20_000 });
+    expect(stream.status).toBe('completed');
+    const values = [];
+    for await (const entry of stream.entries) values.push(entry.value);
+    expect(values).toHaveLength(2);
+  });
+
   it('cancel, tasks, results and events', async () => {
     const { id } = await pool.submitCompute('sleep', [{ ms: 20_000 }]);
     expect((await pool.cancel(id)).status).toBe('cancelled');
