@@ -33,7 +33,7 @@ export interface ResultsStreamDeps {
 }
 
 /** Waits until `res` takes writes again, or the client went away. */
-function drained(res: Response): Promise<void> {
+export function drained(res: Response): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       res.off('drain', done);

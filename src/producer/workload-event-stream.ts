@@ -19,10 +19,13 @@ import { parseWorkloadEvent, type EventItem, type WorkloadEvent, type WorkloadSt
 import { FINAL_STATUSES, type WorkloadRecord } from '../core/workload';
 import { errorEnvelope } from '../core/errors';
 import { OPEN_IDENTITY, type Identity } from '../core/tenants';
+import { drained } from './results-stream';
 import type { WorkloadPresence } from './workload-presence';
 import type { WorkloadService } from './workload-service';
 
 const HEARTBEAT_MS = 15_000;
+/** Items of the snapshot read and written at a time. */
+const SNAPSHOT_PAGE = 10_000;
 
 type Progress = Pick<WorkloadRecord, 'status' | 'completed' | 'failed' | 'total'>;
 
@@ -94,7 +97,13 @@ export async function streamWorkloadEvents(
     if (ended) return;
     if (!record) return lose();
     sendProgress(record);
-    await deps.store.forEachOutcome(record, (index, slot) => sendItem(slot.kind === 'ok' ? { index, json: slot.json } : { index, error: slot.error }));
+    // Page by page, each written only once the client took the last: a big workload's snapshot is
+    // never held whole in this process.
+    for (let from = 0; from < record.total && !ended; from += SNAPSHOT_PAGE) {
+      await deps.store.forEachOutcome(record, (index, slot) => sendItem(slot.kind === 'ok' ? { index, json: slot.json } : { index, error: slot.error }), from, Math.min(record.total, from + SNAPSHOT_PAGE));
+      if (res.writableNeedDrain && !closed) await drained(res);
+    }
+    if (ended) return;
     if (FINAL_STATUSES.has(record.status)) finish(record);
   };
 

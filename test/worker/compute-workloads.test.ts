@@ -17,7 +17,7 @@ describe('compute workloads', () => {
   it("runs the notebook's Pool.map: twenty 2664667000 and an exact sum", async () => {
     const id = await chunkmill.api.submit({ type: 'compute', task: 'sumSquares', inputs: new Array(20).fill(2000), reduce: 'sum' });
     const answer = await chunkmill.api.results(id);
-    expect(answer).toEqual({ id, status: 'completed', results: new Array(20).fill(2664667000), errors: [], reduced: 53293340000 });
+    expect(answer).toEqual({ id, status: 'completed', total: 20, offset: 0, results: new Array(20).fill(2664667000), errors: [], reduced: 53293340000 });
     const view = (await chunkmill.api.get(`/v1/workloads/${id}`)).body;
     expect(view).toMatchObject({ status: 'completed', total: 20, completed: 20, failed: 0, chunks: 20 });
     expect(view.durationMs).toBeGreaterThanOrEqual(0);
