@@ -20,11 +20,11 @@ import { ItemError } from '../core/errors';
 import { chunkPosition } from '../core/results-packing';
 import type { WorkloadStore } from '../core/workload-store';
 import type { ChunkJobData, ItemOutcome } from '../core/workload';
-import type { CancellationRegistry } from './cancellation-registry';
 import { ChunkRecorder } from './chunk-recorder';
 import { linkedAbort } from './linked-abort';
 import type { CompletionFeeding } from './completion-feeding';
 import type { RecordingOrder } from './recording-order';
+import type { WorkloadSessions } from './workload-session';
 
 export interface ChunkOutcome {
   /** Items that ran in this attempt. */
@@ -41,7 +41,8 @@ export interface ChunkRunDeps {
   recordingOrder: RecordingOrder;
   /** Where a windowed chunk leaves the feeding its last write claimed, for after its completion. */
   feedClaims?: Pick<CompletionFeeding, 'expect'>;
-  cancellations: CancellationRegistry;
+  /** Per workload: a chunk retains its workload's session, to be stopped when the workload is cancelled. */
+  sessions: WorkloadSessions;
   /** Aborts when the process is shutting down and its grace period is over. */
   shutdownSignal: AbortSignal;
 }
@@ -77,13 +78,15 @@ export async function runChunk(job: Job<ChunkJobData>, token: string | undefined
   const signal = chunk.signal;
   let cancelled = false;
   let finalStatus: string | undefined;
-  const unregister = deps.cancellations.register(workloadId, (reason) => {
+  const session = deps.sessions.retain(workloadId);
+  const unregister = session.onCancel((reason) => {
     cancelled = true;
     chunk.abort(reason);
   });
   const release = (): void => {
     chunk.unlink();
     unregister();
+    session.release();
   };
 
   // A chunk's first run has no earlier outcomes to skip, so its items start at once and the workload is

@@ -2,8 +2,9 @@
  * Runs one fetch chunk job on this process's event loop (never on the compute threads): every unfinished
  * request of the chunk is started at once and waits for its slots — the origin's `perHostConcurrency`
  * in this process (origin-limiter.ts), then the workload's `concurrency` across every process (Redis
- * leases, workload-slots.ts). The origin slot is taken first: waiting for a workload-wide slot while
- * holding an origin slot costs nobody else anything, the other way round would idle a scarce global slot.
+ * leases, workload-slots.ts), both held by the workload's session with its agent (workload-session.ts).
+ * The origin slot is taken first: waiting for a workload-wide slot while holding an origin slot costs
+ * nobody else anything, the other way round would idle a scarce global slot.
  * Attempts, cancellation and shutdown are the shared chunk skeleton's (chunk-run.ts). The requests'
  * headers are not in the job: they are read from the workload's own hash first (core/request-headers.ts).
  */
@@ -13,13 +14,9 @@ import { headerRefs, withHeaders } from '../core/request-headers';
 import type { FetchChunkData } from '../core/workload';
 import { isLastAttempt, runChunk, type ChunkOutcome, type ChunkRunDeps } from './chunk-run';
 import { isPermanentFetchError, type HttpFetcher, type SlotGate } from './http-fetcher';
-import type { OriginLimiter } from './origin-limiter';
-import type { WorkloadSlots } from './workload-slots';
 
 export interface FetchProcessorDeps extends ChunkRunDeps {
   fetcher: HttpFetcher;
-  origins: OriginLimiter;
-  slots: WorkloadSlots;
   /** Called when an item ends (`final` false: its chunk runs it again), for metrics. */
   onItemDone?: (item: { ok: boolean; runMs: number; task: 'fetch'; final: boolean }) => void;
 }
@@ -28,10 +25,13 @@ export function createFetchProcessor(deps: FetchProcessorDeps) {
   return async (job: Job<FetchChunkData>, token?: string): Promise<ChunkOutcome> => {
     const { workloadId, start, requests, fetch: options } = job.data;
     const lastAttempt = isLastAttempt(job);
+    const headerSets = await deps.store.requestHeaderSets(workloadId, headerRefs(requests));
+    const session = deps.sessions.retain(workloadId);
+    const { agent, origins, leases } = session.fetching(options);
     const gate: SlotGate = async (origin, signal) => {
-      const releaseOrigin = await deps.origins.acquire(workloadId, origin, options.perHostConcurrency, signal);
+      const releaseOrigin = await origins.acquire(origin, signal);
       try {
-        const releaseSlot = await deps.slots.acquire(workloadId, options.concurrency, signal);
+        const releaseSlot = await leases.acquire(signal);
         return () => {
           releaseSlot();
           releaseOrigin();
@@ -41,8 +41,6 @@ export function createFetchProcessor(deps: FetchProcessorDeps) {
         throw error;
       }
     };
-    const headerSets = await deps.store.requestHeaderSets(workloadId, headerRefs(requests));
-    const releaseAgent = deps.fetcher.retain(workloadId, options.perHostConcurrency);
     try {
       return await runChunk(job, token, deps, {
         async run(index, signal) {
@@ -50,7 +48,7 @@ export function createFetchProcessor(deps: FetchProcessorDeps) {
           try {
             const spec = withHeaders(requests[index - start], headerSets);
             if (!spec) throw new ItemError(ItemErrorCode.FETCH_REFUSED, 'The request headers of this item are no longer stored (the workload ended or expired).');
-            const result = await deps.fetcher.fetch(workloadId, spec, options, signal, gate);
+            const result = await deps.fetcher.fetch(agent, spec, options, signal, gate);
             deps.onItemDone?.({ ok: true, runMs: performance.now() - started, task: 'fetch', final: true });
             return result;
           } catch (error) {
@@ -63,7 +61,7 @@ export function createFetchProcessor(deps: FetchProcessorDeps) {
         isPermanent: isPermanentFetchError,
       });
     } finally {
-      releaseAgent();
+      session.release();
     }
   };
 }

@@ -1,10 +1,11 @@
 /**
  * Makes one fetch item's request, on this process's event loop, through the undici agent of its
- * workload (fetch/agent-pool.ts). One item is: up to `1 + retries` attempts (fetch/retry-policy.ts); an
- * attempt follows up to MAX_REDIRECTS redirects itself (fetch/redirects.ts); each hop is one HTTP
- * exchange that holds a slot of the `gate` until its body is read, and must end within `timeoutMs`
- * (fetch/exchange.ts).
+ * workload (taken from `agents`, fetch/agent-pool.ts, by the workload's session). One item is: up to
+ * `1 + retries` attempts (fetch/retry-policy.ts); an attempt follows up to MAX_REDIRECTS redirects
+ * itself (fetch/redirects.ts); each hop is one HTTP exchange that holds a slot of the `gate` until its
+ * body is read, and must end within `timeoutMs` (fetch/exchange.ts).
  */
+import type { Agent } from 'undici';
 import type { FetchItemResult, FetchOptions, FetchRequestSpec } from '../core/workload';
 import type { AddressGuard } from './address-guard';
 import { AgentPool, type Dial } from './fetch/agent-pool';
@@ -18,7 +19,7 @@ export { isPermanentFetchError } from './fetch/retry-policy';
 
 export interface HttpFetcherOptions {
   guard: AddressGuard;
-  /** How long an idle keep-alive connection (and a workload's agent without chunks) is kept. @defaultValue 4000 */
+  /** How long an idle keep-alive connection (and a parked agent) is kept. @defaultValue 4000 */
   keepAliveTimeoutMs?: number;
   /** undici's connector by default; tests pass one that dials their local server. */
   dial?: Dial;
@@ -27,21 +28,15 @@ export interface HttpFetcherOptions {
 }
 
 export class HttpFetcher {
-  private readonly agents: AgentPool;
+  /** The agents of the workloads, whose connections go through the guard. */
+  readonly agents: AgentPool;
 
   constructor(private readonly options: HttpFetcherOptions) {
     this.agents = new AgentPool(options.guard, options.dial, options.keepAliveTimeoutMs ?? 4000);
   }
 
-  /** The workload's agent for a chunk (see AgentPool.retain); call the answer when the chunk is done. */
-  retain(workloadId: string, perHostConcurrency: number): () => void {
-    return this.agents.retain(workloadId, perHostConcurrency);
-  }
-
-  /** One item of a workload retained by the caller: the result, or an ItemError once its retries are spent. */
-  async fetch(workloadId: string, spec: FetchRequestSpec, options: FetchOptions, signal: AbortSignal, gate: SlotGate): Promise<FetchItemResult> {
-    const agent = this.agents.agentOf(workloadId);
-    if (!agent) throw new Error(`No agent for workload ${workloadId}: retain() it first`);
+  /** One item, through its workload's agent: the result, or an ItemError once its retries are spent. */
+  async fetch(agent: Agent, spec: FetchRequestSpec, options: FetchOptions, signal: AbortSignal, gate: SlotGate): Promise<FetchItemResult> {
     const context = { agent, options, signal, gate, onExchange: this.options.onExchange };
     const started = performance.now();
     const answer = await withRetries(options.retries, signal, () => followRedirects(this.options.guard, spec, context));

@@ -1,9 +1,10 @@
 /**
  * `perHostConcurrency`: at most that many requests of one workload in flight to one origin, in this
- * process; one semaphore per (workload, origin), dropped when nobody holds or waits for it. The
- * workload's undici agent caps its sockets per origin at the same number (http-fetcher.ts); this limiter
- * makes a request wait *before* it takes a workload-wide slot, instead of queueing inside undici while
- * holding one.
+ * process. One limiter per workload, held by its session (workload-session.ts); in it, one semaphore per
+ * origin, dropped when nobody holds or waits for it (a workload may reach many origins over its life).
+ * The workload's undici agent caps its sockets per origin at the same number (fetch/agent-pool.ts); this
+ * limiter makes a request wait *before* it takes a workload-wide slot, instead of queueing inside undici
+ * while holding one.
  */
 import { Semaphore } from './semaphore';
 
@@ -14,27 +15,29 @@ interface Entry {
 }
 
 export class OriginLimiter {
+  /** By origin. */
   private readonly entries = new Map<string, Entry>();
 
+  constructor(private readonly perHostConcurrency: number) {}
+
   /** Waits for a slot; answers the function that gives it back (call it exactly once). */
-  async acquire(workloadId: string, origin: string, limit: number, signal?: AbortSignal): Promise<() => void> {
-    const key = `${workloadId} ${origin}`;
-    let entry = this.entries.get(key);
+  async acquire(origin: string, signal?: AbortSignal): Promise<() => void> {
+    let entry = this.entries.get(origin);
     if (!entry) {
-      entry = { semaphore: new Semaphore(limit), users: 0 };
-      this.entries.set(key, entry);
+      entry = { semaphore: new Semaphore(this.perHostConcurrency), users: 0 };
+      this.entries.set(origin, entry);
     }
     const held = entry;
     held.users++;
     try {
       await held.semaphore.acquire(signal);
     } catch (error) {
-      this.leave(key, held);
+      this.leave(origin, held);
       throw error;
     }
     return () => {
       held.semaphore.release();
-      this.leave(key, held);
+      this.leave(origin, held);
     };
   }
 
@@ -43,8 +46,8 @@ export class OriginLimiter {
     return this.entries.size;
   }
 
-  private leave(key: string, entry: Entry): void {
+  private leave(origin: string, entry: Entry): void {
     entry.users--;
-    if (entry.users === 0 && this.entries.get(key) === entry) this.entries.delete(key);
+    if (entry.users === 0 && this.entries.get(origin) === entry) this.entries.delete(origin);
   }
 }

@@ -29,10 +29,10 @@ import { createFetchProcessor } from './fetch-chunk-processor';
 import { CompletionFeeding } from './completion-feeding';
 import { HttpFetcher } from './http-fetcher';
 import { InfrastructureGuard } from './infrastructure-guard';
-import { OriginLimiter } from './origin-limiter';
 import { ThreadPool } from './thread-pool';
 import { WorkerMetrics } from './worker-metrics';
 import { RecordingOrder } from './recording-order';
+import { WorkloadSessions } from './workload-session';
 import { WorkloadSlots } from './workload-slots';
 
 /** After the grace period, how long the stopped chunks get to be handed back to the queue. */
@@ -69,8 +69,17 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const arrayConnection = createRedis(config.REDIS_URL, 'worker', 'chunkmill-arrays');
   arrayConnection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const arrays = new ArrayItemRunners(pool, new ArrayStore(arrayConnection, keys));
+  // Fetch chunks run on this event loop, not on the threads: a compute chunk and a fetch chunk in the
+  // same process do not compete, the threads do the CPU work and the loop only waits for sockets.
+  const fetcher = new HttpFetcher({
+    guard: new AddressGuard({ allowPrivate: config.FETCH_ALLOW_PRIVATE }),
+    onExchange: (status, durationMs) => metrics.fetchRequestDone(status, durationMs),
+  });
+  const slots = new WorkloadSlots(connection, subscriber, keys);
+  await slots.start();
   const cancellations = new CancellationRegistry(subscriber, keys.cancelChannel);
-  await cancellations.start();
+  const sessions = new WorkloadSessions({ cancellations, agents: fetcher.agents, slots });
+  await cancellations.start((reason) => sessions.cancel(reason));
   const shutdown = new AbortController();
   const queues = openQueues(connection, keys);
   const feeder = new ChunkFeeder(connection, keys, queues, { windowChunks: config.CHUNKS_IN_QUEUE_PER_WORKLOAD, ttlSeconds: config.RESULT_TTL_SECONDS });
@@ -98,7 +107,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
         recordingOrder,
         feedClaims: feeding,
         pool,
-        cancellations,
+        sessions,
         shutdownSignal: shutdown.signal,
         logger,
         onItemDone: metrics.computeItemDone,
@@ -110,14 +119,6 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     workerOptions(config.WORKER_CONCURRENCY),
   );
 
-  // Fetch chunks run on this event loop, not on the threads: a compute chunk and a fetch chunk in the
-  // same process do not compete, the threads do the CPU work and the loop only waits for sockets.
-  const fetcher = new HttpFetcher({
-    guard: new AddressGuard({ allowPrivate: config.FETCH_ALLOW_PRIVATE }),
-    onExchange: (status, durationMs) => metrics.fetchRequestDone(status, durationMs),
-  });
-  const slots = new WorkloadSlots(connection, subscriber, keys);
-  await slots.start();
   const fetchWorker = runs.has('fetch') && new Worker<FetchChunkData>(
     keys.queueName('fetch'),
     metrics.instrument(
@@ -126,11 +127,9 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
         store,
         recordingOrder,
         feedClaims: feeding,
-        cancellations,
+        sessions,
         shutdownSignal: shutdown.signal,
         fetcher,
-        origins: new OriginLimiter(),
-        slots,
         onItemDone: (item) => metrics.itemDone('fetch', item),
       })),
     ),

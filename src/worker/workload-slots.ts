@@ -23,6 +23,9 @@
  *   sat on their chunks until it ran dry: one event loop took every answer of every round, and the others
  *   opened their connections only at the end (bench/fetch-throughput.ts).
  * - Time is Redis's (TIME in the scripts), so hosts with skewed clocks agree on expiries.
+ *
+ * A workload's lease state here lives as long as its session (workload-session.ts): opened by the
+ * session's first fetch chunk, closed (its leases given back) when the session's last chunk is done.
  */
 import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../core/redis-connection';
@@ -73,8 +76,17 @@ interface WorkloadState {
 /** Given back exactly once, when the request is over. */
 export type ReleaseSlot = () => void;
 
+/** One workload's slots in this process, for the chunks of its session. */
+export interface WorkloadLeases {
+  /** Waits for one of the workload's slots; answers the function that gives it back. */
+  acquire(signal?: AbortSignal): Promise<ReleaseSlot>;
+  /** Gives back what is left once no chunk of the workload runs here any more. */
+  close(): void;
+}
+
 export class WorkloadSlots {
   private readonly options: Required<WorkloadSlotsOptions>;
+  /** The open lease states, by workload: where the news of other processes and the renewals find them. */
   private readonly workloads = new Map<string, WorkloadState>();
   /** Short (the demand set lists it and the news carries the list), random, unique enough per process. */
   private readonly processToken = randomBytes(9).toString('base64url');
@@ -94,15 +106,34 @@ export class WorkloadSlots {
     this.renewTimer = setInterval(() => void this.renew(), this.options.renewEveryMs).unref();
   }
 
-  /** Listens for the news of other processes; call before the first acquire. */
+  /** Listens for the news of other processes; call before the first open. */
   async start(): Promise<void> {
     this.stopListening = await this.subscriber.listen(this.keys.fetchLeaseChannel, (message) => this.hear(message));
   }
 
-  /** Waits for one of the workload's `limit` slots; answers the function that gives it back. */
-  async acquire(workloadId: string, limit: number, signal?: AbortSignal): Promise<ReleaseSlot> {
+  /** The lease state of a workload whose `concurrency` is `limit`; one open at a time per workload. */
+  open(workloadId: string, limit: number): WorkloadLeases {
+    const state: WorkloadState = {
+      id: workloadId,
+      keys: this.keys.workload(workloadId),
+      othersWaiting: 0,
+      limit,
+      held: new Set(),
+      waiters: [],
+      polling: false,
+      demanding: false,
+      news: false,
+      returning: [],
+    };
+    this.workloads.set(workloadId, state);
+    return {
+      acquire: (signal) => this.acquire(state, signal),
+      close: () => this.closeState(state),
+    };
+  }
+
+  private async acquire(state: WorkloadState, signal?: AbortSignal): Promise<ReleaseSlot> {
     signal?.throwIfAborted();
-    const state = this.state(workloadId, limit);
     const spare = state.othersWaiting > 0 && state.held.size >= this.fairShare(state) ? undefined : state.returning.pop();
     const leaseId = spare ?? await new Promise<string>((resolve, reject) => {
       const onAbort = (): void => {
@@ -146,24 +177,16 @@ export class WorkloadSlots {
     );
   }
 
-  private state(workloadId: string, limit: number): WorkloadState {
-    let state = this.workloads.get(workloadId);
-    if (!state) {
-      state = {
-        id: workloadId,
-        keys: this.keys.workload(workloadId),
-        othersWaiting: 0,
-        limit,
-        held: new Set(),
-        waiters: [],
-        polling: false,
-        demanding: false,
-        news: false,
-        returning: [],
-      };
-      this.workloads.set(workloadId, state);
-    }
-    return state;
+  /**
+   * No chunk of the workload runs here any more: its spare leases go back to Redis now, with the
+   * withdrawal of its demand note, rather than at the end of the tick. A lease still held, or a grant
+   * still on its way, goes back when its request ends or the grant comes (release, poll).
+   */
+  private closeState(state: WorkloadState): void {
+    if (this.workloads.get(state.id) === state) this.workloads.delete(state.id);
+    state.wake?.();
+    const leases = state.returning.splice(0);
+    if ((leases.length > 0 || state.demanding) && !this.closed) void this.giveBack(state, leases);
   }
 
   private release(state: WorkloadState, leaseId: string): void {
@@ -184,7 +207,6 @@ export class WorkloadSlots {
 
   private returnLeases(state: WorkloadState): void {
     const leases = state.returning.splice(0);
-    this.forgetIfIdle(state);
     // If Redis is unreachable the leases simply expire; nothing else to do.
     if (leases.length > 0 && !this.closed) void this.giveBack(state, leases);
   }
@@ -199,11 +221,6 @@ export class WorkloadSlots {
     return releaseLeases
       .run(this.redis, state.keys, { channel: this.keys.fetchLeaseChannel, workloadId: state.id, token: this.processToken, withdraw: withdraw ? '1' : '0' }, leases)
       .catch(() => undefined);
-  }
-
-  private forgetIfIdle(state: WorkloadState): void {
-    const idle = state.held.size === 0 && state.waiters.length === 0 && state.returning.length === 0 && !state.polling;
-    if (idle && this.workloads.get(state.id) === state) this.workloads.delete(state.id);
   }
 
   /** News from the channel: who waits for a workload's leases now, after another process's change. */
@@ -275,7 +292,6 @@ export class WorkloadSlots {
       }
     } finally {
       state.polling = false;
-      this.forgetIfIdle(state);
     }
   }
 

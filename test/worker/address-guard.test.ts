@@ -3,7 +3,7 @@
  * allowed connection is dialled to a local test server, so no packet ever leaves the machine; refused
  * addresses are refused before any dial.
  */
-import { buildConnector } from 'undici';
+import { buildConnector, type Agent } from 'undici';
 import { WeatherServer } from '../../bench/lib/weather-server';
 import { AddressGuard, addressRefusal } from '../../src/worker/address-guard';
 import { HttpFetcher } from '../../src/worker/http-fetcher';
@@ -44,12 +44,12 @@ describe('address guard', () => {
       },
     });
   });
-  let releaseAgent: () => void;
+  let agent: Agent;
   beforeAll(() => {
-    releaseAgent = fetcher.retain('w', 4);
+    agent = fetcher.agents.take(4);
   });
   afterAll(async () => {
-    releaseAgent();
+    fetcher.agents.give(agent);
     await fetcher.close();
     await server.close();
   });
@@ -59,7 +59,7 @@ describe('address guard', () => {
   });
 
   const outcome = (url: string) =>
-    fetcher.fetch('w', { url }, options, new AbortController().signal, noGate).then(
+    fetcher.fetch(agent, { url }, options, new AbortController().signal, noGate).then(
       (result) => ({ ok: true as const, result }),
       (error: { code?: string; message: string }) => ({ ok: false as const, code: error.code, message: error.message }),
     );

@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import { Keys } from '../../src/core/keys';
 import { RedisSubscriber } from '../../src/core/redis-subscriber';
-import { WorkloadSlots } from '../../src/worker/workload-slots';
+import { WorkloadSlots, type WorkloadLeases } from '../../src/worker/workload-slots';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../utils/redis';
 
 describe('workload slots', () => {
@@ -15,6 +15,7 @@ describe('workload slots', () => {
   const connections: Redis[] = [];
   const subscribers: RedisSubscriber[] = [];
   const brokers: WorkloadSlots[] = [];
+  const opened: WorkloadLeases[] = [];
   /** A broker with its own connections, as a worker process has. */
   const broker = async (options = {}): Promise<WorkloadSlots> => {
     const connection = new Redis(testRedisUrl());
@@ -26,7 +27,14 @@ describe('workload slots', () => {
     brokers.push(slots);
     return slots;
   };
+  /** A workload's lease state in each broker, as the workload's session there holds it. */
+  const open = (workloadId: string, limit: number, ...holders: WorkloadSlots[]): WorkloadLeases[] => {
+    const leases = holders.map((slots) => slots.open(workloadId, limit));
+    opened.push(...leases);
+    return leases;
+  };
   afterAll(async () => {
+    for (const leases of opened) leases.close();
     for (const slots of brokers) await slots.close();
     for (const subscriber of subscribers) await subscriber.close();
     for (const connection of connections) connection.disconnect();
@@ -34,12 +42,12 @@ describe('workload slots', () => {
   });
 
   it('three brokers never exceed a limit of 4 together, and give every lease back', async () => {
-    const all = await Promise.all([broker(), broker(), broker()]);
+    const all = open('w1', 4, ...(await Promise.all([broker(), broker(), broker()])));
     let inFlight = 0;
     let peak = 0;
     await Promise.all(
       Array.from({ length: 60 }, async (_, index) => {
-        const release = await all[index % 3].acquire('w1', 4);
+        const release = await all[index % 3].acquire();
         inFlight++;
         peak = Math.max(peak, inFlight);
         await new Promise((resolve) => setTimeout(resolve, 5 + (index % 4) * 5));
@@ -53,12 +61,12 @@ describe('workload slots', () => {
   });
 
   it('a broker that holds every lease gives its excess back while another broker waits', async () => {
-    const [first, second] = await Promise.all([broker(), broker()]);
+    const [first, second] = open('w4', 4, ...(await Promise.all([broker(), broker()])));
     let inFlight = 0;
     let peak = 0;
     let firstBusy = true;
-    const hold = async (slots: WorkloadSlots): Promise<void> => {
-      const release = await slots.acquire('w4', 4);
+    const hold = async (leases: WorkloadLeases): Promise<void> => {
+      const release = await leases.acquire();
       inFlight++;
       peak = Math.max(peak, inFlight);
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -83,10 +91,10 @@ describe('workload slots', () => {
 
   it('a waiter hears of freed leases at once, without polling for them', async () => {
     // The waiter polls only every ~10 s here: getting a lease within a few hundred ms means the news woke it.
-    const [holder, waiter] = await Promise.all([broker(), broker({ waitingPollMs: 10_000 })]);
-    const held = await Promise.all([holder.acquire('w5', 2), holder.acquire('w5', 2)]);
+    const [holder, waiter] = open('w5', 2, ...(await Promise.all([broker(), broker({ waitingPollMs: 10_000 })])));
+    const held = await Promise.all([holder.acquire(), holder.acquire()]);
     const started = Date.now();
-    const waiting = waiter.acquire('w5', 2);
+    const waiting = waiter.acquire();
     await new Promise((resolve) => setTimeout(resolve, 50));
     for (const release of held) release();
     (await waiting)();
@@ -94,14 +102,14 @@ describe('workload slots', () => {
   });
 
   it('a process that stops waiting withdraws at once, and the other takes the whole limit again', async () => {
-    const [first, second] = await Promise.all([broker({ waitingPollMs: 10_000 }), broker({ waitingPollMs: 10_000 })]);
+    const [first, second] = open('w6', 4, ...(await Promise.all([broker({ waitingPollMs: 10_000 }), broker({ waitingPollMs: 10_000 })])));
     let inFlight = 0;
     let peakAfterSecondLeft = 0;
     let secondLeft = false;
-    const hold = async (slots: WorkloadSlots, ms: number): Promise<void> => {
-      const release = await slots.acquire('w6', 4);
+    const hold = async (leases: WorkloadLeases, ms: number): Promise<void> => {
+      const release = await leases.acquire();
       inFlight++;
-      if (secondLeft && slots === first) peakAfterSecondLeft = Math.max(peakAfterSecondLeft, inFlight);
+      if (secondLeft && leases === first) peakAfterSecondLeft = Math.max(peakAfterSecondLeft, inFlight);
       await new Promise((resolve) => setTimeout(resolve, ms));
       inFlight--;
       release();
@@ -122,20 +130,20 @@ describe('workload slots', () => {
   });
 
   it('reclaims the leases of a holder that never gives them back, once they expire', async () => {
-    const crashed = await broker({ leaseTtlMs: 300, renewEveryMs: 60_000 });
-    await Promise.all([crashed.acquire('w2', 2), crashed.acquire('w2', 2)]);
-    const other = await broker();
+    const [crashed] = open('w2', 2, await broker({ leaseTtlMs: 300, renewEveryMs: 60_000 }));
+    await Promise.all([crashed.acquire(), crashed.acquire()]);
+    const [other] = open('w2', 2, await broker());
     const started = Date.now();
-    const release = await other.acquire('w2', 2);
+    const release = await other.acquire();
     expect(Date.now() - started).toBeGreaterThanOrEqual(200);
     release();
   });
 
   it('a waiter gives up with its signal', async () => {
-    const slots = await broker();
-    const held = await slots.acquire('w3', 1);
+    const [slots] = open('w3', 1, await broker());
+    const held = await slots.acquire();
     const controller = new AbortController();
-    const waiting = slots.acquire('w3', 1, controller.signal);
+    const waiting = slots.acquire(controller.signal);
     controller.abort(new Error('stop'));
     await expect(waiting).rejects.toThrow('stop');
     held();
