@@ -15,10 +15,8 @@
  *
  * Crash safety (no chunk is ever lost; none runs twice in the normal case):
  *   claim (Lua, one workload's slot: mark the finished chunk done, and if the window has room, advance
- *          `next` past the chunks it hands out and answer their payloads; done by the chunk's last
- *          recording in the same script, or by feed-plan.lua on its own)
- *     ─▶ addBulk of those chunks, with deterministic job ids (`${id}-${chunk}`), once the chunk's job
- *          has completed (worker/completion-feeding.ts)
+ *          `next` past the chunks it hands out and answer their payloads)
+ *     ─▶ addBulk of those chunks, with deterministic job ids (`${id}-${chunk}`)
  * Claiming in the same script that counts makes concurrent feeders (several worker processes) hand out
  * disjoint chunks, so a workload never has more than W jobs in Redis. A crash between claim and add
  * leaves claimed chunks without a job: the reconciler (worker/workload-reconciler.ts, in every worker
@@ -36,7 +34,7 @@ import type { JobsOptions } from 'bullmq';
 import type { Keys, QueueKind } from './keys';
 import type { ChunkQueues } from './queues';
 import { chunkJobId, type ChunkJobData } from './workload';
-import { feedPlan, unfinishedFed, type FeedPlan } from './redis/feed-scripts';
+import { feedPlan, unfinishedFed } from './redis/feed-scripts';
 
 /** Fed chunks not marked done that one look checks per workload. */
 const SWEEP_CHUNKS = 1000;
@@ -100,12 +98,11 @@ export class ChunkFeeder {
 
   /**
    * A chunk of a windowed workload finished (its items are recorded, or it was stopped): counts it once
-   * and adds the next chunks when the workload's window has room. `claimed`: the chunk's last recording
-   * did the counting and claiming already (lua/record-chunk.lua), and answered this; only the adding is
-   * left. Throws when Redis could not be told.
+   * and adds the next chunks when the workload's window has room. Throws when Redis could not be told,
+   * so that the chunk's job runs again (it then runs no item, only this).
    */
-  chunkFinished(workloadId: string, chunkIndex: number, claimed?: FeedPlan): Promise<void> {
-    return this.serialized(workloadId, () => this.feed(workloadId, chunkIndex, claimed));
+  chunkFinished(workloadId: string, chunkIndex: number): Promise<void> {
+    return this.serialized(workloadId, () => this.feed(workloadId, chunkIndex));
   }
 
   /** Adds the next chunks if the window has room (what the reconciler does for each workload). */
@@ -157,19 +154,18 @@ export class ChunkFeeder {
     return next === null ? undefined : Number(next);
   }
 
-  private async feed(workloadId: string, finishedChunk: number, claimed?: FeedPlan): Promise<void> {
+  private async feed(workloadId: string, finishedChunk: number): Promise<void> {
     const keys = this.keys.workload(workloadId);
-    let plan = claimed;
+    let finished = finishedChunk;
     for (;;) {
-      plan ??= await feedPlan.run(this.redis, keys, { finishedChunk, ttlSeconds: this.options.ttlSeconds });
-      finishedChunk = -1;
+      const plan = await feedPlan.run(this.redis, keys, { finishedChunk: finished, ttlSeconds: this.options.ttlSeconds });
+      finished = -1;
       // Ended or not windowed (the reconciler takes ended workloads off its list), or the window is full.
       if (plan.state !== 'claimed') return;
       const { first, type, jobOptions, payloads } = plan;
       const indexes = payloads.map((_, offset) => first + offset);
       await this.queues[type].addBulk(this.toJobs(workloadId, type, jobOptions, indexes, payloads));
       // Chunks that finished meanwhile may have made room again: claim once more (nothing when full).
-      plan = undefined;
     }
   }
 

@@ -316,16 +316,15 @@ export class WorkloadStore {
   /**
    * Records outcomes of one chunk's items (any of them: progress, a re-run, the reaper), each item at most
    * once, and ends the workload when its last item lands. Answers how many outcomes were new, and the
-   * workload's status afterwards. `finishesWindowedChunk`: this is the last write of a chunk of a windowed
-   * workload, which then also counts as done and claims the next chunks to feed (answered as `feed`).
+   * workload's status afterwards.
    */
   async recordChunk(
     id: string,
     chunk: ChunkPosition,
     outcomes: Iterable<ItemOutcome>,
-    options: { now?: number; finishesWindowedChunk?: boolean } = {},
+    now = Date.now(),
   ): Promise<RecordChunkAnswer> {
-    const { keys, args } = this.recordChunkCall(id, chunk, outcomes, options.now ?? Date.now(), options.finishesWindowedChunk ?? false);
+    const { keys, args } = this.recordChunkCall(id, chunk, outcomes, now);
     let answer: RecordChunkAnswer;
     if (!this.replicaWait.enabled) answer = await recordChunkScript.run(this.redis, keys, args);
     else {
@@ -351,7 +350,7 @@ export class WorkloadStore {
     return !(this.redis instanceof Cluster) && !this.replicaWait.enabled;
   }
 
-  private recordChunkCall(id: string, chunk: ChunkPosition, outcomes: Iterable<ItemOutcome>, now: number, finishesWindowedChunk: boolean) {
+  private recordChunkCall(id: string, chunk: ChunkPosition, outcomes: Iterable<ItemOutcome>, now: number) {
     const workload = this.keys.workload(id);
     const { packed, ok, failed } = packOutcomes(chunk, outcomes);
     return {
@@ -360,8 +359,6 @@ export class WorkloadStore {
         results: workload.results,
         chunks: workload.chunks,
         requestHeaders: workload.requestHeaders,
-        feed: workload.feed,
-        doneChunks: workload.doneChunks,
       },
       args: {
         now,
@@ -374,7 +371,6 @@ export class WorkloadStore {
         packed,
         okCount: ok,
         errorCount: failed,
-        finishedChunk: finishesWindowedChunk ? chunk.index : -1,
       },
     };
   }

@@ -38,17 +38,14 @@ export class ChunkRecorder {
 
   /**
    * Sends what has not been written yet, now, and stops the progress writes. Answers once every write of
-   * the chunk has been answered, with the last write's answer (undefined when nothing was left to write);
-   * rejects with the first that failed. `finishesWindowedChunk`: the last write also marks the chunk of
-   * a windowed workload done and claims the next chunks to feed (see WorkloadStore.recordChunk).
+   * the chunk has been answered; rejects with the first that failed.
    */
-  async finish(options: { finishesWindowedChunk?: boolean } = {}): Promise<RecordChunkAnswer | undefined> {
+  finish(): Promise<unknown> {
     this.stop();
     this.finished = true;
     const writes = this.progressWrites.splice(0);
-    const last = this.pending.length > 0 ? this.write(options.finishesWindowedChunk) : undefined;
-    await Promise.all(last ? [...writes, last] : writes);
-    return last;
+    if (this.pending.length > 0) writes.push(this.write());
+    return Promise.all(writes);
   }
 
   /** Stops the progress writes (what is pending is written only by `finish`). */
@@ -65,9 +62,9 @@ export class ChunkRecorder {
     this.progressWrites.push(written);
   }
 
-  private write(finishesWindowedChunk = false): Promise<RecordChunkAnswer> {
+  private write(): Promise<RecordChunkAnswer> {
     const outcomes = this.pending;
     this.pending = [];
-    return this.store.recordChunk(this.workloadId, this.chunk, outcomes, { finishesWindowedChunk });
+    return this.store.recordChunk(this.workloadId, this.chunk, outcomes);
   }
 }

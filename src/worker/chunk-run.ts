@@ -22,7 +22,6 @@ import type { WorkloadStore } from '../core/workload-store';
 import type { ChunkJobData, ItemOutcome } from '../core/workload';
 import { ChunkRecorder } from './chunk-recorder';
 import { linkedAbort } from './linked-abort';
-import type { CompletionFeeding } from './completion-feeding';
 import type { RecordingOrder } from './recording-order';
 import type { WorkloadSessions } from './workload-session';
 
@@ -39,8 +38,6 @@ export interface ChunkRunDeps {
   store: WorkloadStore;
   /** Whether a chunk's last recording may go out ahead of its completion, unanswered. */
   recordingOrder: RecordingOrder;
-  /** Where a windowed chunk leaves the feeding its last write claimed, for after its completion. */
-  feedClaims?: Pick<CompletionFeeding, 'expect'>;
   /** Per workload: a chunk retains its workload's session, to be stopped when the workload is cancelled. */
   sessions: WorkloadSessions;
   /** Aborts when the process is shutting down and its grace period is over. */
@@ -183,14 +180,12 @@ export async function runChunk(job: Job<ChunkJobData>, token: string | undefined
   const retryLater = retryable.length > 0 && !isLastAttempt(job);
   // On the last attempt the failures are the items' final word.
   if (!retryLater) for (const outcome of retryable) recorder.add(outcome);
-  const recorded = recorder.finish({ finishesWindowedChunk: !retryLater && job.data.windowed === true });
+  const recorded = recorder.finish();
   if (retryLater) {
     await recorded;
     const first = retryable[0] as Extract<ItemOutcome, { ok: false }>;
     throw new Error(`${retryable.length} of ${unfinished.length} items failed (first: ${first.code}: ${first.message})`);
   }
-  // A windowed chunk's next chunks, claimed by its last write, are added once its job has completed.
-  if (job.data.windowed) deps.feedClaims?.expect(job, recorded.then((answer) => answer?.feed));
   if (!deps.recordingOrder.sendAhead(recorded, { workloadId, chunkIndex: chunkAt.index })) await recorded;
   return { ran: unfinished.length, failed };
 }

@@ -105,7 +105,6 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       guard.wrap(createComputeProcessor({
         store,
         recordingOrder,
-        feedClaims: feeding,
         pool,
         sessions,
         shutdownSignal: shutdown.signal,
@@ -126,7 +125,6 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       guard.wrap(createFetchProcessor({
         store,
         recordingOrder,
-        feedClaims: feeding,
         sessions,
         shutdownSignal: shutdown.signal,
         fetcher,

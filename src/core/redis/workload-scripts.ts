@@ -3,7 +3,6 @@
  * only user: it fills the keys from Keys.workload and the arguments from its callers.
  */
 import type { WorkloadStatus } from '../workload';
-import { feedPlan, type FeedPlan } from './feed-scripts';
 import { decode, defineScript } from './redis-script';
 
 export type StatusOrMissing = WorkloadStatus | 'missing';
@@ -13,19 +12,15 @@ export interface RecordChunkAnswer {
   status: StatusOrMissing;
   newlyCompleted: number;
   newlyFailed: number;
-  /** When the write also finished the chunk of a windowed workload: what feeding claimed. */
-  feed?: FeedPlan;
 }
 
 export const recordChunkScript = defineScript({
   file: 'record-chunk',
-  keys: ['meta', 'results', 'chunks', 'requestHeaders', 'feed', 'doneChunks'] as const,
-  args: ['now', 'ttlSeconds', 'eventsChannel', 'finishedChannel', 'workloadId', 'chunkIndex', 'chunkStart', 'packed', 'okCount', 'errorCount', 'finishedChunk'] as const,
+  keys: ['meta', 'results', 'chunks', 'requestHeaders'] as const,
+  args: ['now', 'ttlSeconds', 'eventsChannel', 'finishedChannel', 'workloadId', 'chunkIndex', 'chunkStart', 'packed', 'okCount', 'errorCount'] as const,
   decode: (reply): RecordChunkAnswer => {
-    const [status, newlyCompleted, newlyFailed, ...claim] = reply as [string, number, number, ...unknown[]];
-    const answer: RecordChunkAnswer = { status: status as StatusOrMissing, newlyCompleted: Number(newlyCompleted), newlyFailed: Number(newlyFailed) };
-    if (claim.length > 0) answer.feed = feedPlan.decode(claim);
-    return answer;
+    const [status, newlyCompleted, newlyFailed] = reply as [string, number, number];
+    return { status: status as StatusOrMissing, newlyCompleted: Number(newlyCompleted), newlyFailed: Number(newlyFailed) };
   },
 });
 
