@@ -106,15 +106,27 @@ export class WorkerMetrics {
   /** Wraps a BullMQ processor: chunk outcome, run time, queue wait and the running count. */
   instrument<D extends ChunkLabels, R>(queue: QueueKind, processor: Processor<D, R>): Processor<D, R> {
     const { chunks, chunkRunSeconds, queueWaitSeconds, activeChunks } = this.metrics;
+    const active = activeChunks.labels({ queue });
+    // Bound to their labels once per task (see itemSeries).
+    const bound = new Map<string, { wait: { observe(value: number): void }; run: { startTimer(): () => void }; outcomes: Map<string, { inc(): void }> }>();
+    const seriesOf = (task: string) => {
+      let series = bound.get(task);
+      if (!series) {
+        series = { wait: queueWaitSeconds.labels({ queue, task }), run: chunkRunSeconds.labels({ queue, task }), outcomes: new Map() };
+        bound.set(task, series);
+      }
+      return series;
+    };
     return async (job, token, signal) => {
       const task = queue === 'fetch' ? 'fetch' : typeof job.data.task === 'string' ? taskLabel(job.data.task) : 'unknown';
+      const series = seriesOf(task);
       // The first run only: a retry's wait would count its backoff, a handed-back chunk's its earlier run.
       if (job.attemptsStarted <= 1 && job.processedOn) {
         const readyAt = job.timestamp + (job.opts.delay ?? 0);
-        queueWaitSeconds.observe({ queue, task }, Math.max(0, job.processedOn - readyAt) / 1000);
+        series.wait.observe(Math.max(0, job.processedOn - readyAt) / 1000);
       }
-      activeChunks.inc({ queue });
-      const endRun = chunkRunSeconds.startTimer({ queue, task });
+      active.inc();
+      const endRun = series.run.startTimer();
       let outcome: ChunkMetricOutcome = 'failed';
       try {
         const result = await processor(job, token, signal);
@@ -126,8 +138,10 @@ export class WorkerMetrics {
         throw error;
       } finally {
         endRun();
-        activeChunks.dec({ queue });
-        chunks.inc({ queue, task, outcome });
+        active.dec();
+        let counter = series.outcomes.get(outcome);
+        if (!counter) series.outcomes.set(outcome, (counter = chunks.labels({ queue, task, outcome })));
+        counter.inc();
       }
     };
   }
