@@ -68,8 +68,6 @@ export function hasEmptySlot(packed: string): boolean {
   return packed === '' || packed.startsWith(SLOT_SEPARATOR) || packed.endsWith(SLOT_SEPARATOR) || packed.includes(SLOT_SEPARATOR + SLOT_SEPARATOR);
 }
 
-const hasErrorSlot = (packed: string): boolean => packed.startsWith(ERROR_MARK) || packed.includes(SLOT_SEPARATOR + ERROR_MARK);
-
 /** What a slot says: `value` is JSON text (`null` for a failed or unfinished item). */
 export type Slot = { kind: 'empty' } | { kind: 'ok'; json: string } | { kind: 'error'; error: { code: string; message: string } };
 
@@ -85,23 +83,40 @@ export function unpackSlots(packed: string | null, size: number): string[] {
   return packed.split(SLOT_SEPARATOR);
 }
 
+const SEPARATOR_BYTE = SLOT_SEPARATOR.charCodeAt(0);
+const ERROR_MARK_BYTE = ERROR_MARK.charCodeAt(0);
+const COMMA_BYTE = ','.charCodeAt(0);
+
+/** hasEmptySlot and hasErrorSlot, on the stored bytes. */
+function isWholeWithoutErrors(packed: Buffer): boolean {
+  return (
+    packed.length > 0 &&
+    packed[0] !== SEPARATOR_BYTE &&
+    packed[0] !== ERROR_MARK_BYTE &&
+    packed[packed.length - 1] !== SEPARATOR_BYTE &&
+    packed.indexOf(SLOT_SEPARATOR + SLOT_SEPARATOR) === -1 &&
+    packed.indexOf(SLOT_SEPARATOR + ERROR_MARK) === -1
+  );
+}
+
 /**
  * Appends items [from, to) of a chunk (absolute workload indexes) to a results answer: their values as
  * comma-separated JSON text into `parts`, their errors into `errors`. A whole chunk with every item
- * succeeded is one string replacement.
+ * succeeded is its stored bytes with each separator turned into a comma (`packed` is changed).
  */
-export function appendResults(chunk: ChunkPosition, packed: string | null, from: number, to: number, parts: string[], errors: ItemErrorView[]): void {
+export function appendResults(chunk: ChunkPosition, packed: Buffer | null, from: number, to: number, parts: string[], errors: ItemErrorView[]): void {
   const count = to - from;
   if (count <= 0) return;
   if (packed === null) {
     parts.push(new Array(count).fill('null').join(','));
     return;
   }
-  if (from === chunk.start && to === chunk.start + chunk.size && !hasEmptySlot(packed) && !hasErrorSlot(packed)) {
-    parts.push(packed.replaceAll(SLOT_SEPARATOR, ','));
+  if (from === chunk.start && to === chunk.start + chunk.size && isWholeWithoutErrors(packed)) {
+    for (let at = packed.indexOf(SEPARATOR_BYTE); at !== -1; at = packed.indexOf(SEPARATOR_BYTE, at + 1)) packed[at] = COMMA_BYTE;
+    parts.push(packed.toString());
     return;
   }
-  const slots = packed.split(SLOT_SEPARATOR);
+  const slots = packed.toString().split(SLOT_SEPARATOR);
   const values: string[] = new Array(count);
   for (let index = from; index < to; index++) {
     const slot = readSlot(slots[index - chunk.start] ?? '');

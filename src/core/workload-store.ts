@@ -17,6 +17,7 @@ import {
   cancelScript,
   chunksMissingOutcomesScript,
   markRunningScript,
+  readResultsScript,
   recordChunkScript,
   type CancelOutcome,
   type RecordChunkAnswer,
@@ -34,14 +35,15 @@ import {
   type WorkloadType,
 } from './workload';
 
-/** Chunk fields read per HMGET: each read holds Redis for a millisecond or so. */
+/** Chunk fields read per HMGET at most, and items: each read holds Redis for a millisecond or so. */
 const CHUNKS_PER_READ = 1_000;
+const ITEMS_PER_READ = 100_000;
 
 /** Chunks one chunks-missing-outcomes call looks at: a few milliseconds of Redis at most. */
 const MISSING_SCAN_CHUNKS = 2_000;
 
-/** Chunks read with the record in one round trip, for a results answer from item 0. */
-const FIRST_READ_CHUNKS = 64;
+/** Items whose chunks are read with the record, in one round trip: a small workload's all, or a page. */
+const FIRST_READ_ITEMS = 10_000;
 
 export type { CancelOutcome } from './redis/workload-scripts';
 
@@ -413,16 +415,13 @@ export class WorkloadStore {
   async getWithResults(id: string, range: { offset?: number; limit?: number } = {}): Promise<{ record: WorkloadRecord; resultsJson: string; errors: ItemErrorView[] } | undefined> {
     const keys = this.keys.workload(id);
     const offset = range.offset ?? 0;
-    // From item 0, the first chunks come with the record: a small workload's answer is one round trip.
-    const pipeline = this.redis.pipeline().hgetall(keys.meta);
-    if (offset === 0) pipeline.hmget(keys.results, ...Array.from({ length: FIRST_READ_CHUNKS }, (_, index) => String(index)));
-    const [meta, firstChunks] = await execOrThrow<unknown>(pipeline);
-    const record = parseRecord(meta as Record<string, string>);
+    const first = await readResultsScript.run(this.redis, { meta: keys.meta, results: keys.results }, { offset, count: Math.min(range.limit ?? FIRST_READ_ITEMS, FIRST_READ_ITEMS) });
+    const record = first.fields && parseRecord(first.fields);
     if (!record) return undefined;
     const end = Math.min(record.total, range.limit === undefined ? record.total : offset + range.limit);
     const parts: string[] = [];
     const errors: ItemErrorView[] = [];
-    await this.readChunks(record, offset, end, (chunk, packed, from, to) => appendResults(chunk, packed, from, to, parts, errors), firstChunks as Array<string | null> | undefined);
+    await this.readChunks(record, offset, end, (chunk, packed, from, to) => appendResults(chunk, packed, from, to, parts, errors), first);
     return { record, resultsJson: `[${parts.join(',')}]`, errors };
   }
 
@@ -433,7 +432,7 @@ export class WorkloadStore {
   async forEachOutcome(record: WorkloadRecord, visit: (index: number, slot: Exclude<Slot, { kind: 'empty' }>) => void, from = 0, to = record.total): Promise<void> {
     await this.readChunks(record, from, to, (chunk, packed, first, last) => {
       if (packed === null) return;
-      const slots = packed.split(SLOT_SEPARATOR);
+      const slots = packed.toString().split(SLOT_SEPARATOR);
       for (let index = first; index < last; index++) {
         const slot = readSlot(slots[index - chunk.start] ?? '');
         if (slot.kind !== 'empty') visit(index, slot);
@@ -441,27 +440,35 @@ export class WorkloadStore {
     });
   }
 
-  /** Reads the chunks holding items [from, to), in order, a page of fields per round trip. */
+  /**
+   * Reads the chunks holding items [from, to), in order, a page of fields per round trip (the first ones
+   * from `prefetched`, read already). The texts come as Buffers: a big answer is built from their bytes
+   * (results-packing.ts), not from a million-character JavaScript string each.
+   */
   private async readChunks(
     record: WorkloadRecord,
     from: number,
     to: number,
-    visit: (chunk: ChunkPosition, packed: string | null, from: number, to: number) => void,
-    firstChunks?: Array<string | null>,
+    visit: (chunk: ChunkPosition, packed: Buffer | null, from: number, to: number) => void,
+    prefetched: { firstChunk: number; texts: Array<Buffer | null> } = { firstChunk: 0, texts: [] },
   ): Promise<void> {
     if (to <= from) return;
     const results = this.keys.workload(record.id).results;
     const lastChunk = Math.floor((to - 1) / record.chunkSize);
-    for (let first = Math.floor(from / record.chunkSize); first <= lastChunk; first += CHUNKS_PER_READ) {
-      const count = Math.min(CHUNKS_PER_READ, lastChunk + 1 - first);
-      const texts =
-        first === 0 && firstChunks && count <= firstChunks.length
-          ? firstChunks
-          : await this.redis.hmget(results, ...Array.from({ length: count }, (_, offset) => String(first + offset)));
+    const prefetchedEnd = prefetched.firstChunk + prefetched.texts.length;
+    const chunksPerRead = Math.max(1, Math.min(CHUNKS_PER_READ, Math.floor(ITEMS_PER_READ / record.chunkSize)));
+    let index = Math.floor(from / record.chunkSize);
+    while (index <= lastChunk) {
+      const fromPrefetched = index >= prefetched.firstChunk && index < prefetchedEnd;
+      const count = fromPrefetched ? Math.min(prefetchedEnd, lastChunk + 1) - index : Math.min(chunksPerRead, lastChunk + 1 - index);
+      const texts = fromPrefetched
+        ? prefetched.texts.slice(index - prefetched.firstChunk, index - prefetched.firstChunk + count)
+        : await this.redis.hmgetBuffer(results, ...Array.from({ length: count }, (_, offset) => String(index + offset)));
       for (let offset = 0; offset < count; offset++) {
-        const chunk = chunkAt(first + offset, record.chunkSize, record.total);
+        const chunk = chunkAt(index + offset, record.chunkSize, record.total);
         visit(chunk, texts[offset] ?? null, Math.max(from, chunk.start), Math.min(to, chunk.start + chunk.size));
       }
+      index += count;
     }
   }
 

@@ -36,7 +36,7 @@ describe('results packing', () => {
         const to = 100 + Math.min(Math.max(a, b), drawn.length);
         const parts: string[] = [];
         const errors: ItemErrorView[] = [];
-        appendResults(chunk, packed, from, to, parts, errors);
+        appendResults(chunk, Buffer.from(packed), from, to, parts, errors);
         const values = JSON.parse(`[${parts.join(',')}]`) as unknown[];
         const expected = drawn.slice(from - 100, to - 100).map((item) => (item?.ok ? JSON.parse(JSON.stringify(item.value ?? null)) : null));
         expect(values).toEqual(expected);

@@ -44,6 +44,8 @@ export interface ScriptDefinition<K extends string, A extends string, R> {
   args: readonly A[];
   /** Turns Redis's reply into the script's typed answer. */
   decode: (reply: unknown) => R;
+  /** Bulk strings in the reply come as Buffers (big texts that are not to become JavaScript strings). */
+  buffers?: boolean;
 }
 
 export interface RedisScript<K extends string, A extends string, R> {
@@ -63,6 +65,8 @@ const installed = new WeakMap<object, Set<string>>();
 
 export function defineScript<K extends string, A extends string, R>(definition: ScriptDefinition<K, A, R>): RedisScript<K, A, R> {
   const command = `chunkmill:${definition.file}`;
+  // ioredis defines each command twice: its name, and with `Buffer` appended for replies as Buffers.
+  const call = definition.buffers ? `${command}Buffer` : command;
   const argv = (keys: Record<K, string>, args: Record<A, Value>, rest: readonly Value[] = []): Value[] => [
     ...definition.keys.map((name) => keys[name]),
     ...definition.args.map((name) => args[name]),
@@ -72,13 +76,13 @@ export function defineScript<K extends string, A extends string, R>(definition: 
     definition,
     async run(redis, keys, args, rest) {
       install(redis, script);
-      const call = (redis as unknown as Record<string, (...values: Value[]) => Promise<unknown>>)[command];
-      return definition.decode(await call.apply(redis, argv(keys, args, rest)));
+      const run = (redis as unknown as Record<string, (...values: Value[]) => Promise<unknown>>)[call];
+      return definition.decode(await run.apply(redis, argv(keys, args, rest)));
     },
     queue(pipeline, keys, args, rest) {
-      const call = (pipeline as unknown as Record<string, ((...values: Value[]) => unknown) | undefined>)[command];
-      if (!call) throw new Error(`Script ${definition.file} was not installed on this pipeline's client (call install first)`);
-      call.apply(pipeline, argv(keys, args, rest));
+      const queue = (pipeline as unknown as Record<string, ((...values: Value[]) => unknown) | undefined>)[call];
+      if (!queue) throw new Error(`Script ${definition.file} was not installed on this pipeline's client (call install first)`);
+      queue.apply(pipeline, argv(keys, args, rest));
     },
     decode: definition.decode,
   };

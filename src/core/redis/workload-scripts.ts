@@ -48,4 +48,27 @@ export const chunksMissingOutcomesScript = defineScript({
   decode: decode.numbers,
 });
 
-export const WORKLOAD_SCRIPTS = [recordChunkScript, markRunningScript, cancelScript, chunksMissingOutcomesScript];
+/** What read-results answers: the record's fields (undefined: no such workload) and the first chunks' texts. */
+export interface ResultsRead {
+  fields?: Record<string, string>;
+  /** The index of `texts[0]`'s chunk. */
+  firstChunk: number;
+  /** Stored chunk texts (null: none stored yet), as Buffers. */
+  texts: Array<Buffer | null>;
+}
+
+export const readResultsScript = defineScript({
+  file: 'read-results',
+  keys: ['meta', 'results'] as const,
+  args: ['offset', 'count'] as const,
+  buffers: true,
+  decode: (reply): ResultsRead => {
+    const [record, firstChunk, ...texts] = reply as [Buffer[], number | undefined, ...Array<Buffer | null>];
+    if (record.length === 0) return { firstChunk: 0, texts: [] };
+    const fields: Record<string, string> = {};
+    for (let at = 0; at < record.length; at += 2) fields[record[at].toString()] = record[at + 1].toString();
+    return { fields, firstChunk: Number(firstChunk ?? 0), texts };
+  },
+});
+
+export const WORKLOAD_SCRIPTS = [recordChunkScript, markRunningScript, cancelScript, chunksMissingOutcomesScript, readResultsScript];

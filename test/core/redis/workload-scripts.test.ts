@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import { Keys } from '../../../src/core/keys';
 import { ERROR_MARK, SLOT_SEPARATOR } from '../../../src/core/redis/protocol-constants';
-import { cancelScript, chunksMissingOutcomesScript, markRunningScript, recordChunkScript } from '../../../src/core/redis/workload-scripts';
+import { cancelScript, chunksMissingOutcomesScript, markRunningScript, readResultsScript, recordChunkScript } from '../../../src/core/redis/workload-scripts';
 import { WORKLOAD_STATUSES } from '../../../src/core/workload';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../../utils/redis';
 
@@ -103,6 +103,19 @@ describe('workload scripts', () => {
     await redis.hset(wl.results, '0', `1${SLOT_SEPARATOR}2`, '1', `${SLOT_SEPARATOR}3`, '3', `4${SLOT_SEPARATOR}`);
     expect(await chunksMissingOutcomesScript.run(redis, { results: wl.results }, { fromChunk: 0, toChunk: 4 })).toEqual([1, 2, 3]);
     expect(await chunksMissingOutcomesScript.run(redis, { results: wl.results }, { fromChunk: 0, toChunk: 1 })).toEqual([]);
+  });
+
+  it('reads the record and the chunks of a range in one call, as Buffers', async () => {
+    const wl = keys.workload('read');
+    await redis.hset(wl.meta, { id: 'read', status: 'running', total: 7, chunkSize: 3 });
+    await redis.hset(wl.results, '1', `4${SLOT_SEPARATOR}5${SLOT_SEPARATOR}6`);
+    const read = await readResultsScript.run(redis, { meta: wl.meta, results: wl.results }, { offset: 2, count: 3 });
+    expect(read.fields).toMatchObject({ id: 'read', total: '7', chunkSize: '3' });
+    expect(read.firstChunk).toBe(0);
+    expect(read.texts).toEqual([null, Buffer.from(`4${SLOT_SEPARATOR}5${SLOT_SEPARATOR}6`)]);
+    // Past the end: the record alone; no such workload: nothing.
+    expect((await readResultsScript.run(redis, { meta: wl.meta, results: wl.results }, { offset: 7, count: 3 })).texts).toEqual([]);
+    expect(await readResultsScript.run(redis, { meta: keys.workload('none').meta, results: keys.workload('none').results }, { offset: 0, count: 3 })).toEqual({ firstChunk: 0, texts: [] });
   });
 
   it('keeps every key of one call in the workload\'s cluster slot', () => {
