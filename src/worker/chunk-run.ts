@@ -180,12 +180,12 @@ export async function runChunk(job: Job<ChunkJobData>, token: string | undefined
   const retryLater = retryable.length > 0 && !isLastAttempt(job);
   // On the last attempt the failures are the items' final word.
   if (!retryLater) for (const outcome of retryable) recorder.add(outcome);
-  const recorded = recorder.finish();
   if (retryLater) {
-    await recorded;
+    await recorder.finish();
     const first = retryable[0] as Extract<ItemOutcome, { ok: false }>;
     throw new Error(`${retryable.length} of ${unfinished.length} items failed (first: ${first.code}: ${first.message})`);
   }
-  if (!deps.recordingOrder.sendAhead(recorded, { workloadId, chunkIndex: chunkAt.index })) await recorded;
+  const recording = deps.recordingOrder.send(() => recorder.finish(), { workloadId, chunkIndex: chunkAt.index });
+  if (recording) await recording;
   return { ran: unfinished.length, failed };
 }

@@ -33,11 +33,13 @@ export class RecordingOrder {
   ) {}
 
   /**
-   * Lets a chunk's last recording go ahead of its completion (answers true; a failure is logged here), or
-   * answers false: the chunk must await it.
+   * Sends a chunk's last recording (`record` sends it and answers its answer). Answers undefined when it
+   * went ahead of the completion (a failure is logged here), or the recording, which the chunk must then
+   * await before it completes.
    */
-  sendAhead(recorded: Promise<unknown>, context: { workloadId: string; chunkIndex: number }): boolean {
-    if (!this.store.recordsInOrderWithCompletion || Date.now() < this.carefulUntil) return false;
+  send(record: () => Promise<unknown>, context: { workloadId: string; chunkIndex: number }): Promise<unknown> | undefined {
+    if (!this.store.recordsInOrderWithCompletion || Date.now() < this.carefulUntil) return record();
+    const recorded = record();
     recorded.catch((error: unknown) => {
       this.carefulUntil = Date.now() + CAREFUL_MS;
       this.logger.warn(
@@ -45,6 +47,6 @@ export class RecordingOrder {
         "a chunk's recording failed after its completion was sent; the reconciler will run the chunk again",
       );
     });
-    return true;
+    return undefined;
   }
 }

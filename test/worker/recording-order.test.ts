@@ -10,16 +10,18 @@ describe('RecordingOrder', () => {
   const context = { workloadId: 'w', chunkIndex: 0 };
 
   it('sends ahead on a single Redis, and makes the chunk wait on a cluster or with replica waits', () => {
-    expect(new RecordingOrder({ recordsInOrderWithCompletion: true }, logger).sendAhead(Promise.resolve(), context)).toBe(true);
-    expect(new RecordingOrder({ recordsInOrderWithCompletion: false }, logger).sendAhead(Promise.resolve(), context)).toBe(false);
+    const recorded = Promise.resolve('recorded');
+    expect(new RecordingOrder({ recordsInOrderWithCompletion: true }, logger).send(() => recorded, context)).toBeUndefined();
+    expect(new RecordingOrder({ recordsInOrderWithCompletion: false }, logger).send(() => recorded, context)).toBe(recorded);
   });
 
   it('waits for every recording for a while after one sent ahead failed', async () => {
     const order = new RecordingOrder({ recordsInOrderWithCompletion: true }, logger);
     const failed = Promise.reject(new Error('ERR script error'));
-    expect(order.sendAhead(failed, context)).toBe(true);
+    expect(order.send(() => failed, context)).toBeUndefined();
     await failed.catch(() => undefined);
     await new Promise((resolve) => setImmediate(resolve));
-    expect(order.sendAhead(Promise.resolve(), context)).toBe(false);
+    const next = Promise.resolve();
+    expect(order.send(() => next, context)).toBe(next);
   });
 });
