@@ -30,11 +30,6 @@ export function chunkPosition(data: ChunkJobData): ChunkPosition {
   return { index: data.chunkIndex, start: data.start, size: chunkItemCount(data) };
 }
 
-/** The chunk that holds item `itemIndex` of a workload. */
-export function chunkOf(itemIndex: number, chunkSize: number, total: number): ChunkPosition {
-  return chunkAt(Math.floor(itemIndex / chunkSize), chunkSize, total);
-}
-
 /** Chunk `index` of a workload with the given chunkSize and total. */
 export function chunkAt(index: number, chunkSize: number, total: number): ChunkPosition {
   const start = index * chunkSize;
@@ -42,7 +37,7 @@ export function chunkAt(index: number, chunkSize: number, total: number): ChunkP
 }
 
 /** One slot's text for an outcome. */
-export function slotText(outcome: ItemOutcome): string {
+function slotText(outcome: ItemOutcome): string {
   return outcome.ok ? JSON.stringify(outcome.value ?? null) : ERROR_MARK + JSON.stringify({ code: outcome.code, message: outcome.message });
 }
 
@@ -63,12 +58,7 @@ export function packOutcomes(chunk: ChunkPosition, outcomes: Iterable<ItemOutcom
   return { packed: slots.join(SLOT_SEPARATOR), ok, failed };
 }
 
-/** Whether a stored chunk text has a slot without an outcome. */
-export function hasEmptySlot(packed: string): boolean {
-  return packed === '' || packed.startsWith(SLOT_SEPARATOR) || packed.endsWith(SLOT_SEPARATOR) || packed.includes(SLOT_SEPARATOR + SLOT_SEPARATOR);
-}
-
-/** What a slot says: `value` is JSON text (`null` for a failed or unfinished item). */
+/** What a slot says: nothing yet, a value (its JSON text, as stored), or an error. */
 export type Slot = { kind: 'empty' } | { kind: 'ok'; json: string } | { kind: 'error'; error: { code: string; message: string } };
 
 export function readSlot(text: string): Slot {
@@ -87,7 +77,7 @@ const SEPARATOR_BYTE = SLOT_SEPARATOR.charCodeAt(0);
 const ERROR_MARK_BYTE = ERROR_MARK.charCodeAt(0);
 const COMMA_BYTE = ','.charCodeAt(0);
 
-/** hasEmptySlot and hasErrorSlot, on the stored bytes. */
+/** Whether a stored chunk has an outcome in every slot, and no error among them. */
 function isWholeWithoutErrors(packed: Buffer): boolean {
   return (
     packed.length > 0 &&

@@ -177,14 +177,13 @@ export async function runChunk(job: Job<ChunkJobData>, token: string | undefined
     await job.moveToDelayed(Date.now(), token);
     throw new DelayedError();
   }
-  const retryLater = retryable.length > 0 && !isLastAttempt(job);
-  // On the last attempt the failures are the items' final word.
-  if (!retryLater) for (const outcome of retryable) recorder.add(outcome);
-  if (retryLater) {
+  if (retryable.length > 0 && !isLastAttempt(job)) {
     await recorder.finish();
     const first = retryable[0] as Extract<ItemOutcome, { ok: false }>;
     throw new Error(`${retryable.length} of ${unfinished.length} items failed (first: ${first.code}: ${first.message})`);
   }
+  // On the last attempt the failures are the items' final word.
+  for (const outcome of retryable) recorder.add(outcome);
   const recording = deps.recordingOrder.send(() => recorder.finish(), { workloadId, chunkIndex: chunkAt.index });
   if (recording) await recording;
   return { ran: unfinished.length, failed };
