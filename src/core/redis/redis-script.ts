@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ChainableCommander } from 'ioredis';
-import { execOrThrow, type RedisClient } from '../redis-connection';
+import type { RedisClient } from '../redis-connection';
 import { luaConstants } from './protocol-constants';
 
 /** Where the script files are: next to this module, in source and in the build alike (see package.json's postbuild). */
@@ -101,14 +101,7 @@ export function install(redis: RedisClient, ...scripts: Array<RedisScript<string
   }
 }
 
-/** Runs a pipeline and answers its replies, the first failed command's error thrown. */
-export { execOrThrow };
-
 /** Common decoders. */
 export const decode = {
-  string: (reply: unknown): string => String(reply),
-  number: (reply: unknown): number => Number(reply),
   numbers: (reply: unknown): number[] => (reply as unknown[]).map(Number),
-  strings: (reply: unknown): string[] => (reply as unknown[]).map(String),
-  raw: (reply: unknown): unknown => reply,
 };
