@@ -1,13 +1,12 @@
 /**
  * The `reduced` of a completed workload, for a results page that does not hold every item: computed
- * from the whole workload, read in pages (results-pages.ts), never as one body. A completed workload's
- * results no longer change, so the answer is kept (for the most recent workloads) and a client paging
- * through a big workload pays for the reduction once, not once per page.
+ * from the whole workload, its stored texts read a page of chunks at a time (WorkloadStore.forEachOutcome),
+ * never as one body. A completed workload's results no longer change, so the answer is kept (for the most
+ * recent workloads) and a client paging through a big workload pays for the reduction once, not once per page.
  */
 import { reduceValues } from '../core/reduce';
 import type { WorkloadRecord } from '../core/workload';
 import type { WorkloadStore } from '../core/workload-store';
-import { resultPages } from './results-pages';
 
 /** Reductions kept; the oldest is forgotten first. */
 const KEPT = 1000;
@@ -28,13 +27,11 @@ export class WorkloadReductions {
     if (!record.reduce) return null;
     const known = this.kept.get(record.id);
     if (known !== undefined) return known;
-    // Parsed values are what reduceValues takes; only the stored texts are read a page at a time.
+    // Parsed values are what reduceValues takes; forEachOutcome reads the stored texts a page of chunks at a time.
     const values: unknown[] = [];
-    for (const { from, to } of resultPages(record, 0, record.total)) {
-      await this.store.forEachOutcome(record, (_index, slot) => {
-        if (slot.kind === 'ok') values.push(JSON.parse(slot.json));
-      }, from, to);
-    }
+    await this.store.forEachOutcome(record, (_index, slot) => {
+      if (slot.kind === 'ok') values.push(JSON.parse(slot.json));
+    });
     if (!(await this.store.exists(record.id))) return undefined;
     const reduced = reduceValues(record.reduce, values);
     this.kept.set(record.id, reduced);
