@@ -19,13 +19,12 @@ import { parseWorkloadEvent, type EventItem, type WorkloadEvent, type WorkloadSt
 import { FINAL_STATUSES, type WorkloadRecord } from '../core/workload';
 import { errorEnvelope } from '../core/errors';
 import { OPEN_IDENTITY, type Identity } from '../core/tenants';
+import { resultPages } from './results-pages';
 import { drained } from './results-stream';
 import type { WorkloadPresence } from './workload-presence';
 import type { WorkloadService } from './workload-service';
 
 const HEARTBEAT_MS = 15_000;
-/** Items of the snapshot read and written at a time. */
-const SNAPSHOT_PAGE = 10_000;
 
 type Progress = Pick<WorkloadRecord, 'status' | 'completed' | 'failed' | 'total'>;
 
@@ -97,10 +96,11 @@ export async function streamWorkloadEvents(
     if (ended) return;
     if (!record) return lose();
     sendProgress(record);
-    // Page by page, each written only once the client took the last: a big workload's snapshot is
-    // never held whole in this process.
-    for (let from = 0; from < record.total && !ended; from += SNAPSHOT_PAGE) {
-      await deps.store.forEachOutcome(record, (index, slot) => sendItem(slot.kind === 'ok' ? { index, json: slot.json } : { index, error: slot.error }), from, Math.min(record.total, from + SNAPSHOT_PAGE));
+    // Page by page (each ending at a chunk boundary, results-pages.ts), each written only once the client
+    // took the last: a big workload's snapshot is never held whole in this process.
+    for (const { from, to } of resultPages(record, 0, record.total)) {
+      if (ended) break;
+      await deps.store.forEachOutcome(record, (index, slot) => sendItem(slot.kind === 'ok' ? { index, json: slot.json } : { index, error: slot.error }), from, to);
       if (res.writableNeedDrain && !closed) await drained(res);
     }
     if (ended) return;
