@@ -315,10 +315,8 @@ export class WorkloadService {
     const seen = await this.waitForFinish(id, waitMs, signal, identity);
     // The record and the first chunks' outcomes together, in one round trip.
     const read = await this.store.getWithResults(id, range);
-    if (!read) throw await this.missing.explain(id, seen?.createdAt);
-    if (!canSee(identity, read.record.tenant)) throw noSuchWorkload(id);
-    this.missing.remember(id, read.record.createdAt);
-    const { record, resultsJson, errors } = read;
+    const record = await this.visible(id, read?.record, identity, seen?.createdAt);
+    const { resultsJson, errors } = read!; // visible() threw when there was none
     return { id, status: record.status, total: record.total, offset: range.offset, resultsJson, errors, reduced: await this.reduced(record, resultsJson, range) };
   }
 
@@ -328,11 +326,7 @@ export class WorkloadService {
    */
   async resultsRecord(id: string, waitMs: number, signal?: AbortSignal, identity: Identity = OPEN_IDENTITY): Promise<WorkloadRecord> {
     const seen = await this.waitForFinish(id, waitMs, signal, identity);
-    const record = await this.store.get(id);
-    if (!record) throw await this.missing.explain(id, seen?.createdAt);
-    if (!canSee(identity, record.tenant)) throw noSuchWorkload(id);
-    this.missing.remember(id, record.createdAt);
-    return record;
+    return this.visible(id, await this.store.get(id), identity, seen?.createdAt);
   }
 
   /**
@@ -400,8 +394,15 @@ export class WorkloadService {
    * exist (the same NotFoundError); a workload with no record is explained by MissingWorkloads (404 or 410).
    */
   async require(id: string, identity: Identity = OPEN_IDENTITY): Promise<WorkloadRecord> {
-    const record = await this.store.get(id);
-    if (!record) throw await this.missing.explain(id);
+    return this.visible(id, await this.store.get(id), identity);
+  }
+
+  /**
+   * `record` as read for `id`, if there is one and the caller may see it: `require`'s checks on a record
+   * read some other way. `createdAt` (when known) tells MissingWorkloads a lost workload from one that never was.
+   */
+  private async visible(id: string, record: WorkloadRecord | undefined, identity: Identity, createdAt?: number): Promise<WorkloadRecord> {
+    if (!record) throw await this.missing.explain(id, createdAt);
     if (!canSee(identity, record.tenant)) throw noSuchWorkload(id);
     this.missing.remember(id, record.createdAt);
     return record;
