@@ -24,7 +24,7 @@ import {
 } from './redis/workload-scripts';
 import { appendResults, chunkAt, packOutcomes, readSlot, unpackSlots, type ChunkPosition, type Slot } from './results-packing';
 import type { Keys } from './keys';
-import { OPEN_TENANT } from './tenants';
+import { canSee } from './tenants';
 import type { ReduceOperation } from './reduce';
 import {
   FINAL_STATUSES,
@@ -278,7 +278,7 @@ export class WorkloadStore {
         const record = parseRecord(fields);
         if (!record) {
           if (this.mayHaveExpired(createdAt[position], now)) expired.push(ids[position]);
-        } else if ((!options.status || record.status === options.status) && (options.tenant === undefined || (record.tenant ?? OPEN_TENANT) === options.tenant)) {
+        } else if ((!options.status || record.status === options.status) && (options.tenant === undefined || canSee({ tenant: options.tenant, admin: false }, record.tenant))) {
           found.push(record);
         }
       });
