@@ -30,7 +30,7 @@ import type { QueueKind } from '../core/keys';
 import type { ChunkQueues } from '../core/queues';
 import type { WorkloadStore } from '../core/workload-store';
 import { chunkJobId, FINAL_STATUSES, type ChunkJobData, type WorkloadRecord } from '../core/workload';
-import { reapFailedChunk } from './lost-chunk-reaper';
+import { recordLostChunk } from './lost-chunk-reaper';
 
 export interface WorkloadReconcilerOptions extends ChunkJobSettings {
   /** How long a submission that is not whole yet is left to its producer. @defaultValue 60000 */
@@ -139,7 +139,7 @@ export class WorkloadReconciler {
       if (state === 'failed') {
         const job = await Job.fromId<ChunkJobData>(queue, jobId);
         if (job) {
-          await reapFailedChunk(job, { store: this.store, feeder: this.feeder, logger: this.logger, queue: record.type as QueueKind });
+          await recordLostChunk(job, { store: this.store, feeder: this.feeder, logger: this.logger, queue: record.type as QueueKind });
           report.reaped++;
         }
         continue;
