@@ -104,8 +104,9 @@ export class WorkloadReconciler {
     if (record.acceptedAt === undefined && now - record.createdAt < this.options.submissionGraceMs) return;
 
     await this.feeder.topUp(id);
-    const fed = (await this.feeder.fedCount(id)) ?? record.chunks;
-    const candidates = new Set(await this.feeder.fedChunksWithoutJob(id));
+    const [fedCount, fedWithoutJob] = await Promise.all([this.feeder.fedCount(id), this.feeder.fedChunksWithoutJob(id)]);
+    const fed = fedCount ?? record.chunks;
+    const candidates = new Set(fedWithoutJob);
 
     const progress = record.completed + record.failed;
     const before = this.seen.get(id);
@@ -131,10 +132,12 @@ export class WorkloadReconciler {
   private async chunksWithoutLiveJob(record: WorkloadRecord, fed: number, report: ReconcileReport): Promise<number[]> {
     const queue = this.queues[record.type as QueueKind];
     const missing = await this.store.chunksMissingOutcomes(record, fed, CHUNKS_PER_LOOK);
+    // The states read together (one round trip's wait, not one per chunk), as the feeder's sweep does.
+    const states = await Promise.all(missing.map((chunkIndex) => queue.getJobState(chunkJobId(record.id, chunkIndex))));
     const jobless: number[] = [];
-    for (const chunkIndex of missing) {
+    for (const [position, chunkIndex] of missing.entries()) {
       const jobId = chunkJobId(record.id, chunkIndex);
-      const state = await queue.getJobState(jobId);
+      const state = states[position];
       if (LIVE_STATES.has(state)) continue;
       if (state === 'failed') {
         const job = await Job.fromId<ChunkJobData>(queue, jobId);
