@@ -14,7 +14,7 @@ import type { WorkloadStore } from '../core/workload-store';
 import type { ItemOutcome } from '../core/workload';
 
 /** How often a long chunk writes the outcomes it has so far. */
-export const PROGRESS_MS = 100;
+const PROGRESS_MS = 100;
 
 export class ChunkRecorder {
   private pending: ItemOutcome[] = [];
@@ -26,14 +26,13 @@ export class ChunkRecorder {
     private readonly store: WorkloadStore,
     private readonly workloadId: string,
     private readonly chunk: ChunkPosition,
-    private readonly progressMs = PROGRESS_MS,
   ) {}
 
   /** Keeps an item's outcome for the chunk's next write (after `finish`, an item of a failed run: dropped). */
   add(outcome: ItemOutcome): void {
     if (this.finished) return;
     this.pending.push(outcome);
-    this.timer ??= setTimeout(() => this.writeProgress(), this.progressMs);
+    this.timer ??= setTimeout(() => this.writeProgress(), PROGRESS_MS);
   }
 
   /**

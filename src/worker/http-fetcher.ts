@@ -14,7 +14,6 @@ import { followRedirects } from './fetch/redirects';
 import { withRetries } from './fetch/retry-policy';
 
 export type { SlotGate } from './fetch/exchange';
-export { MAX_REDIRECTS } from './fetch/redirects';
 export { isPermanentFetchError } from './fetch/retry-policy';
 
 export interface HttpFetcherOptions {

@@ -118,7 +118,13 @@ export interface ReapDeps {
 export async function reapFailedChunk(job: Job<ChunkJobData>, deps: ReapDeps): Promise<void> {
   // Only a job that is failed for good; one that will be retried is not lost.
   if (!job.data || (await job.getState()) !== 'failed') return;
+  await recordLostChunk(job, deps);
+}
+
+/** reapFailedChunk for a job whose state the caller has just read as failed: no second look at it. */
+export async function recordLostChunk(job: Job<ChunkJobData>, deps: ReapDeps): Promise<void> {
   const data = job.data;
+  if (!data) return;
   const chunk = chunkPosition(data);
   const unfinished = await deps.store.unfinishedItems(data.workloadId, chunk);
   if (unfinished.length > 0) {

@@ -30,7 +30,7 @@ import type { QueueKind } from '../core/keys';
 import type { ChunkQueues } from '../core/queues';
 import type { WorkloadStore } from '../core/workload-store';
 import { chunkJobId, FINAL_STATUSES, type ChunkJobData, type WorkloadRecord } from '../core/workload';
-import { reapFailedChunk } from './lost-chunk-reaper';
+import { recordLostChunk } from './lost-chunk-reaper';
 
 export interface WorkloadReconcilerOptions extends ChunkJobSettings {
   /** How long a submission that is not whole yet is left to its producer. @defaultValue 60000 */
@@ -104,8 +104,9 @@ export class WorkloadReconciler {
     if (record.acceptedAt === undefined && now - record.createdAt < this.options.submissionGraceMs) return;
 
     await this.feeder.topUp(id);
-    const fed = (await this.feeder.fedCount(id)) ?? record.chunks;
-    const candidates = new Set(await this.feeder.fedChunksWithoutJob(id));
+    const [fedCount, fedWithoutJob] = await Promise.all([this.feeder.fedCount(id), this.feeder.fedChunksWithoutJob(id)]);
+    const fed = fedCount ?? record.chunks;
+    const candidates = new Set(fedWithoutJob);
 
     const progress = record.completed + record.failed;
     const before = this.seen.get(id);
@@ -131,15 +132,17 @@ export class WorkloadReconciler {
   private async chunksWithoutLiveJob(record: WorkloadRecord, fed: number, report: ReconcileReport): Promise<number[]> {
     const queue = this.queues[record.type as QueueKind];
     const missing = await this.store.chunksMissingOutcomes(record, fed, CHUNKS_PER_LOOK);
+    // The states read together (one round trip's wait, not one per chunk), as the feeder's sweep does.
+    const states = await Promise.all(missing.map((chunkIndex) => queue.getJobState(chunkJobId(record.id, chunkIndex))));
     const jobless: number[] = [];
-    for (const chunkIndex of missing) {
+    for (const [position, chunkIndex] of missing.entries()) {
       const jobId = chunkJobId(record.id, chunkIndex);
-      const state = await queue.getJobState(jobId);
+      const state = states[position];
       if (LIVE_STATES.has(state)) continue;
       if (state === 'failed') {
         const job = await Job.fromId<ChunkJobData>(queue, jobId);
         if (job) {
-          await reapFailedChunk(job, { store: this.store, feeder: this.feeder, logger: this.logger, queue: record.type as QueueKind });
+          await recordLostChunk(job, { store: this.store, feeder: this.feeder, logger: this.logger, queue: record.type as QueueKind });
           report.reaped++;
         }
         continue;
