@@ -120,15 +120,13 @@ export class ChunkFeeder {
    * Fed chunks of a windowed workload that are not marked done and have no job in the queue: a feeder
    * died between claiming them and adding their jobs, or a failover lost the jobs. Empty for a workload
    * that is not windowed. The caller re-adds them (`reAdd`) only when a later look finds them missing
-   * still, so that an add on its way is not mistaken for a loss.
+   * still, so that an add on its way is not mistaken for a loss. `type`: the workload's queue.
    */
-  async fedChunksWithoutJob(workloadId: string): Promise<number[]> {
+  async fedChunksWithoutJob(workloadId: string, type: QueueKind): Promise<number[]> {
     const keys = this.keys.workload(workloadId);
     const unfinished = (await unfinishedFed.run(this.redis, keys, { limit: SWEEP_CHUNKS }))?.unfinished ?? [];
     if (unfinished.length === 0) return [];
-    const type = await this.redis.hget(keys.feed, 'type');
-    if (!type) return [];
-    const queue = this.queues[type as QueueKind];
+    const queue = this.queues[type];
     const states = await Promise.all(unfinished.map((chunkIndex) => queue.getJobState(chunkJobId(workloadId, chunkIndex))));
     return unfinished.filter((_, position) => states[position] === 'unknown');
   }

@@ -31,14 +31,19 @@ export function headerRefs(requests: FetchRequestRef[]): number[] {
   return [...new Set(requests.flatMap((request) => (request.headersRef === undefined ? [] : [request.headersRef])))];
 }
 
+/** Header sets as read from the hash (number → JSON, null when gone), parsed once for a chunk's requests. */
+export function parseHeaderSets(sets: ReadonlyMap<number, string | null>): Map<number, Readonly<Record<string, string>> | null> {
+  return new Map([...sets].map(([number, json]) => [number, json === null ? null : (JSON.parse(json) as Record<string, string>)]));
+}
+
 /**
- * A request as it is sent: its headers put back from `sets` (number → JSON, as read from the hash).
- * Undefined when its set is gone (the workload ended or expired meanwhile).
+ * A request as it is sent: its headers put back from `sets` (parseHeaderSets; requests of one set share
+ * its object, which nothing changes). Undefined when its set is gone (the workload ended or expired meanwhile).
  */
-export function withHeaders(request: FetchRequestRef, sets: ReadonlyMap<number, string | null>): FetchRequestSpec | undefined {
+export function withHeaders(request: FetchRequestRef, sets: ReadonlyMap<number, Readonly<Record<string, string>> | null>): FetchRequestSpec | undefined {
   const { headersRef, ...rest } = request;
   if (headersRef === undefined) return rest;
-  const json = sets.get(headersRef);
-  if (json === null || json === undefined) return undefined;
-  return { ...rest, headers: JSON.parse(json) as Record<string, string> };
+  const headers = sets.get(headersRef);
+  if (headers === null || headers === undefined) return undefined;
+  return { ...rest, headers };
 }

@@ -61,10 +61,20 @@ export function packOutcomes(chunk: ChunkPosition, outcomes: Iterable<ItemOutcom
 /** What a slot says: nothing yet, a value (its JSON text, as stored), or an error. */
 export type Slot = { kind: 'empty' } | { kind: 'ok'; json: string } | { kind: 'error'; error: { code: string; message: string } };
 
-export function readSlot(text: string): Slot {
+function readSlot(text: string): Slot {
   if (text === '') return { kind: 'empty' };
   if (text[0] === ERROR_MARK) return { kind: 'error', error: JSON.parse(text.slice(1)) as { code: string; message: string } };
   return { kind: 'ok', json: text };
+}
+
+/**
+ * Reads the slots of a packed text whose first slot is item `start`, calling `visit` for each item in
+ * [from, to) that the text holds (by default, every one).
+ */
+export function forEachSlot(packed: string, start: number, visit: (index: number, slot: Slot) => void, from = start, to = Infinity): void {
+  const slots = packed.split(SLOT_SEPARATOR);
+  const end = Math.min(to, start + slots.length);
+  for (let index = Math.max(from, start); index < end; index++) visit(index, readSlot(slots[index - start]));
 }
 
 /** The slots of a stored chunk (`null`: nothing stored yet), as many as the chunk has items. */
@@ -106,15 +116,16 @@ export function appendResults(chunk: ChunkPosition, packed: Buffer | null, from:
     parts.push(packed.toString());
     return;
   }
-  const slots = packed.toString().split(SLOT_SEPARATOR);
-  const values: string[] = new Array(count);
-  for (let index = from; index < to; index++) {
-    const slot = readSlot(slots[index - chunk.start] ?? '');
-    if (slot.kind === 'ok') values[index - from] = slot.json;
-    else {
-      values[index - from] = 'null';
-      if (slot.kind === 'error') errors.push({ index, code: slot.error.code, message: slot.error.message });
-    }
-  }
+  const values: string[] = new Array(count).fill('null');
+  forEachSlot(
+    packed.toString(),
+    chunk.start,
+    (index, slot) => {
+      if (slot.kind === 'ok') values[index - from] = slot.json;
+      else if (slot.kind === 'error') errors.push({ index, code: slot.error.code, message: slot.error.message });
+    },
+    from,
+    to,
+  );
   parts.push(values.join(','));
 }

@@ -22,7 +22,7 @@ import {
   type CancelOutcome,
   type RecordChunkAnswer,
 } from './redis/workload-scripts';
-import { appendResults, chunkAt, packOutcomes, readSlot, unpackSlots, type ChunkPosition, type Slot } from './results-packing';
+import { appendResults, chunkAt, forEachSlot, packOutcomes, unpackSlots, type ChunkPosition, type Slot } from './results-packing';
 import type { Keys } from './keys';
 import { canSee } from './tenants';
 import type { ReduceOperation } from './reduce';
@@ -64,14 +64,10 @@ export function parseWorkloadEvent(message: string): WorkloadEvent {
   if (newline < 0) return JSON.parse(message) as WorkloadEvent;
   const header = JSON.parse(message.slice(0, newline)) as Omit<Extract<WorkloadEvent, { type: 'items' }>, 'items'> & { start: number };
   const items: EventItem[] = [];
-  message
-    .slice(newline + 1)
-    .split(SLOT_SEPARATOR)
-    .forEach((text, position) => {
-      const slot = readSlot(text);
-      if (slot.kind === 'ok') items.push({ index: header.start + position, json: slot.json });
-      else if (slot.kind === 'error') items.push({ index: header.start + position, error: slot.error });
-    });
+  forEachSlot(message.slice(newline + 1), header.start, (index, slot) => {
+    if (slot.kind === 'ok') items.push({ index, json: slot.json });
+    else if (slot.kind === 'error') items.push({ index, error: slot.error });
+  });
   const { start: _start, ...progress } = header;
   return { ...progress, items };
 }
@@ -432,11 +428,9 @@ export class WorkloadStore {
   async forEachOutcome(record: WorkloadRecord, visit: (index: number, slot: Exclude<Slot, { kind: 'empty' }>) => void, from = 0, to = record.total): Promise<void> {
     await this.readChunks(record, from, to, (chunk, packed, first, last) => {
       if (packed === null) return;
-      const slots = packed.toString().split(SLOT_SEPARATOR);
-      for (let index = first; index < last; index++) {
-        const slot = readSlot(slots[index - chunk.start] ?? '');
+      forEachSlot(packed.toString(), chunk.start, (index, slot) => {
         if (slot.kind !== 'empty') visit(index, slot);
-      }
+      }, first, last);
     });
   }
 

@@ -528,15 +528,12 @@ export class Pool<Tasks extends TaskMap = BuiltInTaskTypes> {
     const limit = this.options.resultsPageSize;
     const first = await this.waitForResults(id, Infinity, signal, { limit });
     if (first.status === 'cancelled' || first.results.length >= first.total) return first;
-    let results = first.results;
-    let errors = first.errors;
-    // A final workload's results no longer change: the pages fit together.
-    for (let offset = results.length; offset < first.total; offset += limit) {
-      const page = await this.http.json<ResultsAnswer>('GET', `/v1/workloads/${encodeURIComponent(id)}/results${rangeQuery({ offset, limit })}`, { signal });
-      results = results.concat(page.results);
-      errors = errors.concat(page.errors);
+    // A final workload's results no longer change: the pages fit together (joined once at the end).
+    const pages = [first];
+    for (let offset = first.results.length; offset < first.total; offset += limit) {
+      pages.push(await this.http.json<ResultsAnswer>('GET', `/v1/workloads/${encodeURIComponent(id)}/results${rangeQuery({ offset, limit })}`, { signal }));
     }
-    return { ...first, results, errors };
+    return { ...first, results: pages.flatMap((page) => page.results), errors: pages.flatMap((page) => page.errors) };
   }
 
   /** Runs `work` for workloads this call submitted; if the signal aborts, cancels them before rethrowing. */

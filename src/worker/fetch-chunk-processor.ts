@@ -10,7 +10,7 @@
  */
 import type { Job } from 'bullmq';
 import { ItemError, ItemErrorCode } from '../core/errors';
-import { headerRefs, withHeaders } from '../core/request-headers';
+import { headerRefs, parseHeaderSets, withHeaders } from '../core/request-headers';
 import type { FetchChunkData } from '../core/workload';
 import { isLastAttempt, runChunk, type ChunkOutcome, type ChunkRunDeps } from './chunk-run';
 import { isPermanentFetchError, type HttpFetcher, type SlotGate } from './http-fetcher';
@@ -25,7 +25,7 @@ export function createFetchProcessor(deps: FetchProcessorDeps) {
   return async (job: Job<FetchChunkData>, token?: string): Promise<ChunkOutcome> => {
     const { workloadId, start, requests, fetch: options } = job.data;
     const lastAttempt = isLastAttempt(job);
-    const headerSets = await deps.store.requestHeaderSets(workloadId, headerRefs(requests));
+    const headerSets = parseHeaderSets(await deps.store.requestHeaderSets(workloadId, headerRefs(requests)));
     const session = deps.sessions.retain(workloadId);
     const { agent, origins, leases } = session.fetching(options);
     const gate: SlotGate = async (origin, signal) => {

@@ -104,7 +104,7 @@ export class WorkloadReconciler {
     if (record.acceptedAt === undefined && now - record.createdAt < this.options.submissionGraceMs) return;
 
     await this.feeder.topUp(id);
-    const [fedCount, fedWithoutJob] = await Promise.all([this.feeder.fedCount(id), this.feeder.fedChunksWithoutJob(id)]);
+    const [fedCount, fedWithoutJob] = await Promise.all([this.feeder.fedCount(id), this.feeder.fedChunksWithoutJob(id, record.type as QueueKind)]);
     const fed = fedCount ?? record.chunks;
     const candidates = new Set(fedWithoutJob);
 
