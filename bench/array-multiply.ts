@@ -61,7 +61,7 @@ async function chunkmillRun(baseUrl: string, x: Float64Array, y: Float64Array, e
   const answer = await fetch(`${baseUrl}/v1/arrays/z`);
   const out = Buffer.from(await answer.arrayBuffer());
   const downloadMs = performance.now() - started;
-  if (Buffer.compare(out, bytesOf(expected)) !== 0) throw new Error('chunkmill\'s out array differs from the Node loop\'s');
+  if (Buffer.compare(out, bytesOf(expected)) !== 0) throw new Error("chunkmill's out array differs from the Node loop's");
   return { uploadMs, computeMs, downloadMs };
 }
 
@@ -146,7 +146,13 @@ async function main(): Promise<void> {
   const download = median(runs.map((run) => run.downloadMs));
   const total = median(runs.map((run) => run.uploadMs + run.computeMs + run.downloadMs));
   const gbPerSecond = (ms: number): number => (ELEMENTS * BYTES_PER_ELEMENT) / (ms / 1000) / 1e9;
-  const row = (name: string, ms: number): BenchRow => ({ name, wallMs: ms, elementsPerSecond: ELEMENTS / (ms / 1000), gbPerSecond: gbPerSecond(ms), vsNodeLoop: nodeMs / ms });
+  const row = (name: string, ms: number): BenchRow => ({
+    name,
+    wallMs: ms,
+    elementsPerSecond: ELEMENTS / (ms / 1000),
+    gbPerSecond: gbPerSecond(ms),
+    vsNodeLoop: nodeMs / ms,
+  });
   const rows: BenchRow[] = [
     row('Node, one thread, Float64Array loop (baseline)', nodeMs),
     row(`chunkmill mulArrays, ${cores} processes × 1 thread: POST → completed`, compute),
@@ -158,7 +164,10 @@ async function main(): Promise<void> {
     row(`in-host hand-off to a thread: JSON text (${Math.min(ELEMENTS, JSON_SLICE) / 1e6} M slice, scaled)`, median(handoff.json)),
   ];
   if (python) {
-    rows.push(row('python3 notebook mularray (lists, one process)', median(python.single)), row('python3 notebook Pool.imap (lists, 16 blocks)', median(python.pool)));
+    rows.push(
+      row('python3 notebook mularray (lists, one process)', median(python.single)),
+      row('python3 notebook Pool.imap (lists, 16 blocks)', median(python.pool)),
+    );
   }
   const verdicts = [
     verdict('zero-copy hand-off vs structured-clone copy (speedup)', median(handoff.cloned) / median(handoff.shared), 1),
@@ -177,7 +186,15 @@ async function main(): Promise<void> {
     question: `${ELEMENTS.toLocaleString('en')}-element multiply: chunkmill's binary arrays vs one Node thread and the notebook's Python; zero-copy vs copying inside a host`,
     rows,
     verdicts,
-    parameters: { elements: ELEMENTS, repeats: REPEATS, cores, workerProcesses: cores, workerThreads: 1, bytesPerElement: BYTES_PER_ELEMENT, elementsPerItem: 1 << 20 },
+    parameters: {
+      elements: ELEMENTS,
+      repeats: REPEATS,
+      cores,
+      workerProcesses: cores,
+      workerThreads: 1,
+      bytesPerElement: BYTES_PER_ELEMENT,
+      elementsPerItem: 1 << 20,
+    },
   });
 }
 

@@ -120,7 +120,8 @@ async function main(): Promise<void> {
       const submission = workload(REQUESTS, CONCURRENCY);
       const postedAt = Date.now();
       const fetched = await runWorkload(stack.baseUrl, submission);
-      if (fetched.body.status !== 'completed') throw new Error(`fetch workload ended ${fetched.body.status}: ${JSON.stringify(fetched.body.errors.slice(0, 3))}`);
+      if (fetched.body.status !== 'completed')
+        throw new Error(`fetch workload ended ${fetched.body.status}: ${JSON.stringify(fetched.body.errors.slice(0, 3))}`);
       chunkmillMs.push(fetched.wallMs);
       const stats = await server.stats();
       peaks.push(stats.maxInFlight);
@@ -149,21 +150,65 @@ async function main(): Promise<void> {
     bench: 'fetch-throughput',
     question: `${REQUESTS} requests to a local server with ${LATENCY_MS} ms latency, concurrency ${CONCURRENCY}: chunkmill vs the ideal, a serial loop and Python's ThreadPool(${CONCURRENCY})`,
     rows: [
-      { name: `ideal: ceil(${REQUESTS}/${CONCURRENCY}) × ${LATENCY_MS} ms`, wallMs: idealMs, requestsPerSecond: perSecond(idealMs), fractionOfIdeal: 1, peakInFlight: CONCURRENCY },
-      { name: 'chunkmill fetch (2 processes)', wallMs: chunkmill, requestsPerSecond: perSecond(chunkmill), fractionOfIdeal: idealMs / chunkmill, peakInFlight: Math.max(...peaks) },
+      {
+        name: `ideal: ceil(${REQUESTS}/${CONCURRENCY}) × ${LATENCY_MS} ms`,
+        wallMs: idealMs,
+        requestsPerSecond: perSecond(idealMs),
+        fractionOfIdeal: 1,
+        peakInFlight: CONCURRENCY,
+      },
+      {
+        name: 'chunkmill fetch (2 processes)',
+        wallMs: chunkmill,
+        requestsPerSecond: perSecond(chunkmill),
+        fractionOfIdeal: idealMs / chunkmill,
+        peakInFlight: Math.max(...peaks),
+      },
       { name: '… of which POST → first request at the server', wallMs: median(startMs), requestsPerSecond: null, fractionOfIdeal: null, peakInFlight: null },
       { name: '… of which last answer → results in hand', wallMs: median(finishMs), requestsPerSecond: null, fractionOfIdeal: null, peakInFlight: null },
-      { name: `bare undici client, ${CONCURRENCY} at a time (reference)`, wallMs: median(bareMs), requestsPerSecond: perSecond(median(bareMs)), fractionOfIdeal: idealMs / median(bareMs), peakInFlight: CONCURRENCY },
-      { name: `Python ThreadPool(${CONCURRENCY}) + urllib`, wallMs: python, requestsPerSecond: perSecond(python), fractionOfIdeal: idealMs / python, peakInFlight: null },
-      { name: `serial loop (estimate: ${REQUESTS} × ${round(serialMs)} ms)`, wallMs: serialEstimateMs, requestsPerSecond: perSecond(serialEstimateMs), fractionOfIdeal: idealMs / serialEstimateMs, peakInFlight: 1 },
-      { name: `17 cities, one workload (POST to results)`, wallMs: cities, requestsPerSecond: null, fractionOfIdeal: null, peakInFlight: null, roundTrips: cities / LATENCY_MS },
+      {
+        name: `bare undici client, ${CONCURRENCY} at a time (reference)`,
+        wallMs: median(bareMs),
+        requestsPerSecond: perSecond(median(bareMs)),
+        fractionOfIdeal: idealMs / median(bareMs),
+        peakInFlight: CONCURRENCY,
+      },
+      {
+        name: `Python ThreadPool(${CONCURRENCY}) + urllib`,
+        wallMs: python,
+        requestsPerSecond: perSecond(python),
+        fractionOfIdeal: idealMs / python,
+        peakInFlight: null,
+      },
+      {
+        name: `serial loop (estimate: ${REQUESTS} × ${round(serialMs)} ms)`,
+        wallMs: serialEstimateMs,
+        requestsPerSecond: perSecond(serialEstimateMs),
+        fractionOfIdeal: idealMs / serialEstimateMs,
+        peakInFlight: 1,
+      },
+      {
+        name: `17 cities, one workload (POST to results)`,
+        wallMs: cities,
+        requestsPerSecond: null,
+        fractionOfIdeal: null,
+        peakInFlight: null,
+        roundTrips: cities / LATENCY_MS,
+      },
     ],
     verdicts: [
       verdict('chunkmill fraction of ideal throughput', idealMs / chunkmill, 0.9),
       verdict('17 cities wall time in round trips of 85 ms', cities / LATENCY_MS, 2, false),
       verdict('peak requests in flight (workload concurrency 100)', Math.max(...peaks), CONCURRENCY, false),
     ],
-    parameters: { requests: REQUESTS, latencyMs: LATENCY_MS, concurrency: CONCURRENCY, repeats: REPEATS, workerProcesses: 2, runsMs: { chunkmill: chunkmillMs, bare: bareMs, python: pythonMs, cities: citiesMs, start: startMs, finish: finishMs } },
+    parameters: {
+      requests: REQUESTS,
+      latencyMs: LATENCY_MS,
+      concurrency: CONCURRENCY,
+      repeats: REPEATS,
+      workerProcesses: 2,
+      runsMs: { chunkmill: chunkmillMs, bare: bareMs, python: pythonMs, cities: citiesMs, start: startMs, finish: finishMs },
+    },
   });
 }
 

@@ -55,7 +55,9 @@ async function rawBullmqJobsPerSecond(redisUrl: string, concurrency: number): Pr
   await worker.waitUntilReady();
   const started = performance.now();
   for (let offset = 0; offset < JOBS; offset += 1000) {
-    await queue.addBulk(Array.from({ length: Math.min(1000, JOBS - offset) }, (_, i) => ({ name: 'noop', data: { i: offset + i }, opts: { removeOnComplete: true } })));
+    await queue.addBulk(
+      Array.from({ length: Math.min(1000, JOBS - offset) }, (_, i) => ({ name: 'noop', data: { i: offset + i }, opts: { removeOnComplete: true } })),
+    );
   }
   void worker.run();
   await allDone;
@@ -97,7 +99,12 @@ async function main(): Promise<void> {
     question: 'no-op jobs through chunkmill vs a raw BullMQ worker, same Redis',
     rows: [
       { name: `raw BullMQ worker (concurrency ${IN_FLIGHT})`, perSecond: rawRate, unit: 'jobs/s', ratioToRaw: 1 },
-      { name: `chunkmill, chunkSize 1 (${PROCESSES} processes × 1 thread, ${CONCURRENCY} chunk each)`, perSecond: chunkRate, unit: 'jobs/s', ratioToRaw: chunkRate / rawRate },
+      {
+        name: `chunkmill, chunkSize 1 (${PROCESSES} processes × 1 thread, ${CONCURRENCY} chunk each)`,
+        perSecond: chunkRate,
+        unit: 'jobs/s',
+        ratioToRaw: chunkRate / rawRate,
+      },
       { name: `raw BullMQ worker (concurrency ${BEST_RAW_CONCURRENCY})`, perSecond: rawBestRate, unit: 'jobs/s', ratioToRaw: rawBestRate / rawRate },
       { name: 'chunkmill, chunkSize 1000, no-op items', perSecond: itemRate, unit: 'items/s', ratioToRaw: itemRate / rawRate },
     ],

@@ -73,7 +73,13 @@ async function redisPerItem(redisUrl: string): Promise<{ chunkmill: number; rawP
     const queue = new Queue('raw', { connection: redis, prefix: `cmbench-mem-${randomBytes(4).toString('hex')}` });
     before = await usedMemory(redis);
     for (let offset = 0; offset < ITEMS; offset += 1000) {
-      await queue.addBulk(Array.from({ length: Math.min(1000, ITEMS - offset) }, (_, i) => ({ name: 'compute', data: { input: 2000 }, opts: { jobId: `item-${offset + i}`, attempts: 3, priority: 50, removeOnComplete: true } })));
+      await queue.addBulk(
+        Array.from({ length: Math.min(1000, ITEMS - offset) }, (_, i) => ({
+          name: 'compute',
+          data: { input: 2000 },
+          opts: { jobId: `item-${offset + i}`, attempts: 3, priority: 50, removeOnComplete: true },
+        })),
+      );
     }
     const rawPerItem = ((await usedMemory(redis)) - before) / ITEMS;
     await queue.close();
@@ -98,7 +104,12 @@ async function main(): Promise<void> {
   try {
     const perItem = await redisPerItem(redis.url);
     rows.push(
-      { name: `Redis per queued item: chunkmill POST of ${ITEMS} items`, bytes: perItem.chunkmill, MiB: null, vsBaseline: perItem.chunkmill / perItem.rawPerItem },
+      {
+        name: `Redis per queued item: chunkmill POST of ${ITEMS} items`,
+        bytes: perItem.chunkmill,
+        MiB: null,
+        vsBaseline: perItem.chunkmill / perItem.rawPerItem,
+      },
       { name: 'Redis per queued item: raw BullMQ addBulk, one job per item (baseline)', bytes: perItem.rawPerItem, MiB: null, vsBaseline: 1 },
     );
 
@@ -108,7 +119,9 @@ async function main(): Promise<void> {
       await delay(2000); // settle after start-up
       const workers = childPids(stack.workerPid!);
       const idle = workers.map(rssBytes);
-      const cpu = await peakRss(workers, () => runWorkload(stack.baseUrl, { type: 'compute', task: 'sumSquares', inputs: new Array(cores * 8).fill(quick ? 100_000 : 20_000_000), chunkSize: 1 }));
+      const cpu = await peakRss(workers, () =>
+        runWorkload(stack.baseUrl, { type: 'compute', task: 'sumSquares', inputs: new Array(cores * 8).fill(quick ? 100_000 : 20_000_000), chunkSize: 1 }),
+      );
       const x = Buffer.from(Float64Array.from({ length: ELEMENTS }, (_, i) => i * 0.5).buffer);
       for (const name of ['x', 'y']) {
         const put = await fetch(`${stack.baseUrl}/v1/arrays/${name}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: x });

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
 
     const body = (await timedRead(resultsUrl)).body;
     const parsed = JSON.parse(body) as { results: unknown[] };
-    if (parsed.results.length !== ITEMS || parsed.results.some((value) => value !== 0)) throw new Error('the results answer is not every item\'s 0');
+    if (parsed.results.length !== ITEMS || parsed.results.some((value) => value !== 0)) throw new Error("the results answer is not every item's 0");
     const baselineKey = `${stack.prefix}:baseline-body`;
     await client.set(baselineKey, body);
     server.on('request', (_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(body));

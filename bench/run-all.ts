@@ -21,7 +21,9 @@ for (const script of scripts) {
   const result = spawnSync(process.execPath, [path.join(__dirname, script), ...flags], { stdio: 'inherit', timeout: SCRIPT_TIMEOUT_MS, killSignal: 'SIGKILL' });
   if (result.status !== 0) {
     failed++;
-    process.stderr.write(`bench ${script} failed (exit ${result.status}${result.signal ? `, ${result.signal}: it ran longer than ${SCRIPT_TIMEOUT_MS / 60_000} min` : ''})\n`);
+    process.stderr.write(
+      `bench ${script} failed (exit ${result.status}${result.signal ? `, ${result.signal}: it ran longer than ${SCRIPT_TIMEOUT_MS / 60_000} min` : ''})\n`,
+    );
   }
 }
 process.exit(failed === 0 ? 0 : 1);

@@ -46,7 +46,14 @@ async function main(): Promise<void> {
   const body = JSON.stringify({ type: 'compute', task: 'sumSquares', inputs });
   const chunkSize = defaultChunkSize(ITEMS);
   // The options chunkmill gives its chunk jobs (workload-service.ts), so the baseline writes the same.
-  const options = (jobId: string) => ({ jobId, attempts: 3, backoff: { type: 'exponential', delay: 1000 }, priority: 50, removeOnComplete: true, removeOnFail: { age: 86400 } });
+  const options = (jobId: string) => ({
+    jobId,
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 1000 },
+    priority: 50,
+    removeOnComplete: true,
+    removeOnFail: { age: 86400 },
+  });
   const redis = await privateRedis();
   // A stack that fails to start must not leave the private redis-server behind.
   const stack = await startStack(redis.url, { workerProcesses: 0, workerThreads: 1 }).catch(async (error: unknown) => {
@@ -65,7 +72,14 @@ async function main(): Promise<void> {
       const id = randomBytes(8).toString('hex');
       const chunkJobs = planChunks(ITEMS, chunkSize).map((chunk) => ({
         name: 'compute',
-        data: { workloadId: id, type: 'compute', chunkIndex: chunk.chunkIndex, start: chunk.start, task: 'sumSquares', inputs: inputs.slice(chunk.start, chunk.end) },
+        data: {
+          workloadId: id,
+          type: 'compute',
+          chunkIndex: chunk.chunkIndex,
+          start: chunk.start,
+          task: 'sumSquares',
+          inputs: inputs.slice(chunk.start, chunk.end),
+        },
         opts: options(`${id}-${chunk.chunkIndex}`),
       }));
       sameChunks.push(await addBulkMs(raw, chunkJobs));
@@ -78,7 +92,13 @@ async function main(): Promise<void> {
     await stack.stop();
     await redis.stop();
   }
-  const row = (name: string, ms: number, jobs: number): BenchRow => ({ name, msToAccepted: ms, itemsPerSecond: ITEMS / (ms / 1000), jobs, vsChunkmill: median(ours) / ms });
+  const row = (name: string, ms: number, jobs: number): BenchRow => ({
+    name,
+    msToAccepted: ms,
+    itemsPerSecond: ITEMS / (ms / 1000),
+    jobs,
+    vsChunkmill: median(ours) / ms,
+  });
   const rows = [
     row(`chunkmill POST /v1/workloads → 202 (${ITEMS} items)`, median(ours), Math.ceil(ITEMS / chunkSize)),
     row(`raw BullMQ addBulk, the same ${Math.ceil(ITEMS / chunkSize)} chunk jobs`, median(sameChunks), Math.ceil(ITEMS / chunkSize)),

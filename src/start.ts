@@ -38,10 +38,13 @@ async function main(): Promise<void> {
     stopping = true;
     const exits = [...children.values()]
       .filter((child) => child.exitCode === null && child.signalCode === null)
-      .map((child) => new Promise((resolve) => {
-        child.once('exit', resolve);
-        child.kill('SIGTERM');
-      }));
+      .map(
+        (child) =>
+          new Promise((resolve) => {
+            child.once('exit', resolve);
+            child.kill('SIGTERM');
+          }),
+      );
     await Promise.all(exits);
     await redis.server?.stop();
     process.exit(exitCode);

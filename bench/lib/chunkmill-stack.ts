@@ -58,7 +58,12 @@ export async function privateRedis(): Promise<{ url: string; stop(): Promise<voi
   };
 }
 
-function startRole(role: 'producer' | 'worker', env: NodeJS.ProcessEnv, readyMessage: string, readyCount: number): Promise<{ child: ChildProcess; port?: number }> {
+function startRole(
+  role: 'producer' | 'worker',
+  env: NodeJS.ProcessEnv,
+  readyMessage: string,
+  readyCount: number,
+): Promise<{ child: ChildProcess; port?: number }> {
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/src', role, 'main.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let seen = 0;

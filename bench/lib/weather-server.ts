@@ -8,8 +8,23 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export const CITIES = [
-  'Boulder', 'Atlanta', 'San Francisco', 'Reno', 'Honolulu', 'Zurich', 'Dubai', 'Dublin', 'Stuttgart', 'Rome',
-  'Singapore', 'Bangalore', 'Hyderabad', 'Hong Kong', 'Durham', 'New Orleans', 'Portland',
+  'Boulder',
+  'Atlanta',
+  'San Francisco',
+  'Reno',
+  'Honolulu',
+  'Zurich',
+  'Dubai',
+  'Dublin',
+  'Stuttgart',
+  'Rome',
+  'Singapore',
+  'Bangalore',
+  'Hyderabad',
+  'Hong Kong',
+  'Durham',
+  'New Orleans',
+  'Portland',
 ] as const;
 
 /** A city's made-up but stable temperature, so a test can tell every answer from every other. */

@@ -25,7 +25,10 @@ export function parseItems(text: string, source: string): unknown[] {
       throw new UsageError(`${source} is not a valid JSON array: ${(error as Error).message}`);
     }
   }
-  return trimmed.split(/\r?\n/).filter((line) => line.trim() !== '').map((line) => parseArgument(line.trim()));
+  return trimmed
+    .split(/\r?\n/)
+    .filter((line) => line.trim() !== '')
+    .map((line) => parseArgument(line.trim()));
 }
 
 async function readStdin(): Promise<string> {

@@ -28,7 +28,9 @@ function packageVersion(): string {
 
 const formatOption = (): Option => new Option('--format <format>', 'json: one document; ndjson: one line per item').choices(['json', 'ndjson']).default('json');
 const intervalOption = (): Option =>
-  new Option('--interval-ms <ms>', 'least ms between plain progress lines (when stdout is not a terminal)').argParser(integerOption('--interval-ms')).default(1000);
+  new Option('--interval-ms <ms>', 'least ms between plain progress lines (when stdout is not a terminal)')
+    .argParser(integerOption('--interval-ms'))
+    .default(1000);
 
 export function buildProgram(run: (action: (context: CliContext) => Promise<ExitCode>) => Promise<void>): Command {
   const program = new Command('chunkmill')

@@ -44,7 +44,13 @@ export class ArrayStore {
   async create(name: string, length: number, ttlSeconds: number): Promise<StoredArray> {
     const key = this.keys.array(name);
     // SETRANGE past the end pads with zero bytes: one command allocates the whole array inside Redis.
-    await execOrThrow(this.redis.multi().del(key).setrange(key, length * FLOAT64_BYTES - 1, Buffer.alloc(1)).expire(key, ttlSeconds));
+    await execOrThrow(
+      this.redis
+        .multi()
+        .del(key)
+        .setrange(key, length * FLOAT64_BYTES - 1, Buffer.alloc(1))
+        .expire(key, ttlSeconds),
+    );
     return describe(name, length * FLOAT64_BYTES, ttlSeconds);
   }
 
@@ -93,7 +99,12 @@ export class ArrayStore {
   async writeRange(name: string, length: number, start: number, bytes: Uint8Array): Promise<boolean> {
     const key = this.keys.array(name);
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const [lengthAfter, ttl] = await execOrThrow<number>(this.redis.multi().setrange(key, start * FLOAT64_BYTES, buffer).pttl(key));
+    const [lengthAfter, ttl] = await execOrThrow<number>(
+      this.redis
+        .multi()
+        .setrange(key, start * FLOAT64_BYTES, buffer)
+        .pttl(key),
+    );
     if (ttl === -1) {
       await dropArrayIfCreated.run(this.redis, { array: key }, {});
       return false;
@@ -110,4 +121,3 @@ export class ArrayStore {
 function describe(name: string, bytes: number, ttlSeconds: number): StoredArray {
   return { name, length: bytes / FLOAT64_BYTES, bytes, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() };
 }
-

@@ -10,9 +10,7 @@ import { QUEUE_KINDS } from './keys';
 import { isClusterUrl, parseClusterUrl } from './redis-cluster-url';
 import { checkTokenEntries, parseTokenList, type TokenEntry } from './tenants';
 
-const booleanFlag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+const booleanFlag = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => value === 'true' || value === '1' || value === 'yes');
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -69,7 +67,14 @@ const envSchema = z.object({
   WORKER_QUEUES: z
     .string()
     .default(QUEUE_KINDS.join(','))
-    .transform((value) => [...new Set(value.split(',').map((kind) => kind.trim()).filter((kind) => kind.length > 0))])
+    .transform((value) => [
+      ...new Set(
+        value
+          .split(',')
+          .map((kind) => kind.trim())
+          .filter((kind) => kind.length > 0),
+      ),
+    ])
     .pipe(z.array(z.enum(QUEUE_KINDS, { message: `each queue must be one of: ${QUEUE_KINDS.join(', ')}` })).min(1, 'name at least one queue')),
   /** How often a worker host renews its entry in the worker registry; it drops off after 3 missed beats. */
   WORKER_HEARTBEAT_MS: positiveInt.min(100).default(5_000),
@@ -152,7 +157,8 @@ function loadMetricsToken(values: Env, tokens: TokenEntry[]): string | undefined
       const problem = `METRICS_TOKEN_FILE: cannot read ${values.METRICS_TOKEN_FILE} (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
       throw new ConfigError(`Invalid configuration: ${problem}`, [problem]);
     }
-    if (!/^\S+$/.test(token)) throw new ConfigError('Invalid configuration: METRICS_TOKEN_FILE: the file holds no token (or one with spaces)', ['METRICS_TOKEN_FILE']);
+    if (!/^\S+$/.test(token))
+      throw new ConfigError('Invalid configuration: METRICS_TOKEN_FILE: the file holds no token (or one with spaces)', ['METRICS_TOKEN_FILE']);
   }
   if (token !== undefined && tokens.some((entry) => entry.token === token)) {
     const problem = 'METRICS_TOKEN: must differ from every API and admin token';

@@ -18,8 +18,7 @@ const BODY_PARSER_ERRORS: Record<string, () => ChunkmillError> = {
   'charset.unsupported': () => new ChunkmillError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported charset; send UTF-8 JSON.', 415),
 };
 
-export const wwwAuthenticate = (error: UnauthorizedError): string =>
-  `Bearer realm="chunkmill"${error.bearerError ? `, error="${error.bearerError}"` : ''}`;
+export const wwwAuthenticate = (error: UnauthorizedError): string => `Bearer realm="chunkmill"${error.bearerError ? `, error="${error.bearerError}"` : ''}`;
 
 export function toChunkmillError(error: unknown): ChunkmillError | undefined {
   if (error instanceof ChunkmillError) return error;

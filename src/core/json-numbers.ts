@@ -3,9 +3,7 @@
  * becomes a plain number when it is safe and a decimal string when it is not, so nothing is ever rounded.
  */
 export function bigintToJson(value: bigint): number | string {
-  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
-    ? Number(value)
-    : value.toString();
+  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
 }
 
 /** Replaces every BigInt inside `value` (arrays and plain objects included) by its JSON-safe form. */

@@ -8,9 +8,7 @@ export type ChunkQueue = Queue<ChunkJobData>;
 export type ChunkQueues = Record<QueueKind, ChunkQueue>;
 
 export function openQueues(connection: RedisClient, keys: Keys): ChunkQueues {
-  const entries = QUEUE_KINDS.map(
-    (kind) => [kind, new Queue<ChunkJobData>(keys.queueName(kind), { connection, prefix: keys.bullPrefix })] as const,
-  );
+  const entries = QUEUE_KINDS.map((kind) => [kind, new Queue<ChunkJobData>(keys.queueName(kind), { connection, prefix: keys.bullPrefix })] as const);
   return Object.fromEntries(entries) as ChunkQueues;
 }
 

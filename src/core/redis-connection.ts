@@ -156,7 +156,14 @@ export async function closeRedis(redis: RedisClient): Promise<void> {
     redis.disconnect();
     return;
   }
-  const answered = await timeLimit(redis.quit().then(() => true, () => false), QUIT_WAIT_MS, false);
+  const answered = await timeLimit(
+    redis.quit().then(
+      () => true,
+      () => false,
+    ),
+    QUIT_WAIT_MS,
+    false,
+  );
   if (!answered) redis.disconnect();
 }
 
@@ -170,7 +177,11 @@ export async function withRedisDeadline(connections: RedisClient[], ms: number, 
   const running = steps();
   // Once given up on, a step that fails later is nobody's business any more.
   running.catch(() => undefined);
-  const finished = await timeLimit(running.then(() => true), ms, false);
+  const finished = await timeLimit(
+    running.then(() => true),
+    ms,
+    false,
+  );
   if (!finished) for (const redis of connections) redis.disconnect();
   return finished;
 }
@@ -180,7 +191,11 @@ export async function waitUntilReady(connections: RedisClient[], timeoutMs: numb
   const ready = connections.map((redis) =>
     redis.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => redis.once('ready', () => resolve())),
   );
-  return timeLimit(Promise.all(ready).then(() => true), timeoutMs, false);
+  return timeLimit(
+    Promise.all(ready).then(() => true),
+    timeoutMs,
+    false,
+  );
 }
 
 /** Every key matching `pattern` (SCAN, not KEYS, so a large Redis is not blocked), on every master. */

@@ -71,21 +71,26 @@ export class RedisServer {
     this.child = spawn(
       'redis-server',
       [
-        '--port', String(this.options.port),
-        '--bind', '127.0.0.1',
-        '--dir', this.options.dir,
-        '--appendonly', 'yes',
-        '--appendfsync', 'everysec',
-        '--maxmemory-policy', 'noeviction',
-        '--save', '',
+        '--port',
+        String(this.options.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.options.dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'everysec',
+        '--maxmemory-policy',
+        'noeviction',
+        '--save',
+        '',
         ...(this.options.args ?? []),
       ],
       // Its own process group: a Ctrl-C meant for chunkmill must not stop Redis before the roles.
       { stdio: 'ignore', detached: true },
     );
-    const exited = new Promise<never>((_, reject) =>
-      this.child!.once('exit', (code) => reject(new Error(`redis-server exited with code ${code}`))),
-    );
+    const exited = new Promise<never>((_, reject) => this.child!.once('exit', (code) => reject(new Error(`redis-server exited with code ${code}`))));
     exited.catch(() => undefined);
     for (let waited = 0; waited < 10_000; waited += 50) {
       if (await Promise.race([redisAnswers('127.0.0.1', this.options.port, 200), exited])) return;

@@ -65,7 +65,14 @@ export class RedisSubscriber {
     const subscription = this.subscriptions.get(channel)!;
     try {
       if (options.timeoutMs === undefined) await subscription;
-      else if (!(await timeLimit(subscription.then(() => true), options.timeoutMs, false))) throw new Error(COMMAND_TIMED_OUT);
+      else if (
+        !(await timeLimit(
+          subscription.then(() => true),
+          options.timeoutMs,
+          false,
+        ))
+      )
+        throw new Error(COMMAND_TIMED_OUT);
     } catch (error) {
       // Not subscribed (Redis away): forget this attempt, so that the next listen subscribes afresh.
       set.delete(listener);

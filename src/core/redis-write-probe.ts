@@ -30,7 +30,11 @@ export async function probeWrites(redis: RedisClient, keys: Keys, deadlineMs: nu
   const now = String(Date.now());
   const writes = Promise.all(probeKeys(keys).map((key) => execOrThrow(redis.multi().set(key, now, 'PX', PROBE_TTL_MS).del(key))));
   try {
-    const done = await timeLimit(writes.then(() => true), deadlineMs, false);
+    const done = await timeLimit(
+      writes.then(() => true),
+      deadlineMs,
+      false,
+    );
     if (!done) {
       writes.catch(() => undefined);
       return { writable: false, reason: `no answer within ${deadlineMs} ms` };

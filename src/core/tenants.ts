@@ -67,7 +67,9 @@ export function checkTokenEntries(entries: TokenEntry[]): void {
   for (const entry of entries) {
     const earlier = seen.get(entry.token);
     if (earlier && (earlier.tenant !== entry.tenant || earlier.admin !== entry.admin)) {
-      throw new Error(`the token of tenant "${entry.tenant}" is also the token of tenant "${earlier.tenant}"${earlier.admin !== entry.admin ? ' (once as admin)' : ''}`);
+      throw new Error(
+        `the token of tenant "${entry.tenant}" is also the token of tenant "${earlier.tenant}"${earlier.admin !== entry.admin ? ' (once as admin)' : ''}`,
+      );
     }
     seen.set(entry.token, entry);
   }

@@ -135,7 +135,11 @@ export class WorkerHeartbeat {
     this.timer = setInterval(() => {
       this.beating = this.beating.then(() => this.beat());
     }, this.options.registry.heartbeatMs);
-    await timeLimit(this.beating.catch(() => undefined), this.options.registry.heartbeatMs, undefined);
+    await timeLimit(
+      this.beating.catch(() => undefined),
+      this.options.registry.heartbeatMs,
+      undefined,
+    );
   }
 
   /** Stops beating and removes the host from the registry (giving up after a while if Redis is down: the entry then expires). */
@@ -143,11 +147,15 @@ export class WorkerHeartbeat {
     clearInterval(this.timer);
     const removal = this.beating.then(async () => {
       if (this.id === undefined) return;
-      await this.options.registry.remove(this.id, this.instance).catch((error: unknown) =>
-        this.options.logger.warn({ err: error }, 'could not remove this host from the worker registry'),
-      );
+      await this.options.registry
+        .remove(this.id, this.instance)
+        .catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not remove this host from the worker registry'));
     });
-    await timeLimit(removal.catch(() => undefined), STOP_WAIT_MS, undefined);
+    await timeLimit(
+      removal.catch(() => undefined),
+      STOP_WAIT_MS,
+      undefined,
+    );
   }
 
   private async beat(): Promise<void> {

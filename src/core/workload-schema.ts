@@ -92,8 +92,17 @@ export type FetchMethod = (typeof FETCH_METHODS)[number];
 
 /** Headers undici or the connection manage themselves; a request may not set them. */
 const RESERVED_HEADERS = new Set([
-  'host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect',
-  'proxy-authorization', 'proxy-connection',
+  'host',
+  'connection',
+  'content-length',
+  'transfer-encoding',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'proxy-authorization',
+  'proxy-connection',
 ]);
 
 // Only the scheme is checked here; addresses are checked by the worker on the resolved IP of every
@@ -115,7 +124,8 @@ const httpUrl = z
     else if (url.username !== '' || url.password !== '') {
       context.addIssue({
         code: 'custom',
-        message: 'must not carry a user name or password (user:password@host); send the credentials in an "Authorization" header instead ("requests": [{"url": ..., "headers": {"Authorization": ...}}])',
+        message:
+          'must not carry a user name or password (user:password@host); send the credentials in an "Authorization" header instead ("requests": [{"url": ..., "headers": {"Authorization": ...}}])',
       });
     }
   });
@@ -125,9 +135,14 @@ const fetchRequest = z.strictObject({
   method: z.enum(FETCH_METHODS).optional(),
   headers: z
     .record(
-      z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'must be an HTTP header name')
+      z
+        .string()
+        .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'must be an HTTP header name')
         .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), 'is set by chunkmill itself'),
-      z.string().max(8192).regex(/^[^\r\n\0]*$/, 'must not contain CR, LF or NUL'),
+      z
+        .string()
+        .max(8192)
+        .regex(/^[^\r\n\0]*$/, 'must not contain CR, LF or NUL'),
     )
     .optional(),
   /** A string is sent as is; any other JSON value is sent as JSON. */
@@ -214,7 +229,12 @@ export function resolveComputeTask(submission: ComputeSubmission): TaskDefinitio
   const task = findTask(submission.task);
   if (!task) {
     throw new ValidationError(`Unknown task "${submission.task.slice(0, 100)}".`, [
-      { path: 'task', message: `must be one of: ${listTasks().map((known) => known.name).join(', ')}` },
+      {
+        path: 'task',
+        message: `must be one of: ${listTasks()
+          .map((known) => known.name)
+          .join(', ')}`,
+      },
     ]);
   }
   const details: ErrorDetail[] = [];

@@ -26,14 +26,7 @@ import { appendResults, chunkAt, forEachSlot, packOutcomes, unpackSlots, type Ch
 import type { Keys } from './keys';
 import { canSee } from './tenants';
 import type { ReduceOperation } from './reduce';
-import {
-  FINAL_STATUSES,
-  type ItemErrorView,
-  type ItemOutcome,
-  type WorkloadRecord,
-  type WorkloadStatus,
-  type WorkloadType,
-} from './workload';
+import { FINAL_STATUSES, type ItemErrorView, type ItemOutcome, type WorkloadRecord, type WorkloadStatus, type WorkloadType } from './workload';
 
 /** Chunk fields read per HMGET at most, and items: each read holds Redis for a millisecond or so. */
 const CHUNKS_PER_READ = 1_000;
@@ -72,8 +65,7 @@ export function parseWorkloadEvent(message: string): WorkloadEvent {
   return { ...progress, items };
 }
 
-const optionalNumber = (value: string | undefined): number | undefined =>
-  value === undefined || value === '' ? undefined : Number(value);
+const optionalNumber = (value: string | undefined): number | undefined => (value === undefined || value === '' ? undefined : Number(value));
 
 function parseRecord(fields: Record<string, string>): WorkloadRecord | undefined {
   if (!fields.id) return undefined;
@@ -274,7 +266,10 @@ export class WorkloadStore {
         const record = parseRecord(fields);
         if (!record) {
           if (this.mayHaveExpired(createdAt[position], now)) expired.push(ids[position]);
-        } else if ((!options.status || record.status === options.status) && (options.tenant === undefined || canSee({ tenant: options.tenant, admin: false }, record.tenant))) {
+        } else if (
+          (!options.status || record.status === options.status) &&
+          (options.tenant === undefined || canSee({ tenant: options.tenant, admin: false }, record.tenant))
+        ) {
           found.push(record);
         }
       });
@@ -316,12 +311,7 @@ export class WorkloadStore {
    * once, and ends the workload when its last item lands. Answers how many outcomes were new, and the
    * workload's status afterwards.
    */
-  async recordChunk(
-    id: string,
-    chunk: ChunkPosition,
-    outcomes: Iterable<ItemOutcome>,
-    now = Date.now(),
-  ): Promise<RecordChunkAnswer> {
+  async recordChunk(id: string, chunk: ChunkPosition, outcomes: Iterable<ItemOutcome>, now = Date.now()): Promise<RecordChunkAnswer> {
     const { keys, args } = this.recordChunkCall(id, chunk, outcomes, now);
     let answer: RecordChunkAnswer;
     if (!this.replicaWait.enabled) answer = await recordChunkScript.run(this.redis, keys, args);
@@ -408,10 +398,17 @@ export class WorkloadStore {
    * as one JSON array text (an item without a result is null) and their errors. The stored texts are
    * spliced, not parsed. Undefined when there is no such workload.
    */
-  async getWithResults(id: string, range: { offset?: number; limit?: number } = {}): Promise<{ record: WorkloadRecord; resultsJson: string; errors: ItemErrorView[] } | undefined> {
+  async getWithResults(
+    id: string,
+    range: { offset?: number; limit?: number } = {},
+  ): Promise<{ record: WorkloadRecord; resultsJson: string; errors: ItemErrorView[] } | undefined> {
     const keys = this.keys.workload(id);
     const offset = range.offset ?? 0;
-    const first = await readResultsScript.run(this.redis, { meta: keys.meta, results: keys.results }, { offset, count: Math.min(range.limit ?? FIRST_READ_ITEMS, FIRST_READ_ITEMS) });
+    const first = await readResultsScript.run(
+      this.redis,
+      { meta: keys.meta, results: keys.results },
+      { offset, count: Math.min(range.limit ?? FIRST_READ_ITEMS, FIRST_READ_ITEMS) },
+    );
     const record = first.fields && parseRecord(first.fields);
     if (!record) return undefined;
     const end = Math.min(record.total, range.limit === undefined ? record.total : offset + range.limit);
@@ -425,12 +422,23 @@ export class WorkloadStore {
    * Every outcome of items [from, to) in index order: `visit(index, slot)` with the item's stored slot
    * text (see core/results-packing.ts), skipping items without one. What an event stream's snapshot sends.
    */
-  async forEachOutcome(record: WorkloadRecord, visit: (index: number, slot: Exclude<Slot, { kind: 'empty' }>) => void, from = 0, to = record.total): Promise<void> {
+  async forEachOutcome(
+    record: WorkloadRecord,
+    visit: (index: number, slot: Exclude<Slot, { kind: 'empty' }>) => void,
+    from = 0,
+    to = record.total,
+  ): Promise<void> {
     await this.readChunks(record, from, to, (chunk, packed, first, last) => {
       if (packed === null) return;
-      forEachSlot(packed.toString(), chunk.start, (index, slot) => {
-        if (slot.kind !== 'empty') visit(index, slot);
-      }, first, last);
+      forEachSlot(
+        packed.toString(),
+        chunk.start,
+        (index, slot) => {
+          if (slot.kind !== 'empty') visit(index, slot);
+        },
+        first,
+        last,
+      );
     });
   }
 

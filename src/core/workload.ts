@@ -76,9 +76,7 @@ export interface WorkloadResults {
 }
 
 /** One finished item, on its way from a worker into the workload's results. */
-export type ItemOutcome =
-  | { index: number; ok: true; value: unknown }
-  | { index: number; ok: false; code: string; message: string };
+export type ItemOutcome = { index: number; ok: true; value: unknown } | { index: number; ok: false; code: string; message: string };
 
 /** What a compute chunk job carries: the items themselves, so a worker needs nothing else to run it. */
 export interface ComputeChunkData {
@@ -180,8 +178,7 @@ export function chunkJobId(workloadId: string, chunkIndex: number): string {
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
 export function toWorkloadView(record: WorkloadRecord, now = Date.now()): WorkloadView {
-  const durationMs =
-    record.startedAt === undefined ? null : (record.finishedAt ?? now) - record.startedAt;
+  const durationMs = record.startedAt === undefined ? null : (record.finishedAt ?? now) - record.startedAt;
   return {
     id: record.id,
     type: record.type,

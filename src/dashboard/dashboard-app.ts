@@ -71,7 +71,10 @@ export function createDashboardApp(deps: DashboardAppDeps): Express {
       const text = await deps.registry.metrics();
       res.type(deps.registry.contentType).send(text);
     } catch (error) {
-      res.status(503).type('text/plain').send(`could not read the queues: ${error instanceof Error ? error.message : String(error)}\n`);
+      res
+        .status(503)
+        .type('text/plain')
+        .send(`could not read the queues: ${error instanceof Error ? error.message : String(error)}\n`);
     }
   });
 

@@ -50,7 +50,8 @@ export interface DashboardAuth {
 export function dashboardAuth(options: DashboardAuthOptions): DashboardAuth {
   const { tokens, sessions } = options;
   const metricsDigest = options.metricsToken === undefined ? undefined : tokenDigest(options.metricsToken);
-  const isMetricsToken = (token: string | undefined): boolean => token !== undefined && metricsDigest !== undefined && timingSafeEqual(tokenDigest(token), metricsDigest);
+  const isMetricsToken = (token: string | undefined): boolean =>
+    token !== undefined && metricsDigest !== undefined && timingSafeEqual(tokenDigest(token), metricsDigest);
   const canWriteQueues = (identity: Identity): boolean => identity.admin && options.queueAdmin === true;
 
   const identify: RequestHandler = async (req, res, next) => {
@@ -101,7 +102,7 @@ export function dashboardAuth(options: DashboardAuthOptions): DashboardAuth {
 
   const requireQueueAccess: RequestHandler = (req, res, next) => {
     const identity = identityOf(res);
-    if (!identity.admin) return next(new ForbiddenError('The queue view shows every tenant\'s jobs: it needs an admin token.'));
+    if (!identity.admin) return next(new ForbiddenError("The queue view shows every tenant's jobs: it needs an admin token."));
     if (!SAFE_METHODS.has(req.method) && !canWriteQueues(identity)) {
       return next(new ForbiddenError('The queue view is read-only: changing jobs needs an admin token and DASHBOARD_QUEUE_ADMIN=true.'));
     }

@@ -51,7 +51,9 @@ export function arrayRoutes(options: ArrayRouteOptions): Router {
     const body = req.body as unknown;
     if (!Buffer.isBuffer(body) || body.length === 0 || body.length % FLOAT64_BYTES !== 0) {
       const bytes = Buffer.isBuffer(body) ? body.length : 0;
-      throw new ValidationError(`The array must be a non-empty multiple of ${FLOAT64_BYTES} bytes (Float64); it has ${bytes}.`, [{ path: 'body', message: `${bytes} bytes` }]);
+      throw new ValidationError(`The array must be a non-empty multiple of ${FLOAT64_BYTES} bytes (Float64); it has ${bytes}.`, [
+        { path: 'body', message: `${bytes} bytes` },
+      ]);
     }
     res.json({ ...(await arrays.put(owned(res, name), body, ttl)), name });
   });
@@ -61,7 +63,10 @@ export function arrayRoutes(options: ArrayRouteOptions): Router {
     const bytes = await arrays.read(owned(res, name));
     if (!bytes) throw new NotFoundError(`No array named ${name}.`);
     // end(), not send(): send() would hash the whole body for an ETag (hundreds of ms at 128 MB).
-    res.type(OCTET_STREAM).set({ 'Content-Length': String(bytes.length), 'X-Array-Length': String(bytes.length / FLOAT64_BYTES) }).end(bytes);
+    res
+      .type(OCTET_STREAM)
+      .set({ 'Content-Length': String(bytes.length), 'X-Array-Length': String(bytes.length / FLOAT64_BYTES) })
+      .end(bytes);
   });
 
   router.delete('/arrays/:name', async (req, res) => {

@@ -57,7 +57,11 @@ export class FinishedWorkloads {
   ready(timeoutMs?: number): Promise<void> {
     const subscription = this.subscribe();
     if (timeoutMs === undefined) return subscription;
-    return timeLimit(subscription.then(() => true), timeoutMs, false).then((confirmed) => {
+    return timeLimit(
+      subscription.then(() => true),
+      timeoutMs,
+      false,
+    ).then((confirmed) => {
       if (!confirmed) throw new Error(COMMAND_TIMED_OUT);
     });
   }
@@ -111,10 +115,13 @@ export class FinishedWorkloads {
                 wakeUp = undefined;
                 resolve();
               };
-              const timer = setTimeout(() => {
-                recheck = left > RECHECK_MS;
-                done();
-              }, Math.min(left, RECHECK_MS));
+              const timer = setTimeout(
+                () => {
+                  recheck = left > RECHECK_MS;
+                  done();
+                },
+                Math.min(left, RECHECK_MS),
+              );
               signal?.addEventListener('abort', done, { once: true });
               wakeUp = done;
             });

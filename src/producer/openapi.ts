@@ -56,22 +56,35 @@ const workloadResults = z.object({
   total: z.number().int().meta({ description: "the workload's item count (results may hold fewer: a page)" }),
   offset: z.number().int().meta({ description: 'the index of results[0]' }),
   results: z.array(z.unknown()).meta({ description: 'results[i] answers inputs[offset + i] (urls[offset + i]); null for a failed or unfinished item' }),
-  errors: z.array(z.object({ index: z.number().int(), ...itemError.shape })).meta({ description: "the failed items of this page" }),
-  reduced: z.union([z.number(), z.string(), z.null()]).meta({ description: 'over every result of the workload, whatever the page; integers beyond 2^53 as decimal strings' }),
+  errors: z.array(z.object({ index: z.number().int(), ...itemError.shape })).meta({ description: 'the failed items of this page' }),
+  reduced: z
+    .union([z.number(), z.string(), z.null()])
+    .meta({ description: 'over every result of the workload, whatever the page; integers beyond 2^53 as decimal strings' }),
 });
 /** One line of the NDJSON results stream. */
 const resultsLine = z.union([
-  z.object({ id: z.string(), status, total: z.number().int(), completed: z.number().int(), failed: z.number().int() }).strict().meta({ title: 'ResultsHead', description: 'the first line: the workload when the stream began' }),
-  z.object({ index: z.number().int(), value: z.unknown() }).strict().meta({ title: 'ResultItem', description: 'an item: its result, or null when it has no outcome yet' }),
+  z
+    .object({ id: z.string(), status, total: z.number().int(), completed: z.number().int(), failed: z.number().int() })
+    .strict()
+    .meta({ title: 'ResultsHead', description: 'the first line: the workload when the stream began' }),
+  z
+    .object({ index: z.number().int(), value: z.unknown() })
+    .strict()
+    .meta({ title: 'ResultItem', description: 'an item: its result, or null when it has no outcome yet' }),
   z.object({ index: z.number().int(), value: z.null(), error: itemError }).strict().meta({ title: 'FailedItem', description: 'a failed item' }),
-  apiError.strict().meta({ title: 'StreamError', description: 'the last line when the stream cannot go on: the workload vanished (WORKLOAD_LOST, NOT_FOUND) or Redis failed (REDIS_UNAVAILABLE)' }),
+  apiError
+    .strict()
+    .meta({
+      title: 'StreamError',
+      description: 'the last line when the stream cannot go on: the workload vanished (WORKLOAD_LOST, NOT_FOUND) or Redis failed (REDIS_UNAVAILABLE)',
+    }),
 ]);
 const taskList = z.object({
   tasks: z.array(
     z.object({
       name: z.string(),
       description: z.string(),
-      input: z.record(z.string(), z.unknown()).meta({ description: "JSON Schema of one input" }),
+      input: z.record(z.string(), z.unknown()).meta({ description: 'JSON Schema of one input' }),
       output: z.enum(['integer', 'number', 'other']),
       deterministic: z.boolean(),
     }),
@@ -133,8 +146,14 @@ const retryAfter = { 'Retry-After': { schema: { type: 'integer', minimum: 1 }, d
 
 /** What every /v1 operation may answer besides its own: no token, the tenant's rate limit, Redis away. */
 const v1Errors = {
-  '429': { ...errorAnswer('RATE_LIMITED: past RATE_LIMIT_PER_MINUTE requests of this tenant in this minute (when tokens are configured)'), headers: retryAfter },
-  '401': { ...errorAnswer('UNAUTHORIZED: a bearer token is required (when API_TOKENS or ADMIN_TOKENS are set)'), headers: { 'WWW-Authenticate': { schema: { type: 'string' }, description: 'Bearer realm="chunkmill"' } } },
+  '429': {
+    ...errorAnswer('RATE_LIMITED: past RATE_LIMIT_PER_MINUTE requests of this tenant in this minute (when tokens are configured)'),
+    headers: retryAfter,
+  },
+  '401': {
+    ...errorAnswer('UNAUTHORIZED: a bearer token is required (when API_TOKENS or ADMIN_TOKENS are set)'),
+    headers: { 'WWW-Authenticate': { schema: { type: 'string' }, description: 'Bearer realm="chunkmill"' } },
+  },
   '503': { ...errorAnswer('REDIS_UNAVAILABLE'), headers: retryAfter },
 };
 
@@ -152,7 +171,14 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
     servers: [{ url: '/' }],
     tags: [{ name: 'workloads' }, { name: 'arrays' }, { name: 'tasks' }, { name: 'workers' }, { name: 'health' }, { name: 'docs' }],
     paths: {
-      '/healthz': { get: { tags: ['health'], summary: 'Alive', security: [], responses: { '200': json({ type: 'object', properties: { status: { const: 'ok' } } }, 'alive') } } },
+      '/healthz': {
+        get: {
+          tags: ['health'],
+          summary: 'Alive',
+          security: [],
+          responses: { '200': json({ type: 'object', properties: { status: { const: 'ok' } } }, 'alive') },
+        },
+      },
       '/readyz': {
         get: {
           tags: ['health'],
@@ -161,14 +187,31 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
           responses: { '200': json({ type: 'object', properties: { status: { const: 'ready' } } }, 'ready'), '503': errorAnswer('REDIS_UNAVAILABLE') },
         },
       },
-      '/openapi.json': { get: { tags: ['docs'], summary: 'This document', security: [], responses: { '200': json({ type: 'object' }, 'the OpenAPI 3.1 document') } } },
-      '/docs': { get: { tags: ['docs'], summary: 'The API reference page (Swagger UI)', security: [], responses: { '200': { description: 'HTML', content: { 'text/html': {} } } } } },
+      '/openapi.json': {
+        get: { tags: ['docs'], summary: 'This document', security: [], responses: { '200': json({ type: 'object' }, 'the OpenAPI 3.1 document') } },
+      },
+      '/docs': {
+        get: {
+          tags: ['docs'],
+          summary: 'The API reference page (Swagger UI)',
+          security: [],
+          responses: { '200': { description: 'HTML', content: { 'text/html': {} } } },
+        },
+      },
       '/v1/workloads': {
         post: {
           tags: ['workloads'],
           summary: 'Submit a workload',
           operationId: 'submitWorkload',
-          parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 255 }, description: 'a repeat with the same key answers the first workload (200) and enqueues nothing' }],
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              schema: { type: 'string', minLength: 1, maxLength: 255 },
+              description: 'a repeat with the same key answers the first workload (200) and enqueues nothing',
+            },
+          ],
           requestBody: { required: true, content: { 'application/json': { schema: ref('WorkloadSubmission') } } },
           responses: {
             '202': { ...json(ref('SubmitAnswer'), 'accepted'), headers: { Location: { schema: { type: 'string' } } } },
@@ -185,7 +228,11 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
           summary: 'Recent workloads, newest first',
           operationId: 'listWorkloads',
           parameters: queryParameters(listQuery),
-          responses: { '200': json({ type: 'object', properties: { workloads: { type: 'array', items: ref('Workload') } }, required: ['workloads'] }, 'the workloads'), '400': errorAnswer('VALIDATION_FAILED'), ...v1Errors },
+          responses: {
+            '200': json({ type: 'object', properties: { workloads: { type: 'array', items: ref('Workload') } }, required: ['workloads'] }, 'the workloads'),
+            '400': errorAnswer('VALIDATION_FAILED'),
+            ...v1Errors,
+          },
         },
       },
       '/v1/workloads/{id}': {
@@ -201,7 +248,13 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
           summary: 'Cancel: queued chunks are removed, running ones aborted',
           operationId: 'cancelWorkload',
           parameters: [idParameter],
-          responses: { '200': json(ref('Workload'), 'cancelled (again)'), '404': errorAnswer('NOT_FOUND: never seen, or expired'), '409': errorAnswer('ALREADY_FINISHED'), '410': lostAnswer, ...v1Errors },
+          responses: {
+            '200': json(ref('Workload'), 'cancelled (again)'),
+            '404': errorAnswer('NOT_FOUND: never seen, or expired'),
+            '409': errorAnswer('ALREADY_FINISHED'),
+            '410': lostAnswer,
+            ...v1Errors,
+          },
         },
       },
       '/v1/workloads/{id}/results': {
@@ -231,13 +284,13 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
         get: {
           tags: ['workloads'],
           summary:
-            'Server-Sent Events: `progress` {status, completed, failed, total}; `result` {index, value[, error]} in completion order; `done`; `error` (the error envelope) when the workload\'s state vanishes',
+            "Server-Sent Events: `progress` {status, completed, failed, total}; `result` {index, value[, error]} in completion order; `done`; `error` (the error envelope) when the workload's state vanishes",
           operationId: 'streamEvents',
           parameters: [idParameter],
           responses: {
             '200': {
               description:
-                'an event stream, ending after `done`, or after an `error` event whose data is the error envelope (WORKLOAD_LOST; NOT_FOUND if it may have expired) when the workload\'s record vanishes while the stream is open (checked every few seconds)',
+                "an event stream, ending after `done`, or after an `error` event whose data is the error envelope (WORKLOAD_LOST; NOT_FOUND if it may have expired) when the workload's record vanishes while the stream is open (checked every few seconds)",
               content: { 'text/event-stream': { schema: { type: 'string' } } },
             },
             '404': errorAnswer('NOT_FOUND: never seen, or expired'),
@@ -253,7 +306,13 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
           operationId: 'putArray',
           parameters: [
             arrayNameParameter,
-            { name: 'ttl', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: MAX_ARRAY_TTL_SECONDS }, description: 'seconds; default RESULT_TTL_SECONDS' },
+            {
+              name: 'ttl',
+              in: 'query',
+              required: false,
+              schema: { type: 'integer', minimum: 1, maximum: MAX_ARRAY_TTL_SECONDS },
+              description: 'seconds; default RESULT_TTL_SECONDS',
+            },
           ],
           requestBody: { required: true, content: octetStream },
           responses: {
@@ -266,10 +325,15 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
         },
         get: {
           tags: ['arrays'],
-          summary: 'The array\'s bytes (raw little-endian Float64)',
+          summary: "The array's bytes (raw little-endian Float64)",
           operationId: 'getArray',
           parameters: [arrayNameParameter],
-          responses: { '200': { description: 'the bytes; X-Array-Length holds the element count', content: octetStream }, '400': errorAnswer('VALIDATION_FAILED'), '404': errorAnswer('NOT_FOUND'), ...v1Errors },
+          responses: {
+            '200': { description: 'the bytes; X-Array-Length holds the element count', content: octetStream },
+            '400': errorAnswer('VALIDATION_FAILED'),
+            '404': errorAnswer('NOT_FOUND'),
+            ...v1Errors,
+          },
         },
         delete: {
           tags: ['arrays'],
@@ -280,7 +344,12 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
         },
       },
       '/v1/tasks': {
-        get: { tags: ['tasks'], summary: 'The registered compute tasks', operationId: 'listTasks', responses: { '200': json(ref('TaskList'), 'the tasks'), ...v1Errors } },
+        get: {
+          tags: ['tasks'],
+          summary: 'The registered compute tasks',
+          operationId: 'listTasks',
+          responses: { '200': json(ref('TaskList'), 'the tasks'), ...v1Errors },
+        },
       },
       '/v1/workers': {
         get: {
@@ -293,13 +362,23 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
     },
     security: [{ bearerAuth: [] }],
     components: {
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'a token of API_TOKENS or ADMIN_TOKENS (when set): it names the tenant the request acts for; another tenant\'s workloads and arrays answer 404 as if they did not exist' } },
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            "a token of API_TOKENS or ADMIN_TOKENS (when set): it names the tenant the request acts for; another tenant's workloads and arrays answer 404 as if they did not exist",
+        },
+      },
       schemas: {
         WorkloadSubmission: inputSchema(submissionSchema(options.maxItemsPerWorkload)),
         SubmitAnswer: outputSchema(submitAnswer),
         Workload: outputSchema(workloadView),
         WorkloadResults: outputSchema(workloadResults),
-        ResultsLine: { description: 'one line of the NDJSON results stream (the schema applies to each line, not to the whole body)', ...outputSchema(resultsLine) },
+        ResultsLine: {
+          description: 'one line of the NDJSON results stream (the schema applies to each line, not to the whole body)',
+          ...outputSchema(resultsLine),
+        },
         TaskList: outputSchema(taskList),
         StoredArray: outputSchema(storedArray),
         WorkerList: outputSchema(workerList),

@@ -45,7 +45,12 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
   subscriber.connection.on('error', (error) => logger.warn({ err: error }, 'redis subscriber connection error'));
   const queues = openQueues(redis, keys);
   for (const queue of Object.values(queues)) queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
-  const store = new WorkloadStore(redis, keys, config.RESULT_TTL_SECONDS, new ReplicaWait({ replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS }));
+  const store = new WorkloadStore(
+    redis,
+    keys,
+    config.RESULT_TTL_SECONDS,
+    new ReplicaWait({ replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS }),
+  );
   const feeder = new ChunkFeeder(redis, keys, queues, { windowChunks: config.CHUNKS_IN_QUEUE_PER_WORKLOAD, ttlSeconds: config.RESULT_TTL_SECONDS });
   const finished = new FinishedWorkloads(subscriber, keys.finishedChannel);
   // Whole arrays (up to MAX_ARRAY_BYTES in one SET or GET) go over their own connection, whose deadline

@@ -24,7 +24,11 @@ export function tenantRateLimit(redis: RedisClient, keys: Keys, perMinute: numbe
     const key = keys.rateLimit(tenant, window);
     let count: number;
     try {
-      const replies = await redis.multi().incr(key).pexpire(key, RATE_LIMIT_WINDOW_MS * 2).exec();
+      const replies = await redis
+        .multi()
+        .incr(key)
+        .pexpire(key, RATE_LIMIT_WINDOW_MS * 2)
+        .exec();
       count = Number(replies?.[0]?.[1] ?? 0);
     } catch {
       return next();

@@ -100,7 +100,12 @@ export async function streamWorkloadEvents(
     // took the last: a big workload's snapshot is never held whole in this process.
     for (const { from, to } of resultPages(record, 0, record.total)) {
       if (ended) break;
-      await deps.store.forEachOutcome(record, (index, slot) => sendItem(slot.kind === 'ok' ? { index, json: slot.json } : { index, error: slot.error }), from, to);
+      await deps.store.forEachOutcome(
+        record,
+        (index, slot) => sendItem(slot.kind === 'ok' ? { index, json: slot.json } : { index, error: slot.error }),
+        from,
+        to,
+      );
       if (res.writableNeedDrain && !closed) await drained(res);
     }
     if (ended) return;
@@ -125,11 +130,15 @@ export async function streamWorkloadEvents(
     closed = true;
     cleanUp();
   });
-  const stop = await deps.subscriber.listen(deps.keys.workload(id).events, (message) => {
-    const event = parseWorkloadEvent(message);
-    if (snapshotSent) onEvent(event);
-    else pending.push(event);
-  }, { timeoutMs: deps.subscribeTimeoutMs });
+  const stop = await deps.subscriber.listen(
+    deps.keys.workload(id).events,
+    (message) => {
+      const event = parseWorkloadEvent(message);
+      if (snapshotSent) onEvent(event);
+      else pending.push(event);
+    },
+    { timeoutMs: deps.subscribeTimeoutMs },
+  );
   const heartbeat = setInterval(() => {
     if (!ended) res.write(': keep-alive\n\n');
   }, HEARTBEAT_MS);

@@ -82,7 +82,8 @@ export function workloadRoutes(deps: RouteDeps, jsonBody: RequestHandler): Route
           res.json({ id: existing.id, status: existing.status, total: existing.total, chunks: existing.chunks });
           return;
         }
-        if (Date.now() > deadline) throw new ChunkmillError('IDEMPOTENCY_IN_PROGRESS', 'The first submission with this key is still being written; retry.', 409);
+        if (Date.now() > deadline)
+          throw new ChunkmillError('IDEMPOTENCY_IN_PROGRESS', 'The first submission with this key is still being written; retry.', 409);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }
@@ -117,7 +118,12 @@ export function workloadRoutes(deps: RouteDeps, jsonBody: RequestHandler): Route
     res.vary('Accept');
     if (req.accepts(['application/json', NDJSON]) === NDJSON) {
       const record = await service.resultsRecord(id, wait, aborted.signal, identityOf(res));
-      await streamResults(res, record, { offset, limit }, { store: deps.store, explainMissing: (missing, createdAt) => service.explainMissing(missing, createdAt) });
+      await streamResults(
+        res,
+        record,
+        { offset, limit },
+        { store: deps.store, explainMissing: (missing, createdAt) => service.explainMissing(missing, createdAt) },
+      );
       return;
     }
     res.type('application/json').send(resultsBody(await service.results(id, wait, aborted.signal, identityOf(res), { offset, limit })));

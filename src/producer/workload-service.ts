@@ -135,7 +135,9 @@ export const noSuchWorkload = (id: string): NotFoundError => new NotFoundError(`
 /** A submission whose array names are the tenant's arrays' names in Redis (core/tenants.ts). */
 function withTenantArrays(submission: WorkloadSubmission, tenant: string): WorkloadSubmission {
   if (submission.type !== 'compute' || !submission.arrays) return submission;
-  const arrays = Object.fromEntries(Object.entries(submission.arrays).map(([role, name]) => [role, name === undefined ? undefined : tenantArrayName(tenant, name)]));
+  const arrays = Object.fromEntries(
+    Object.entries(submission.arrays).map(([role, name]) => [role, name === undefined ? undefined : tenantArrayName(tenant, name)]),
+  );
   return { ...submission, arrays: arrays as ArrayBindings };
 }
 
@@ -186,7 +188,9 @@ export class WorkloadService {
    */
   validate(body: unknown): WorkloadSubmission {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new ValidationError(`The request body is ${jsonKind(body)}; send a workload, a JSON object with "type".`, [{ path: '', message: 'expected a JSON object' }]);
+      throw new ValidationError(`The request body is ${jsonKind(body)}; send a workload, a JSON object with "type".`, [
+        { path: '', message: 'expected a JSON object' },
+      ]);
     }
     this.checkSize(body);
     const submission = parseOrThrow(this.schema, body, 'The workload');
@@ -242,7 +246,11 @@ export class WorkloadService {
     }));
     const queue = this.queues[submission.type];
     try {
-      await this.store.create(record, jobs.map((job) => JSON.stringify(job.data)), items.headerSets);
+      await this.store.create(
+        record,
+        jobs.map((job) => JSON.stringify(job.data)),
+        items.headerSets,
+      );
       if (windowed) await this.feeder.start(id, submission.type, jobs);
       else {
         for (let offset = 0; offset < jobs.length; offset += ENQUEUE_BATCH) {
@@ -311,13 +319,27 @@ export class WorkloadService {
    * The results so far of items `[offset, offset + limit)` (every item by default); with `waitMs`, first
    * waits (up to that long) for the workload to finish. `reduced` is always over the whole workload.
    */
-  async results(id: string, waitMs: number, signal?: AbortSignal, identity: Identity = OPEN_IDENTITY, range: ResultsRange = { offset: 0 }): Promise<WorkloadResultsJson> {
+  async results(
+    id: string,
+    waitMs: number,
+    signal?: AbortSignal,
+    identity: Identity = OPEN_IDENTITY,
+    range: ResultsRange = { offset: 0 },
+  ): Promise<WorkloadResultsJson> {
     const seen = await this.waitForFinish(id, waitMs, signal, identity);
     // The record and the first chunks' outcomes together, in one round trip.
     const read = await this.store.getWithResults(id, range);
     const record = await this.visible(id, read?.record, identity, seen?.createdAt);
     const { resultsJson, errors } = read!; // visible() threw when there was none
-    return { id, status: record.status, total: record.total, offset: range.offset, resultsJson, errors, reduced: await this.reduced(record, resultsJson, range) };
+    return {
+      id,
+      status: record.status,
+      total: record.total,
+      offset: range.offset,
+      resultsJson,
+      errors,
+      reduced: await this.reduced(record, resultsJson, range),
+    };
   }
 
   /**
@@ -445,7 +467,10 @@ export class WorkloadService {
         this.logger.error({ err: error, workloadId: record.id }, 'could not roll back a failed submission');
         return;
       }
-      setTimeout(() => remove().then(() => this.logger.info({ workloadId: record.id }, 'rolled back a failed submission'), retry), ROLLBACK_RETRY_INTERVAL_MS).unref();
+      setTimeout(
+        () => remove().then(() => this.logger.info({ workloadId: record.id }, 'rolled back a failed submission'), retry),
+        ROLLBACK_RETRY_INTERVAL_MS,
+      ).unref();
     };
     await remove().catch((error) => {
       this.logger.warn({ err: error, workloadId: record.id }, 'could not roll back a failed submission yet; retrying');

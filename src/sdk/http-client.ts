@@ -56,7 +56,11 @@ export class HttpClient {
         signal: options.signal,
         headers: {
           accept,
-          ...(options.bytes !== undefined ? { 'content-type': 'application/octet-stream' } : options.body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(options.bytes !== undefined
+            ? { 'content-type': 'application/octet-stream' }
+            : options.body === undefined
+              ? {}
+              : { 'content-type': 'application/json' }),
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
           ...options.headers,
         },

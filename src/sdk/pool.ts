@@ -398,7 +398,11 @@ export class Pool<Tasks extends TaskMap = BuiltInTaskTypes> {
     const offset = options.offset ?? 0;
     // The wait is a long-poll for a one-item page: the stream then starts on the finished workload.
     if ((options.waitMs ?? 0) > 0) await this.waitForResults(id, options.waitMs!, options.signal, { limit: 1 });
-    const body = await this.http.stream(`/v1/workloads/${encodeURIComponent(id)}/results${rangeQuery({ offset, limit: options.limit })}`, options.signal, 'application/x-ndjson');
+    const body = await this.http.stream(
+      `/v1/workloads/${encodeURIComponent(id)}/results${rangeQuery({ offset, limit: options.limit })}`,
+      options.signal,
+      'application/x-ndjson',
+    );
     const lines = readNdjson(body);
     const first = await lines.next().catch((error: unknown) => {
       throw options.signal?.aborted ? options.signal.reason : error;
@@ -514,11 +518,18 @@ export class Pool<Tasks extends TaskMap = BuiltInTaskTypes> {
    * Long-polls the results (of `range`: every item by default) until the workload is final or `timeoutMs`
    * has passed; answers the last answer.
    */
-  private async waitForResults(id: string, timeoutMs: number, signal: AbortSignal | undefined, range: { offset?: number; limit?: number } = {}): Promise<ResultsAnswer> {
+  private async waitForResults(
+    id: string,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    range: { offset?: number; limit?: number } = {},
+  ): Promise<ResultsAnswer> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const waitMs = Math.max(0, Math.min(this.options.pollMs, deadline - Date.now()));
-      const answer = await this.http.json<ResultsAnswer>('GET', `/v1/workloads/${encodeURIComponent(id)}/results${rangeQuery(range, Math.floor(waitMs))}`, { signal });
+      const answer = await this.http.json<ResultsAnswer>('GET', `/v1/workloads/${encodeURIComponent(id)}/results${rangeQuery(range, Math.floor(waitMs))}`, {
+        signal,
+      });
       if (FINAL.has(answer.status) || Date.now() >= deadline) return answer;
     }
   }

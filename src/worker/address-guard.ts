@@ -17,8 +17,7 @@ import { ItemError, ItemErrorCode } from '../core/errors';
 /** Answers every address a hostname resolves to. Injectable so that tests never send a DNS query. */
 export type Resolver = (hostname: string) => Promise<string[]>;
 
-export const systemResolver: Resolver = async (hostname) =>
-  (await dns.promises.lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
+export const systemResolver: Resolver = async (hostname) => (await dns.promises.lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
 
 /**
  * Cloud metadata endpoints, named so that a refusal says what it protected. Every one of them also falls

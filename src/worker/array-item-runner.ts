@@ -60,7 +60,8 @@ export class ArrayItemRunners {
           reusable = false;
           const run = await this.pool.runArrayKernel({ task: task.name, x: buffers.x!, y: buffers.y, out: buffers.out }, { signal, timeoutMs: data.timeoutMs });
           reusable = true;
-          if (buffers.out && !(await this.arrays.writeRange(bindings.out!, data.arrayLength!, start, new Uint8Array(buffers.out)))) throw missing(bindings, 'write');
+          if (buffers.out && !(await this.arrays.writeRange(bindings.out!, data.arrayLength!, start, new Uint8Array(buffers.out))))
+            throw missing(bindings, 'write');
           onRun(run);
           return run.value;
         } finally {
@@ -95,6 +96,9 @@ const SPARE_SIZES = 2;
 
 function missing(bindings: NonNullable<ComputeChunkData['arrays']>, what: 'read' | 'write'): ItemError {
   // The names as the tenant gave them, without the tenant part of their Redis names (core/tenants.ts).
-  const names = Object.values(bindings).filter(Boolean).map((name) => name!.slice(name!.lastIndexOf('/') + 1)).join(', ');
+  const names = Object.values(bindings)
+    .filter(Boolean)
+    .map((name) => name!.slice(name!.lastIndexOf('/') + 1))
+    .join(', ');
   return new ItemError(ItemErrorCode.ARRAY_MISSING, `Could not ${what} the item's range: one of the arrays (${names}) expired, was deleted or is shorter now.`);
 }

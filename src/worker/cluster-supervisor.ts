@@ -40,10 +40,13 @@ export class ClusterSupervisor {
     if (this.stopping) return;
     this.stopping = true;
     const children = this.children;
-    const exits = children.map((child) => new Promise<void>((resolve) => {
-      if (child.isDead()) return resolve();
-      child.once('exit', () => resolve());
-    }));
+    const exits = children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.isDead()) return resolve();
+          child.once('exit', () => resolve());
+        }),
+    );
     for (const child of children) child.process.kill('SIGTERM');
     const killer = setTimeout(() => {
       for (const child of this.children) {

@@ -17,9 +17,7 @@ export interface ThreadTask {
   startedAt?: Float64Array;
 }
 
-export type ThreadAnswer =
-  | { ok: true; value: unknown; runMs: number }
-  | { ok: false; message: string; runMs: number };
+export type ThreadAnswer = { ok: true; value: unknown; runMs: number } | { ok: false; message: string; runMs: number };
 
 /** Runs a batch of items of one task; answers one ThreadAnswer per input, in order. */
 export default async function runItems({ task, inputs, startedAt }: ThreadTask): Promise<ThreadAnswer[]> {

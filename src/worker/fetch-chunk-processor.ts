@@ -47,7 +47,8 @@ export function createFetchProcessor(deps: FetchProcessorDeps) {
           const started = performance.now();
           try {
             const spec = withHeaders(requests[index - start], headerSets);
-            if (!spec) throw new ItemError(ItemErrorCode.FETCH_REFUSED, 'The request headers of this item are no longer stored (the workload ended or expired).');
+            if (!spec)
+              throw new ItemError(ItemErrorCode.FETCH_REFUSED, 'The request headers of this item are no longer stored (the workload ended or expired).');
             const result = await deps.fetcher.fetch(agent, spec, options, signal, gate);
             deps.onItemDone?.({ ok: true, runMs: performance.now() - started, task: 'fetch', final: true });
             return result;

@@ -51,7 +51,10 @@ export class InfrastructureGuard {
         if (!isRedisUnavailable(error)) throw error;
         this.failuresInARow++;
         const laterMs = Math.min(this.maxDelayMs, this.firstDelayMs * 2 ** Math.min(this.failuresInARow - 1, 16));
-        this.logger.warn({ jobId: job.id, err: (error as Error).message, retryInMs: laterMs }, 'Redis failed a chunk; handing it back without using an attempt');
+        this.logger.warn(
+          { jobId: job.id, err: (error as Error).message, retryInMs: laterMs },
+          'Redis failed a chunk; handing it back without using an attempt',
+        );
         await this.handBack(job, token, laterMs);
         throw new DelayedError();
       }

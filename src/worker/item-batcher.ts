@@ -27,14 +27,18 @@ export class ItemBatcher {
    * answers when all have. The items share one signal (their chunk's cancellation and shutdown).
    */
   async runAll(inputs: unknown[], signal: AbortSignal, onResult: (position: number, result: BatchedItemResult) => void): Promise<void> {
-    const size =
-      this.timeoutMs === undefined ? Math.min(MAX_BATCH, Math.max(1, Math.ceil(inputs.length / (this.pool.threads * BATCHES_PER_THREAD)))) : 1;
+    const size = this.timeoutMs === undefined ? Math.min(MAX_BATCH, Math.max(1, Math.ceil(inputs.length / (this.pool.threads * BATCHES_PER_THREAD)))) : 1;
     const batches: Array<Promise<void>> = [];
     for (let first = 0; first < inputs.length; first += size) batches.push(this.runBatch(inputs.slice(first, first + size), first, signal, onResult));
     await Promise.all(batches);
   }
 
-  private async runBatch(inputs: unknown[], first: number, signal: AbortSignal, onResult: (position: number, result: BatchedItemResult) => void): Promise<void> {
+  private async runBatch(
+    inputs: unknown[],
+    first: number,
+    signal: AbortSignal,
+    onResult: (position: number, result: BatchedItemResult) => void,
+  ): Promise<void> {
     let outcomes: Array<ItemRun | ItemError>;
     try {
       outcomes = await this.pool.runBatch(this.task, inputs, { signal, timeoutMs: this.timeoutMs });

@@ -29,7 +29,12 @@ if (cluster.isPrimary) {
     const keys = new Keys(config.CHUNKMILL_PREFIX);
     const connection = createRedis(config.REDIS_URL, 'worker', 'chunkmill-worker-host');
     connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-    const store = new WorkloadStore(connection, keys, config.RESULT_TTL_SECONDS, new ReplicaWait({ replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS }));
+    const store = new WorkloadStore(
+      connection,
+      keys,
+      config.RESULT_TTL_SECONDS,
+      new ReplicaWait({ replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS }),
+    );
     const queues = openQueues(connection, keys);
     const feeder = new ChunkFeeder(connection, keys, queues, { windowChunks: config.CHUNKS_IN_QUEUE_PER_WORKLOAD, ttlSeconds: config.RESULT_TTL_SECONDS });
     const reapers = config.WORKER_QUEUES.map((kind) => new LostChunkReaper(kind, connection, keys, store, logger, feeder));
@@ -44,10 +49,7 @@ if (cluster.isPrimary) {
         .catch((error) => logger.warn({ err: error }, 'reconciler look failed; trying again later'))
         .finally(() => (reconciling = false));
     }, config.RECONCILE_INTERVAL_MS);
-    const supervisor = new ClusterSupervisor(
-      { processes: config.WORKER_PROCESSES, shutdownGraceMs: config.SHUTDOWN_GRACE_MS },
-      logger,
-    );
+    const supervisor = new ClusterSupervisor({ processes: config.WORKER_PROCESSES, shutdownGraceMs: config.SHUTDOWN_GRACE_MS }, logger);
     const hostRegistry = new Registry();
     processMetrics(hostRegistry);
     const { processExits } = workerHostMetrics(hostRegistry);

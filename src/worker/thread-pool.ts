@@ -58,15 +58,9 @@ export class ThreadPool {
    * batch when the thread dies (THREAD_CRASHED) or `timeoutMs` passes (ITEM_TIMEOUT: give a timed item
    * a batch of its own), and the signal's reason when `signal` aborts (cancellation, shutdown).
    */
-  async runBatch(
-    task: string,
-    inputs: unknown[],
-    opts: { signal?: AbortSignal; timeoutMs?: number } = {},
-  ): Promise<Array<ItemRun | ItemError>> {
+  async runBatch(task: string, inputs: unknown[], opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Array<ItemRun | ItemError>> {
     const answers = await this.onThread(opts, (startedAt, signal) => this.piscina.run({ task, inputs, startedAt }, { signal }));
-    return answers.map((answer) =>
-      answer.ok ? { value: answer.value, runMs: answer.runMs } : new ItemError(ItemErrorCode.TASK_ERROR, answer.message),
-    );
+    return answers.map((answer) => (answer.ok ? { value: answer.value, runMs: answer.runMs } : new ItemError(ItemErrorCode.TASK_ERROR, answer.message)));
   }
 
   /**
@@ -74,8 +68,10 @@ export class ThreadPool {
    * SharedArrayBuffers go to the thread by reference, and `out` is filled in place. Errors as runBatch's.
    */
   async runArrayKernel(kernel: Omit<ArrayKernelTask, 'startedAt'>, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ItemRun> {
-    const answer = await this.onThread(opts, (startedAt, signal) =>
-      this.piscina.run({ ...kernel, startedAt } as unknown as ThreadTask, { signal, name: 'runArrayKernel' }) as unknown as Promise<ArrayKernelAnswer>,
+    const answer = await this.onThread(
+      opts,
+      (startedAt, signal) =>
+        this.piscina.run({ ...kernel, startedAt } as unknown as ThreadTask, { signal, name: 'runArrayKernel' }) as unknown as Promise<ArrayKernelAnswer>,
     );
     if (!answer.ok) throw new ItemError(ItemErrorCode.TASK_ERROR, answer.message);
     return { value: answer.value, runMs: answer.runMs };

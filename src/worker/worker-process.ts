@@ -59,7 +59,12 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const subscriber = new RedisSubscriber(createRedis(config.REDIS_URL, 'subscriber'));
   subscriber.connection.on('error', (error) => logger.warn({ err: error }, 'redis subscriber connection error'));
-  const store = new WorkloadStore(connection, keys, config.RESULT_TTL_SECONDS, new ReplicaWait({ replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS }));
+  const store = new WorkloadStore(
+    connection,
+    keys,
+    config.RESULT_TTL_SECONDS,
+    new ReplicaWait({ replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS }),
+  );
   const recordingOrder = new RecordingOrder(store, logger);
   // WORKER_QUEUES: a host started for one kind of work takes no chunks of the other.
   const runs = new Set(config.WORKER_QUEUES);
@@ -98,45 +103,54 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     stalledInterval: config.STALLED_INTERVAL_MS,
     maxStalledCount: config.MAX_STALLED_COUNT,
   });
-  const computeWorker = runs.has('compute') && new Worker<ComputeChunkData>(
-    keys.queueName('compute'),
-    metrics.instrument(
-      'compute',
-      guard.wrap(createComputeProcessor({
-        store,
-        recordingOrder,
-        pool,
-        sessions,
-        shutdownSignal: shutdown.signal,
-        logger,
-        onItemDone: metrics.computeItemDone,
-        cache: new ResultCache(connection, keys, config.CACHE_TTL_SECONDS),
-        onCacheLookup: metrics.cacheLookup,
-        arrays,
-      })),
-    ),
-    workerOptions(config.WORKER_CONCURRENCY),
-  );
+  const computeWorker =
+    runs.has('compute') &&
+    new Worker<ComputeChunkData>(
+      keys.queueName('compute'),
+      metrics.instrument(
+        'compute',
+        guard.wrap(
+          createComputeProcessor({
+            store,
+            recordingOrder,
+            pool,
+            sessions,
+            shutdownSignal: shutdown.signal,
+            logger,
+            onItemDone: metrics.computeItemDone,
+            cache: new ResultCache(connection, keys, config.CACHE_TTL_SECONDS),
+            onCacheLookup: metrics.cacheLookup,
+            arrays,
+          }),
+        ),
+      ),
+      workerOptions(config.WORKER_CONCURRENCY),
+    );
 
-  const fetchWorker = runs.has('fetch') && new Worker<FetchChunkData>(
-    keys.queueName('fetch'),
-    metrics.instrument(
-      'fetch',
-      guard.wrap(createFetchProcessor({
-        store,
-        recordingOrder,
-        sessions,
-        shutdownSignal: shutdown.signal,
-        fetcher,
-        onItemDone: (item) => metrics.itemDone('fetch', item),
-      })),
-    ),
-    workerOptions(config.WORKER_FETCH_CONCURRENCY),
-  );
+  const fetchWorker =
+    runs.has('fetch') &&
+    new Worker<FetchChunkData>(
+      keys.queueName('fetch'),
+      metrics.instrument(
+        'fetch',
+        guard.wrap(
+          createFetchProcessor({
+            store,
+            recordingOrder,
+            sessions,
+            shutdownSignal: shutdown.signal,
+            fetcher,
+            onItemDone: (item) => metrics.itemDone('fetch', item),
+          }),
+        ),
+      ),
+      workerOptions(config.WORKER_FETCH_CONCURRENCY),
+    );
 
-  const workers = [['compute', computeWorker], ['fetch', fetchWorker]].filter(
-    (entry): entry is ['compute' | 'fetch', Worker] => entry[1] !== false,
-  );
+  const workers = [
+    ['compute', computeWorker],
+    ['fetch', fetchWorker],
+  ].filter((entry): entry is ['compute' | 'fetch', Worker] => entry[1] !== false);
   for (const [kind, worker] of workers) {
     feeding.attach(worker as Worker<ChunkJobData>);
     worker.on('error', (error) => logger.warn({ err: error }, `${kind} worker error`));

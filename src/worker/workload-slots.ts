@@ -135,22 +135,24 @@ export class WorkloadSlots {
   private async acquire(state: WorkloadState, signal?: AbortSignal): Promise<ReleaseSlot> {
     signal?.throwIfAborted();
     const spare = state.othersWaiting > 0 && state.held.size >= this.fairShare(state) ? undefined : state.returning.pop();
-    const leaseId = spare ?? await new Promise<string>((resolve, reject) => {
-      const onAbort = (): void => {
-        const position = state.waiters.indexOf(waiter);
-        if (position >= 0) state.waiters.splice(position, 1);
-        reject(signal?.reason);
-      };
-      const waiter: Waiter = {
-        grant: (granted) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(granted);
-        },
-      };
-      state.waiters.push(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      void this.poll(state);
-    });
+    const leaseId =
+      spare ??
+      (await new Promise<string>((resolve, reject) => {
+        const onAbort = (): void => {
+          const position = state.waiters.indexOf(waiter);
+          if (position >= 0) state.waiters.splice(position, 1);
+          reject(signal?.reason);
+        };
+        const waiter: Waiter = {
+          grant: (granted) => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve(granted);
+          },
+        };
+        state.waiters.push(waiter);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        void this.poll(state);
+      }));
     if (spare !== undefined) state.held.add(spare);
     let released = false;
     return () => {
@@ -219,7 +221,12 @@ export class WorkloadSlots {
     const withdraw = state.demanding && (state.waiters.length === 0 || this.closed);
     if (withdraw) state.demanding = false;
     return releaseLeases
-      .run(this.redis, state.keys, { channel: this.keys.fetchLeaseChannel, workloadId: state.id, token: this.processToken, withdraw: withdraw ? '1' : '0' }, leases)
+      .run(
+        this.redis,
+        state.keys,
+        { channel: this.keys.fetchLeaseChannel, workloadId: state.id, token: this.processToken, withdraw: withdraw ? '1' : '0' },
+        leases,
+      )
       .catch(() => undefined);
   }
 

@@ -63,10 +63,21 @@ describe('chunkmill CLI', () => {
 
     const results = await runCli(['results', answer.id], env);
     expect(results.code).toBe(0);
-    expect(JSON.parse(results.stdout)).toEqual({ id: answer.id, status: 'completed', total: 20, offset: 0, results: new Array(20).fill(2664667000), errors: [], reduced: 53293340000 });
+    expect(JSON.parse(results.stdout)).toEqual({
+      id: answer.id,
+      status: 'completed',
+      total: 20,
+      offset: 0,
+      results: new Array(20).fill(2664667000),
+      errors: [],
+      reduced: 53293340000,
+    });
 
     const ndjson = await runCli(['results', answer.id, '--format', 'ndjson'], env);
-    const items = ndjson.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const items = ndjson.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(items).toHaveLength(20);
     expect(items[19]).toEqual({ index: 19, value: 2664667000 });
 

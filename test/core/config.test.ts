@@ -81,7 +81,13 @@ describe('configuration', () => {
     const config = loadConfig({ WORKER_QUEUES: ' fetch ,fetch', WORKER_ID: 'rack-2.host-7', REDIS_URL: 'redis+cluster://10.0.0.1:7000,10.0.0.2:7001' });
     expect(config.WORKER_QUEUES).toEqual(['fetch']);
     expect(config.WORKER_ID).toBe('rack-2.host-7');
-    for (const bad of [{ WORKER_QUEUES: 'compute,gpu' }, { WORKER_QUEUES: ',' }, { WORKER_ID: 'has space' }, { REDIS_URL: 'redis+cluster://' }, { REDIS_URL: 'redis+cluster://a:1,b:x' }]) {
+    for (const bad of [
+      { WORKER_QUEUES: 'compute,gpu' },
+      { WORKER_QUEUES: ',' },
+      { WORKER_ID: 'has space' },
+      { REDIS_URL: 'redis+cluster://' },
+      { REDIS_URL: 'redis+cluster://a:1,b:x' },
+    ]) {
       const name = Object.keys(bad)[0];
       expect(() => loadConfig(bad)).toThrow(new RegExp(name));
     }

@@ -63,12 +63,27 @@ describe('REDIS_WAIT_REPLICAS', () => {
   it('fails a recording that no replica acknowledged as Redis being unavailable (its chunk runs again later)', async () => {
     const keys = new Keys('replica-wait-store');
     const store = new WorkloadStore(redis, keys, 60, new ReplicaWait({ replicas: 2, timeoutMs: 100 }));
-    await store.create({ id: 'w', type: 'compute', status: 'queued', total: 1, completed: 0, failed: 0, chunks: 1, chunkSize: 1, attempts: 1, priority: 5, createdAt: Date.now() });
+    await store.create({
+      id: 'w',
+      type: 'compute',
+      status: 'queued',
+      total: 1,
+      completed: 0,
+      failed: 0,
+      chunks: 1,
+      chunkSize: 1,
+      attempts: 1,
+      priority: 5,
+      createdAt: Date.now(),
+    });
     const failure = await store.recordChunk('w', { index: 0, start: 0, size: 1 }, [{ index: 0, ok: true, value: 1 }]).catch((error: unknown) => error);
     expect(isRedisUnavailable(failure)).toBe(true);
     expect((failure as Error).message).toMatch(/1 of 2 Redis replicas/);
     // The write itself is on the master; the chunk's next run finds the item recorded and changes nothing.
     const enough = new WorkloadStore(redis, keys, 60, new ReplicaWait({ replicas: 1, timeoutMs: 1000 }));
-    expect(await enough.recordChunk('w', { index: 0, start: 0, size: 1 }, [{ index: 0, ok: true, value: 1 }])).toMatchObject({ status: 'completed', newlyCompleted: 0 });
+    expect(await enough.recordChunk('w', { index: 0, start: 0, size: 1 }, [{ index: 0, ok: true, value: 1 }])).toMatchObject({
+      status: 'completed',
+      newlyCompleted: 0,
+    });
   });
 });

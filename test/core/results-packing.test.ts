@@ -16,7 +16,11 @@ describe('results packing', () => {
     ]);
     expect(packed).toEqual({ packed: '\n!{"code":"TASK_ERROR","message":"line 1\\nline 2"}', ok: 0, failed: 1 });
     expect(() => packOutcomes(chunk, [{ index: 5, ok: true, value: 1 }])).toThrow(RangeError);
-    expect(chunkPosition({ workloadId: 'w', type: 'compute', chunkIndex: 4, start: 40, task: 't', inputs: [1, 2, 3] })).toEqual({ index: 4, start: 40, size: 3 });
+    expect(chunkPosition({ workloadId: 'w', type: 'compute', chunkIndex: 4, start: 40, task: 't', inputs: [1, 2, 3] })).toEqual({
+      index: 4,
+      start: 40,
+      size: 3,
+    });
   });
 
   it('reads any values and errors back as they were, whole chunks or parts of them', () => {

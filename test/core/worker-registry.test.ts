@@ -62,7 +62,11 @@ describe('WorkerRegistry', () => {
     // Nothing listens on this port; the connection retries for ever, as a worker's does.
     const down = new Redis(await freePort(), '127.0.0.1', { maxRetriesPerRequest: null, retryStrategy: () => 100 });
     down.on('error', () => undefined);
-    const heartbeat = new WorkerHeartbeat({ registry: new WorkerRegistry(down, keys, 300), logger: pino({ level: 'silent' }), describe: async () => host('offline') });
+    const heartbeat = new WorkerHeartbeat({
+      registry: new WorkerRegistry(down, keys, 300),
+      logger: pino({ level: 'silent' }),
+      describe: async () => host('offline'),
+    });
     try {
       let started = Date.now();
       await heartbeat.start();

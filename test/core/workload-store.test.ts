@@ -13,8 +13,18 @@ describe('WorkloadStore', () => {
   let keys: Keys;
 
   const record = (id: string, total: number): WorkloadRecord => ({
-    id, type: 'compute', task: 'sumSquares', status: 'queued', total, completed: 0, failed: 0,
-    chunks: 1, chunkSize: total, attempts: 3, priority: 50, createdAt: Date.now(),
+    id,
+    type: 'compute',
+    task: 'sumSquares',
+    status: 'queued',
+    total,
+    completed: 0,
+    failed: 0,
+    chunks: 1,
+    chunkSize: total,
+    attempts: 3,
+    priority: 50,
+    createdAt: Date.now(),
   });
 
   beforeEach(() => {
@@ -33,12 +43,21 @@ describe('WorkloadStore', () => {
 
   it('counts each item once, however often it is recorded', async () => {
     await store.create(record('w1', 3));
-    const first = await store.recordChunk('w1', whole(3), [{ index: 0, ok: true, value: 1 }, { index: 1, ok: true, value: 2 }]);
+    const first = await store.recordChunk('w1', whole(3), [
+      { index: 0, ok: true, value: 1 },
+      { index: 1, ok: true, value: 2 },
+    ]);
     expect(first).toEqual({ status: 'running', newlyCompleted: 2, newlyFailed: 0 });
     // A retried or stale chunk records the same items again, even with other values: nothing changes.
-    const again = await store.recordChunk('w1', whole(3), [{ index: 0, ok: true, value: 99 }, { index: 1, ok: false, code: 'TASK_ERROR', message: 'x' }]);
+    const again = await store.recordChunk('w1', whole(3), [
+      { index: 0, ok: true, value: 99 },
+      { index: 1, ok: false, code: 'TASK_ERROR', message: 'x' },
+    ]);
     expect(again).toEqual({ status: 'running', newlyCompleted: 0, newlyFailed: 0 });
-    const last = await store.recordChunk('w1', whole(3), [{ index: 1, ok: true, value: 7 }, { index: 2, ok: false, code: 'TASK_ERROR', message: 'boom' }]);
+    const last = await store.recordChunk('w1', whole(3), [
+      { index: 1, ok: true, value: 7 },
+      { index: 2, ok: false, code: 'TASK_ERROR', message: 'boom' },
+    ]);
     expect(last).toEqual({ status: 'failed', newlyCompleted: 0, newlyFailed: 1 });
     const saved = (await store.get('w1'))!;
     expect(saved).toMatchObject({ completed: 2, failed: 1, status: 'failed' });
@@ -89,7 +108,14 @@ describe('WorkloadStore', () => {
     const read = (await store.getWithResults('big'))!;
     expect(JSON.parse(read.resultsJson)).toEqual(expected);
     expect(read.errors).toEqual([{ index: 1_003, code: 'TASK_ERROR', message: 'no' }]);
-    for (const [offset, limit] of [[0, 10], [995, 10], [1_000, 1_000], [24_990, 100], [25_001, 10], [3, 0]]) {
+    for (const [offset, limit] of [
+      [0, 10],
+      [995, 10],
+      [1_000, 1_000],
+      [24_990, 100],
+      [25_001, 10],
+      [3, 0],
+    ]) {
       const page = (await store.getWithResults('big', { offset, limit }))!;
       expect(JSON.parse(page.resultsJson)).toEqual(expected.slice(offset, offset + limit));
       expect(page.errors).toEqual(offset <= 1_003 && 1_003 < offset + limit ? [{ index: 1_003, code: 'TASK_ERROR', message: 'no' }] : []);
@@ -104,7 +130,11 @@ describe('WorkloadStore', () => {
     await store.create({ ...record('small', total), chunks: 10, chunkSize: 10_000 });
     for (let chunkIndex = 0; chunkIndex < 10; chunkIndex++) {
       const position = chunkAt(chunkIndex, 10_000, total);
-      await store.recordChunk('small', position, Array.from({ length: position.size }, (_, offset) => ({ index: position.start + offset, ok: true as const, value: 0 })));
+      await store.recordChunk(
+        'small',
+        position,
+        Array.from({ length: position.size }, (_, offset) => ({ index: position.start + offset, ok: true as const, value: 0 })),
+      );
     }
     const bytes = Number(await redis.memory('USAGE', keys.workload('small').results, 'SAMPLES', 0));
     expect(bytes / total).toBeLessThanOrEqual(8);
@@ -126,12 +156,18 @@ describe('WorkloadStore', () => {
   it('tells which items of a chunk are still unfinished, and which chunks have such items', async () => {
     await store.create(record('w4', 5));
     expect(await store.unfinishedItems('w4', whole(5))).toEqual([0, 1, 2, 3, 4]);
-    await store.recordChunk('w4', whole(5), [{ index: 1, ok: true, value: 1 }, { index: 3, ok: false, code: 'TASK_ERROR', message: 'x' }]);
+    await store.recordChunk('w4', whole(5), [
+      { index: 1, ok: true, value: 1 },
+      { index: 3, ok: false, code: 'TASK_ERROR', message: 'x' },
+    ]);
     expect(await store.unfinishedItems('w4', whole(5))).toEqual([0, 2, 4]);
     expect(await store.beginChunk('w4', whole(5))).toEqual({ status: 'running', unfinished: [0, 2, 4] });
     const workload = { ...record('w7', 7), chunks: 4, chunkSize: 2 };
     await store.create(workload);
-    await store.recordChunk('w7', chunkAt(0, 2, 7), [{ index: 0, ok: true, value: 0 }, { index: 1, ok: true, value: 1 }]);
+    await store.recordChunk('w7', chunkAt(0, 2, 7), [
+      { index: 0, ok: true, value: 0 },
+      { index: 1, ok: true, value: 1 },
+    ]);
     await store.recordChunk('w7', chunkAt(1, 2, 7), [{ index: 3, ok: true, value: 3 }]);
     await store.recordChunk('w7', chunkAt(3, 2, 7), [{ index: 6, ok: true, value: 6 }]);
     expect(await store.chunksMissingOutcomes(workload, 4, 10)).toEqual([1, 2]);
@@ -146,7 +182,10 @@ describe('WorkloadStore', () => {
     const stopFinished = await subscriber.listen(keys.finishedChannel, (message) => finished.push(JSON.parse(message)));
     await store.create(record('w5', 2));
     await store.recordChunk('w5', whole(2), [{ index: 1, ok: true, value: '12345678901234567890' }]);
-    await store.recordChunk('w5', whole(2), [{ index: 0, ok: false, code: 'TASK_ERROR', message: 'a\nb' }, { index: 1, ok: true, value: 'again' }]);
+    await store.recordChunk('w5', whole(2), [
+      { index: 0, ok: false, code: 'TASK_ERROR', message: 'a\nb' },
+      { index: 1, ok: true, value: 'again' },
+    ]);
     await new Promise((resolve) => setTimeout(resolve, 100));
     stop();
     stopFinished();

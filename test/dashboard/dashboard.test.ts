@@ -43,10 +43,14 @@ describe('dashboard', () => {
     worker = (await startRole('worker', { env: { ...env, WORKER_PROCESSES: '2', WORKER_THREADS: '1', WORKER_METRICS_PORT: '0' } })).process;
     expect((await producer.api.results(id)).status).toBe('completed');
     // Read at scrape time with a cache of a second: wait for a read after the end.
-    await eventually(async () => {
-      samples = await metrics();
-      return sumOf(samples, 'chunkmill_workloads', { status: 'completed' }) === 1 && sumOf(samples, 'chunkmill_queue_jobs', { state: 'waiting' }) === 0;
-    }, 10_000, 200);
+    await eventually(
+      async () => {
+        samples = await metrics();
+        return sumOf(samples, 'chunkmill_workloads', { status: 'completed' }) === 1 && sumOf(samples, 'chunkmill_queue_jobs', { state: 'waiting' }) === 0;
+      },
+      10_000,
+      200,
+    );
     expect(sumOf(samples, 'chunkmill_queue_jobs', { queue: 'compute', state: 'active' })).toBe(0);
     expect(sumOf(samples, 'chunkmill_workloads', { status: 'queued' })).toBe(0);
   });

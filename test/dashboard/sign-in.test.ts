@@ -28,12 +28,22 @@ describe('dashboard sign-in (Chromium)', () => {
     producer = await startProducerHarness('sign-in', { CHUNKMILL_PREFIX: prefix, ...tokenEnv });
     ids.a = await new ApiClient(producer.api.baseUrl, TOKENS.a).submit({ type: 'compute', task: 'sumSquares', inputs: [1, 2, 3] });
     ids.b = await new ApiClient(producer.api.baseUrl, TOKENS.b).submit({ type: 'compute', task: 'sumSquares', inputs: [4, 5] });
-    const started = await startRole('dashboard', { env: { REDIS_URL: testRedisUrl(), CHUNKMILL_PREFIX: prefix, HOST: '127.0.0.1', DASHBOARD_PORT: '0', ...tokenEnv } });
+    const started = await startRole('dashboard', {
+      env: { REDIS_URL: testRedisUrl(), CHUNKMILL_PREFIX: prefix, HOST: '127.0.0.1', DASHBOARD_PORT: '0', ...tokenEnv },
+    });
     dashboard = started.process;
     base = `http://127.0.0.1:${started.port}`;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     context = await browser.newContext();
     page = await context.newPage();

@@ -26,7 +26,10 @@ interface ComposeService {
 
 function portOf(port: NonNullable<ComposeService['ports']>[number]): { hostIp?: string; published: number; target: number } {
   if (typeof port !== 'string') return { hostIp: port.host_ip, published: Number(port.published), target: Number(port.target) };
-  const [target, published, hostIp] = port.replace(/\/tcp$/, '').split(':').reverse();
+  const [target, published, hostIp] = port
+    .replace(/\/tcp$/, '')
+    .split(':')
+    .reverse();
   return { hostIp, published: Number(published), target: Number(target) };
 }
 

@@ -58,11 +58,9 @@ describe('Prometheus scraping chunkmill, and the Grafana dashboard queries', () 
     expect(spawnSync('promtool', ['check', 'config', config]).status).toBe(0);
     const port = await freePort();
     prometheusUrl = `http://127.0.0.1:${port}`;
-    prometheus = spawn(
-      'prometheus',
-      [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
-      { stdio: 'ignore' },
-    );
+    prometheus = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], {
+      stdio: 'ignore',
+    });
     await eventually(async () => (await fetch(`${prometheusUrl}/-/ready`).catch(() => undefined))?.status === 200, 20_000, 200);
   });
   afterAll(async () => {
@@ -79,13 +77,16 @@ describe('Prometheus scraping chunkmill, and the Grafana dashboard queries', () 
   it('scrapes both targets; counters equal the items processed', async () => {
     const id = await chunkmill.api.submit({ type: 'compute', task: 'sleep', inputs: new Array(20).fill({ ms: 100 }), chunkSize: 2 });
     expect((await chunkmill.api.results(id)).status).toBe('completed');
-    await eventually(async () => {
-      const answer = await query('sum(chunkmill_items_total{outcome="succeeded"})');
-      return Number((answer.data?.result[0] as { value: [number, string] } | undefined)?.value[1]) === 20;
-    }, 15_000, 250);
+    await eventually(
+      async () => {
+        const answer = await query('sum(chunkmill_items_total{outcome="succeeded"})');
+        return Number((answer.data?.result[0] as { value: [number, string] } | undefined)?.value[1]) === 20;
+      },
+      15_000,
+      250,
+    );
     // Both targets answer (each is scraped every second; under load the first scrape of one may lag).
-    const upValues = async (): Promise<string[]> =>
-      ((await query('up')).data!.result as Array<{ value: [number, string] }>).map((sample) => sample.value[1]);
+    const upValues = async (): Promise<string[]> => ((await query('up')).data!.result as Array<{ value: [number, string] }>).map((sample) => sample.value[1]);
     await eventually(async () => (await upValues()).length === 2, 15_000, 250);
     expect(await upValues()).toEqual(['1', '1']);
     const chunks = await query('sum(chunkmill_chunks_total{outcome="completed"})');

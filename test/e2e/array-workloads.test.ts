@@ -25,7 +25,10 @@ describe('array workloads with real worker processes', () => {
 
   beforeAll(async () => {
     harness = await startChunkmill('arrays-e2e');
-    for (const [name, values] of [['x', x], ['y', y]] as const) {
+    for (const [name, values] of [
+      ['x', x],
+      ['y', y],
+    ] as const) {
       const answer = await fetch(`${harness.api.baseUrl}/v1/arrays/${name}`, {
         method: 'PUT',
         headers: { 'content-type': 'application/octet-stream' },
@@ -39,7 +42,14 @@ describe('array workloads with real worker processes', () => {
   });
 
   it('mulArrays writes x * y into out, bit-exact with a Node loop', async () => {
-    const id = await harness.api.submit({ type: 'compute', task: 'mulArrays', arrays: { x: 'x', y: 'y', out: 'product' }, elementsPerItem: PER_ITEM, chunkSize: 3, reduce: 'sum' });
+    const id = await harness.api.submit({
+      type: 'compute',
+      task: 'mulArrays',
+      arrays: { x: 'x', y: 'y', out: 'product' },
+      elementsPerItem: PER_ITEM,
+      chunkSize: 3,
+      reduce: 'sum',
+    });
     const answer = await harness.api.results(id);
     expect(answer).toMatchObject({ status: 'completed', errors: [], reduced: LENGTH });
     expect(answer.results).toHaveLength(Math.ceil(LENGTH / PER_ITEM));
@@ -60,19 +70,27 @@ describe('array workloads with real worker processes', () => {
       }
       return sums;
     };
-    const dot = await harness.api.results(await harness.api.submit({ type: 'compute', task: 'dot', arrays: { x: 'x', y: 'y' }, elementsPerItem: PER_ITEM, reduce: 'sum' }));
+    const dot = await harness.api.results(
+      await harness.api.submit({ type: 'compute', task: 'dot', arrays: { x: 'x', y: 'y' }, elementsPerItem: PER_ITEM, reduce: 'sum' }),
+    );
     const expectedDot = partials((i) => x[i] * y[i]);
     expect(dot.status).toBe('completed');
     expect(dot.results).toEqual(expectedDot);
     expect(dot.reduced).toBe(exactFloatSum(expectedDot));
 
-    const sum = await harness.api.results(await harness.api.submit({ type: 'compute', task: 'sumArray', arrays: { x: 'y' }, elementsPerItem: PER_ITEM, reduce: 'sum' }));
+    const sum = await harness.api.results(
+      await harness.api.submit({ type: 'compute', task: 'sumArray', arrays: { x: 'y' }, elementsPerItem: PER_ITEM, reduce: 'sum' }),
+    );
     expect(sum.results).toEqual(partials((i) => y[i]));
     expect(sum.reduced).toBe(exactFloatSum(partials((i) => y[i])));
   });
 
   it('an array deleted before its items run fails them with ARRAY_MISSING, not zeros', async () => {
-    await fetch(`${harness.api.baseUrl}/v1/arrays/gone`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from(x.buffer) });
+    await fetch(`${harness.api.baseUrl}/v1/arrays/gone`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.from(x.buffer),
+    });
     const workload = { type: 'compute', task: 'sumArray', arrays: { x: 'gone' }, elementsPerItem: PER_ITEM, priority: 100 };
     // Queue it behind a running spin so that the delete lands before its items start.
     const blockers = await harness.api.submit({ type: 'compute', task: 'spin', inputs: [{ ms: 600 }, { ms: 600 }], chunkSize: 1 });

@@ -8,8 +8,7 @@ import { isAlive } from '../utils/fault-cluster';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../utils/redis';
 import { spawnNpmStart, type RoleProcess } from '../utils/role-process';
 
-const rejectAfter = (ms: number, message: string): Promise<never> =>
-  new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref());
+const rejectAfter = (ms: number, message: string): Promise<never> => new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref());
 
 const GRACEFUL_ROLES = ['producer', 'dashboard', 'worker-host', 'worker'];
 
@@ -43,21 +42,25 @@ describe('npm start', () => {
   it.each([
     ['SIGTERM to npm alone', (all: RoleProcess) => process.kill(all.pid, 'SIGTERM')],
     ['Ctrl-C (SIGINT to the process group)', (all: RoleProcess) => all.signalGroup('SIGINT')],
-  ])('%s stops every role gracefully and leaves nothing running', async (_how, send) => {
-    const { all, pids } = await startEverything();
-    try {
-      expect(pids.length).toBe(4);
-      send(all);
-      // Closed once every process that shared npm's output (the roles too) is gone and all it wrote is read;
-      // an orphaned role would keep it open, so the wait is bounded (and the finally below cleans up).
-      await Promise.race([all.outputClosed, rejectAfter(30_000, 'a process of npm start is still running')]);
-      expect(pids.filter(isAlive)).toEqual([]);
-      const stopped = all.lines.filter((line) => line.msg === 'stopped').map((line) => line.role);
-      expect(stopped.sort()).toEqual([...GRACEFUL_ROLES].sort());
-      expect(all.lines.some((line) => line.msg === 'interrupted again: exiting now')).toBe(false);
-    } finally {
-      for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-      all.signalGroup('SIGKILL');
-    }
-  }, 60_000);
+  ])(
+    '%s stops every role gracefully and leaves nothing running',
+    async (_how, send) => {
+      const { all, pids } = await startEverything();
+      try {
+        expect(pids.length).toBe(4);
+        send(all);
+        // Closed once every process that shared npm's output (the roles too) is gone and all it wrote is read;
+        // an orphaned role would keep it open, so the wait is bounded (and the finally below cleans up).
+        await Promise.race([all.outputClosed, rejectAfter(30_000, 'a process of npm start is still running')]);
+        expect(pids.filter(isAlive)).toEqual([]);
+        const stopped = all.lines.filter((line) => line.msg === 'stopped').map((line) => line.role);
+        expect(stopped.sort()).toEqual([...GRACEFUL_ROLES].sort());
+        expect(all.lines.some((line) => line.msg === 'interrupted again: exiting now')).toBe(false);
+      } finally {
+        for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+        all.signalGroup('SIGKILL');
+      }
+    },
+    60_000,
+  );
 });

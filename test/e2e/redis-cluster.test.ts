@@ -75,13 +75,23 @@ describeWithRedisCli('on a 3-master Redis Cluster', () => {
     dashboardPort = Number((await dashboard.waitForLog((line) => line.msg === 'dashboard listening')).port);
     redis = createRedis(cluster.url, 'worker', 'cluster-test');
     redis.on('error', () => undefined);
-    ledger = new ExactlyOnceLedger(() => api, () => redis, keys.prefix);
+    ledger = new ExactlyOnceLedger(
+      () => api,
+      () => redis,
+      keys.prefix,
+    );
   }, 90_000);
 
   afterAll(async () => {
     // What went wrong on the producer's side, should an answer have been a 500.
     const unexpected = producer?.lines.filter((line) => line.msg === 'unexpected error') ?? [];
-    if (unexpected.length > 0) process.stdout.write(`producer's unexpected errors:\n${unexpected.slice(0, 3).map((line) => JSON.stringify(line.err)).join('\n')}\n`);
+    if (unexpected.length > 0)
+      process.stdout.write(
+        `producer's unexpected errors:\n${unexpected
+          .slice(0, 3)
+          .map((line) => JSON.stringify(line.err))
+          .join('\n')}\n`,
+      );
     await Promise.all([producer, dashboard, ...workers].filter(Boolean).map((role) => role.stop('SIGKILL', 5_000)));
     if (redis) await closeRedis(redis);
     await server?.close();
@@ -171,11 +181,7 @@ describeWithRedisCli('on a 3-master Redis Cluster', () => {
     await cluster.killNode(victim);
     // The survivors mark the node as failed after cluster-node-timeout (2 s); coverage is not required.
     const survivor = home.compute;
-    await eventually(
-      () => cluster.onNode(survivor, async (node) => String(await node.call('CLUSTER', 'NODES')).includes('fail')),
-      20_000,
-      200,
-    );
+    await eventually(() => cluster.onNode(survivor, async (node) => String(await node.call('CLUSTER', 'NODES')).includes('fail')), 20_000, 200);
 
     // Workloads accepted before: those stored on the dead master are unreadable (503), the others intact.
     for (const { id, master } of before) {
@@ -197,7 +203,11 @@ describeWithRedisCli('on a 3-master Redis Cluster', () => {
 
     // Compute goes on for workloads whose slots are on the live masters; the others are refused with 503.
     const answers: number[] = [];
-    const survivingLedger = new ExactlyOnceLedger(() => api, () => redis, keys.prefix);
+    const survivingLedger = new ExactlyOnceLedger(
+      () => api,
+      () => redis,
+      keys.prefix,
+    );
     for (let i = 0; i < 12; i++) {
       const answer = await submitCompute(5);
       answers.push(answer.status);
@@ -236,6 +246,8 @@ describeWithRedisCli('on a 3-master Redis Cluster', () => {
     const refetchedResults = await api.get(`/v1/workloads/${refetched.body.id}/results?wait=30000`);
     expect(refetchedResults.body.status).toBe('completed');
     expect(refetchedResults.body.results.map((result: { value: number }) => result.value)).toEqual(CITIES.map(temperatureOf));
-    process.stdout.write(`cluster test: after losing one master, ${answers.filter((s) => s === 202).length}/12 compute submissions accepted and exact, the rest 503\n`);
+    process.stdout.write(
+      `cluster test: after losing one master, ${answers.filter((s) => s === 202).length}/12 compute submissions accepted and exact, the rest 503\n`,
+    );
   }, 120_000);
 });

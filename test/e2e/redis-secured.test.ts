@@ -38,7 +38,24 @@ function makeCertificates(dir: string): void {
   openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=chunkmill test CA');
   openssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'redis.key', '-out', 'redis.csr', '-subj', '/CN=127.0.0.1');
   fs.writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  openssl(dir, 'x509', '-req', '-in', 'redis.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'redis.pem', '-days', '1', '-extfile', 'san.ext');
+  openssl(
+    dir,
+    'x509',
+    '-req',
+    '-in',
+    'redis.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'redis.pem',
+    '-days',
+    '1',
+    '-extfile',
+    'san.ext',
+  );
 }
 
 /** The first error a connection with `options` meets (AUTH refused, TLS handshake refused). */
@@ -74,11 +91,17 @@ async function runEverything(redisUrl: string, extraEnv: Record<string, string>,
     expect((await api.get('/v1/workers')).body.workers).toHaveLength(1);
     // Arrays: put, a workload over them, read back.
     const bytes = Buffer.from(new Float64Array([1, 2, 3, 4]).buffer);
-    expect((await fetch(`${api.baseUrl}/v1/arrays/x`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes })).status).toBe(200);
+    expect((await fetch(`${api.baseUrl}/v1/arrays/x`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes })).status).toBe(
+      200,
+    );
     const arrays = await api.submit({ type: 'compute', task: 'sumArray', arrays: { x: 'x' }, elementsPerItem: 2, reduce: 'sum' });
     expect((await api.results(arrays)).reduced).toBe(10);
     // Cancel, with an Idempotency-Key.
-    const slow = await api.post('/v1/workloads', { type: 'compute', task: 'sleep', inputs: new Array(20).fill({ ms: 200 }), chunkSize: 1 }, { 'idempotency-key': 'k1' });
+    const slow = await api.post(
+      '/v1/workloads',
+      { type: 'compute', task: 'sleep', inputs: new Array(20).fill({ ms: 200 }), chunkSize: 1 },
+      { 'idempotency-key': 'k1' },
+    );
     expect(slow.status).toBe(202);
     expect((await api.delete(`/v1/workloads/${slow.body.id}`)).body.status).toBe('cancelled');
     // The dashboard: metrics from Redis, the live feed, bull-board.
@@ -131,7 +154,10 @@ describe('Redis with a password, an ACL user and TLS', () => {
     const connectAdmin = async (): Promise<Redis | undefined> => {
       const client = new Redis({ host: '127.0.0.1', port, password: PASSWORD, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
       client.on('error', () => undefined);
-      return client.connect().then(() => client, () => void client.disconnect());
+      return client.connect().then(
+        () => client,
+        () => void client.disconnect(),
+      );
     };
     await eventually(async () => (admin = (await connectAdmin())!) !== undefined, 10_000, 100);
   });
@@ -172,9 +198,17 @@ describe('Redis with a password, an ACL user and TLS', () => {
 
   it('a certificate from another CA is refused over TLS', async () => {
     // This process does not trust the throwaway CA (no NODE_EXTRA_CA_CERTS): the server's certificate is refused.
-    expect(await connectionError({ host: '127.0.0.1', port: tlsPort, username: ACL_USER, password: ACL_PASSWORD, tls: {} })).toMatch(/unable to verify|self[- ]signed|certificate/i);
+    expect(await connectionError({ host: '127.0.0.1', port: tlsPort, username: ACL_USER, password: ACL_PASSWORD, tls: {} })).toMatch(
+      /unable to verify|self[- ]signed|certificate/i,
+    );
     // With the CA, the same connection works.
-    const trusted = new Redis({ host: '127.0.0.1', port: tlsPort, username: ACL_USER, password: ACL_PASSWORD, tls: { ca: fs.readFileSync(path.join(dir, 'ca.pem')) } });
+    const trusted = new Redis({
+      host: '127.0.0.1',
+      port: tlsPort,
+      username: ACL_USER,
+      password: ACL_PASSWORD,
+      tls: { ca: fs.readFileSync(path.join(dir, 'ca.pem')) },
+    });
     expect(await trusted.set(`${PREFIX}:tls-probe`, '1')).toBe('OK');
     await trusted.del(`${PREFIX}:tls-probe`);
     trusted.disconnect();
@@ -198,19 +232,68 @@ describe('Redis with a password, an ACL user and TLS', () => {
       ports.push(port);
       // TLS only (`port 0`), the cluster bus too; nodes authenticate to each other with `masterauth`.
       servers.push(
-        spawn('redis-server', [
-          '--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir, '--save', '', '--appendonly', 'no',
-          '--cluster-enabled', 'yes', '--cluster-config-file', path.join(nodeDir, 'nodes.conf'), '--tls-cluster', 'yes',
-          '--tls-cert-file', path.join(dir, 'redis.pem'), '--tls-key-file', path.join(dir, 'redis.key'), '--tls-ca-cert-file', path.join(dir, 'ca.pem'),
-          '--tls-auth-clients', 'no', '--requirepass', PASSWORD, '--masterauth', PASSWORD,
-          '--user', ACL_USER, 'on', `>${ACL_PASSWORD}`, ...ACL_RULES.split(' '),
-        ], { stdio: 'ignore', detached: true }),
+        spawn(
+          'redis-server',
+          [
+            '--port',
+            '0',
+            '--tls-port',
+            String(port),
+            '--bind',
+            '127.0.0.1',
+            '--dir',
+            nodeDir,
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            path.join(nodeDir, 'nodes.conf'),
+            '--tls-cluster',
+            'yes',
+            '--tls-cert-file',
+            path.join(dir, 'redis.pem'),
+            '--tls-key-file',
+            path.join(dir, 'redis.key'),
+            '--tls-ca-cert-file',
+            path.join(dir, 'ca.pem'),
+            '--tls-auth-clients',
+            'no',
+            '--requirepass',
+            PASSWORD,
+            '--masterauth',
+            PASSWORD,
+            '--user',
+            ACL_USER,
+            'on',
+            `>${ACL_PASSWORD}`,
+            ...ACL_RULES.split(' '),
+          ],
+          { stdio: 'ignore', detached: true },
+        ),
       );
     }
     for (const port of ports) {
       await eventually(async () => (await connectionError({ host: '127.0.0.1', port, password: PASSWORD, tls: tls() })) === '', 10_000, 100);
     }
-    const create = spawnSync('redis-cli', ['--tls', '--cacert', path.join(dir, 'ca.pem'), '-a', PASSWORD, '--no-auth-warning', '--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-yes'], { encoding: 'utf8' });
+    const create = spawnSync(
+      'redis-cli',
+      [
+        '--tls',
+        '--cacert',
+        path.join(dir, 'ca.pem'),
+        '-a',
+        PASSWORD,
+        '--no-auth-warning',
+        '--cluster',
+        'create',
+        ...ports.map((port) => `127.0.0.1:${port}`),
+        '--cluster-yes',
+      ],
+      { encoding: 'utf8' },
+    );
     if (create.status !== 0) throw new Error(`redis-cli --cluster create: ${create.stdout}${create.stderr}`);
     for (const port of ports) {
       const node = new Redis({ host: '127.0.0.1', port, password: PASSWORD, tls: tls() });

@@ -77,7 +77,9 @@ describe('a role whose port is taken', () => {
     await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
     const port = (squatter.address() as AddressInfo).port;
     try {
-      const started = spawnRole(role, { env: { REDIS_URL: testRedisUrl(), CHUNKMILL_PREFIX: uniquePrefix('port-taken'), HOST: '127.0.0.1', [variable]: String(port) } });
+      const started = spawnRole(role, {
+        env: { REDIS_URL: testRedisUrl(), CHUNKMILL_PREFIX: uniquePrefix('port-taken'), HOST: '127.0.0.1', [variable]: String(port) },
+      });
       expect(await started.exited).toEqual({ code: 2, signal: null });
       await started.outputClosed;
       expect(started.output.join('\n')).toContain(`chunkmill ${role}: Cannot start: ${variable}: port ${port} on 127.0.0.1 is already in use`);

@@ -95,7 +95,13 @@ describe('fault scenarios: what clients send wrong', () => {
     const writtenKeys = async (): Promise<number> => (await redis.dbsize()) - (await redis.keys('*:write-probe:*')).length;
 
     /** Sends a request and checks the answer is an allowed one, and that only a 202 wrote anything. */
-    async function probe(method: string, path: string, body: string | Uint8Array | undefined, headers: Record<string, string>, allowed: number[]): Promise<RawAnswer> {
+    async function probe(
+      method: string,
+      path: string,
+      body: string | Uint8Array | undefined,
+      headers: Record<string, string>,
+      allowed: number[],
+    ): Promise<RawAnswer> {
       const keysBefore = await writtenKeys();
       const answer = await send(baseUrl, method, path, body, headers);
       if (!allowed.includes(answer.status)) {
@@ -253,7 +259,9 @@ describe('fault scenarios: what clients send wrong', () => {
     await cluster.startProducer({ API_TOKENS: `${tokens.alpha},${tokens.gamma}`, ADMIN_TOKENS: admin });
     await expectRefusedEverywhere(`Bearer ${tokens.beta}`);
     expect((await send(cluster.api.baseUrl, 'GET', `/v1/workloads/${accepted.body.id}`, undefined, { authorization: `Bearer ${admin}` })).status).toBe(200);
-    expect((await send(cluster.api.baseUrl, 'GET', `/v1/workloads/${accepted.body.id}`, undefined, { authorization: `Bearer ${tokens.alpha}` })).status).toBe(404);
+    expect((await send(cluster.api.baseUrl, 'GET', `/v1/workloads/${accepted.body.id}`, undefined, { authorization: `Bearer ${tokens.alpha}` })).status).toBe(
+      404,
+    );
 
     // Rate limit: 30 per minute per token, in one window (wait for a fresh one when this one is nearly over).
     const intoWindow = Date.now() % 60_000;
@@ -286,11 +294,15 @@ describe('fault scenarios: what clients send wrong', () => {
 /** BullMQ writes its queues' meta keys once connected (later under load): let that settle before counting keys. */
 async function keyCountSettled(redis: Redis): Promise<void> {
   let lastSize = -1;
-  await eventually(async () => {
-    const size = await redis.dbsize();
-    // Never settled at zero: the producer's queues always write theirs.
-    const settled = size === lastSize && size > 0;
-    lastSize = size;
-    return settled;
-  }, 10_000, 300);
+  await eventually(
+    async () => {
+      const size = await redis.dbsize();
+      // Never settled at zero: the producer's queues always write theirs.
+      const settled = size === lastSize && size > 0;
+      lastSize = size;
+      return settled;
+    },
+    10_000,
+    300,
+  );
 }

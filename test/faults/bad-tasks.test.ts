@@ -28,12 +28,17 @@ describe('fault scenarios: tasks that misbehave', () => {
     cluster = await FaultCluster.start('s4');
     const throwing = await cluster.submit({ type: 'compute', task: 'alwaysThrows', inputs: [1, 2, 3], chunkSize: 1, attempts: 3 }, failures(3, 'TASK_ERROR'));
     expect(throwing.status).toBe(202);
-    const mixed = await cluster.submit(
-      { type: 'compute', task: 'throwsOn', inputs: [1, -2, 3, 4, 5], chunkSize: 2, attempts: 2 },
-      [{ value: 1 }, { code: 'TASK_ERROR' }, { value: 3 }, { value: 4 }, { value: 5 }],
-    );
+    const mixed = await cluster.submit({ type: 'compute', task: 'throwsOn', inputs: [1, -2, 3, 4, 5], chunkSize: 2, attempts: 2 }, [
+      { value: 1 },
+      { code: 'TASK_ERROR' },
+      { value: 3 },
+      { value: 4 },
+      { value: 5 },
+    ]);
     expect(mixed.status).toBe(202);
-    expect((await cluster.submit({ type: 'compute', task: 'sumSquares', inputs: [10, 20, 30], chunkSize: 1 }, expectValues([285, 2470, 8555]))).status).toBe(202);
+    expect((await cluster.submit({ type: 'compute', task: 'sumSquares', inputs: [10, 20, 30], chunkSize: 1 }, expectValues([285, 2470, 8555]))).status).toBe(
+      202,
+    );
 
     const audit = await cluster.ledger.audit('4 task always throws');
     expect(audit).toMatchObject({ lost: 0, countedTwice: 0, problems: [] });
@@ -49,9 +54,20 @@ describe('fault scenarios: tasks that misbehave', () => {
   it('5. a task that kills its thread or passes the heap limit: the thread is replaced, the process survives, the item fails after its attempts', async () => {
     cluster = await FaultCluster.start('s5', { workerEnv: { THREAD_MAX_OLD_GENERATION_MB: '32', WORKER_THREADS: '2' } });
     const pidsBefore = cluster.workerLines((line) => line.msg === 'worker process ready').map((line) => line.pid);
-    expect((await cluster.submit({ type: 'compute', task: 'exitThread', inputs: [1, 2], chunkSize: 1, attempts: 2 }, failures(2, 'THREAD_CRASHED'))).status).toBe(202);
-    expect((await cluster.submit({ type: 'compute', task: 'allocate', inputs: [1, 2], chunkSize: 1, attempts: 2 }, failures(2, 'THREAD_CRASHED'))).status).toBe(202);
-    expect((await cluster.submit({ type: 'compute', task: 'sumSquares', inputs: new Array(8).fill(2000), chunkSize: 1 }, expectValues(new Array(8).fill(2664667000)))).status).toBe(202);
+    expect(
+      (await cluster.submit({ type: 'compute', task: 'exitThread', inputs: [1, 2], chunkSize: 1, attempts: 2 }, failures(2, 'THREAD_CRASHED'))).status,
+    ).toBe(202);
+    expect((await cluster.submit({ type: 'compute', task: 'allocate', inputs: [1, 2], chunkSize: 1, attempts: 2 }, failures(2, 'THREAD_CRASHED'))).status).toBe(
+      202,
+    );
+    expect(
+      (
+        await cluster.submit(
+          { type: 'compute', task: 'sumSquares', inputs: new Array(8).fill(2000), chunkSize: 1 },
+          expectValues(new Array(8).fill(2664667000)),
+        )
+      ).status,
+    ).toBe(202);
 
     const audit = await cluster.ledger.audit('5 thread exit and heap limit');
     expect(audit).toMatchObject({ lost: 0, countedTwice: 0, problems: [] });
@@ -66,7 +82,12 @@ describe('fault scenarios: tasks that misbehave', () => {
     // One process with one thread: the siblings can only run once the spinning thread is gone.
     cluster = await FaultCluster.start('s6', { workerEnv: { WORKER_PROCESSES: '1', WORKER_THREADS: '1' } });
     const started = Date.now();
-    const inputs = [{ ms: 600_000, value: 0 }, { ms: 10, value: 1 }, { ms: 10, value: 2 }, { ms: 10, value: 3 }];
+    const inputs = [
+      { ms: 600_000, value: 0 },
+      { ms: 10, value: 1 },
+      { ms: 10, value: 2 },
+      { ms: 10, value: 3 },
+    ];
     const answer = await cluster.submit(
       // A timeout counts from the item's start on a thread, so the siblings, which wait for the killed
       // thread's replacement to start, do not time out themselves even with a short timeout.

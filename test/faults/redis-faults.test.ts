@@ -147,7 +147,10 @@ describe('fault scenarios: Redis fails', () => {
       await sleep(1000);
       const started = Date.now();
       const exits = await Promise.all([producer, worker].map((role) => role.stop('SIGTERM', 30_000)));
-      expect(exits).toEqual([{ code: 0, signal: null }, { code: 0, signal: null }]);
+      expect(exits).toEqual([
+        { code: 0, signal: null },
+        { code: 0, signal: null },
+      ]);
       // The host waits 3 s for its own start-up, then its child as long, then 2 s of clean-up at most.
       expect(Date.now() - started).toBeLessThan(12_000);
     } finally {

@@ -42,7 +42,10 @@ describe('fault scenarios: Redis restarted empty', () => {
 
     const ids: string[] = [];
     for (let n = 0; n < 3; n++) {
-      const answer = await cluster.submit({ type: 'compute', task: 'sleep', inputs: sleeping(2), chunkSize: 1 }, sleeping(2).map(() => ({ code: 'never checked' })));
+      const answer = await cluster.submit(
+        { type: 'compute', task: 'sleep', inputs: sleeping(2), chunkSize: 1 },
+        sleeping(2).map(() => ({ code: 'never checked' })),
+      );
       expect(answer.status).toBe(202);
       ids.push(answer.body.id);
     }
@@ -64,11 +67,14 @@ describe('fault scenarios: Redis restarted empty', () => {
         })(),
       );
       endings.push(
-        api.get(`/v1/workloads/${id}/results?wait=120000`).then((answer) => ended(`results?wait ${id}`, `${answer.status} ${answer.body?.error?.code ?? answer.body?.status}`)),
+        api
+          .get(`/v1/workloads/${id}/results?wait=120000`)
+          .then((answer) => ended(`results?wait ${id}`, `${answer.status} ${answer.body?.error?.code ?? answer.body?.status}`)),
       );
     }
     const pool = new Pool({ url: api.baseUrl });
-    const sdkOutcome = (request: string) => (error: unknown) => ended(request, error instanceof WorkloadLostError ? `WorkloadLostError ${error.code}` : `other: ${String(error)}`);
+    const sdkOutcome = (request: string) => (error: unknown) =>
+      ended(request, error instanceof WorkloadLostError ? `WorkloadLostError ${error.code}` : `other: ${String(error)}`);
     endings.push(
       (async () => {
         for await (const value of pool.imapUnordered('sleep', sleeping(2), { chunkSize: 1 })) void value;
@@ -87,7 +93,12 @@ describe('fault scenarios: Redis restarted empty', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(listed).toHaveLength(5);
-    for (const workload of listed) if (!ids.includes(workload.id)) cluster.ledger.accept(workload.id, sleeping(workload.total).map(() => ({ code: 'never checked' })));
+    for (const workload of listed)
+      if (!ids.includes(workload.id))
+        cluster.ledger.accept(
+          workload.id,
+          sleeping(workload.total).map(() => ({ code: 'never checked' })),
+        );
     const runningAtFault = listed.filter((workload) => workload.status === 'running').length;
     expect(runningAtFault).toBeGreaterThanOrEqual(3);
     // Past the subscriber's first resync, so that what ends the streams is this fault.

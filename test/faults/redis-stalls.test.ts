@@ -79,7 +79,9 @@ describe('fault scenarios: Redis stalls', () => {
     expect(await cluster.ledger.unaccepted()).toEqual({ workloads: [], jobs: [] });
     expect(cluster.deaths()).toEqual([]);
     expect(cluster.workerLines((line) => line.msg === 'worker process ready').map((line) => line.pid)).toEqual(workerPids);
-    process.stdout.write(`scenario 17: ${load.answers.length} requests, ${during.length} during the stall (all 503), slowest ${JSON.stringify(load.slowest)}\n`);
+    process.stdout.write(
+      `scenario 17: ${load.answers.length} requests, ${during.length} during the stall (all 503), slowest ${JSON.stringify(load.slowest)}\n`,
+    );
   });
 
   describeWithRedisCli('on a 3 + 3 Redis Cluster', () => {
@@ -109,13 +111,17 @@ describe('fault scenarios: Redis stalls', () => {
       await resumed;
       const resumedAt = Date.now();
       // The old master rejoins as a replica of the new one; with min-replicas-to-write 1 the shard takes writes again once it is in sync.
-      await eventually(() => load.answers.some((answer) => answer.kind === 'submit' && answer.status === 202 && answer.at > resumedAt), 20_000, 200).catch(() => undefined);
+      await eventually(() => load.answers.some((answer) => answer.kind === 'submit' && answer.status === 202 && answer.at > resumedAt), 20_000, 200).catch(
+        () => undefined,
+      );
       await sleep(2_000);
       await load.stop();
 
       expectAllFast(load);
       expect(load.answers.every((answer) => [200, 202, 503].includes(answer.status))).toBe(true);
-      expect(load.answers.filter((answer) => answer.status === 503).every((answer) => answer.code === 'REDIS_UNAVAILABLE' && answer.retryAfter === '2')).toBe(true);
+      expect(load.answers.filter((answer) => answer.status === 503).every((answer) => answer.code === 'REDIS_UNAVAILABLE' && answer.retryAfter === '2')).toBe(
+        true,
+      );
       expect(load.answers.filter((answer) => answer.kind === 'submit' && answer.status === 202 && answer.at > resumedAt).length).toBeGreaterThan(0);
       const audit = await cluster.ledger.audit(scenario, 75_000);
       const refused = load.answers.filter((answer) => answer.kind === 'submit' && answer.status === 503).length;

@@ -52,7 +52,11 @@ describe('fault scenarios: worker processes', () => {
     cluster = await FaultCluster.start('s2');
     const redis = cluster.connect();
     // One chunk: item 0 is recorded at once, item 1 then kills its own process (once) after 500 ms.
-    const inputs = [{ value: 10, waitMs: 0 }, { value: 11, waitMs: 500, once: 's2' }, { value: 12, waitMs: 0 }];
+    const inputs = [
+      { value: 10, waitMs: 0 },
+      { value: 11, waitMs: 500, once: 's2' },
+      { value: 12, waitMs: 0 },
+    ];
     const answer = await cluster.submit({ type: 'compute', task: 'killProcessOnce', inputs, chunkSize: 3, attempts: 1 }, expectValues([10, 11, 12]));
     expect(answer.status).toBe(202);
     const death = await cluster.workers[0].waitForLog((line) => line.msg === 'worker process died; forking a new one');

@@ -102,10 +102,14 @@ function killOneHostScenario(placement: () => Placement): void {
     victim.signalGroup('SIGKILL');
     await victim.exited;
 
-    await eventually(async () => {
-      const listed = await cluster.api.get('/v1/workers');
-      return listed.status === 200 && listed.body.workers.length === 1;
-    }, 10_000, 100);
+    await eventually(
+      async () => {
+        const listed = await cluster.api.get('/v1/workers');
+        return listed.status === 200 && listed.body.workers.length === 1;
+      },
+      10_000,
+      100,
+    );
     const droppedAfterMs = Date.now() - killedAt;
     expect(droppedAfterMs).toBeLessThanOrEqual(3 * HEARTBEAT_MS + 2_000);
     expect((await cluster.api.get('/v1/workers')).body.workers.map((worker: { id: string }) => worker.id)).toEqual(['host-b']);

@@ -42,7 +42,7 @@ describe('arrays API', () => {
     const key = new Keys(harness.prefix).array('vec_1');
     expect(await redis.ttl(key)).toBeGreaterThan(100);
     expect(await redis.ttl(key)).toBeLessThanOrEqual(120);
-    expect(Buffer.compare(await redis.getBuffer(key) as Buffer, bytes)).toBe(0);
+    expect(Buffer.compare((await redis.getBuffer(key)) as Buffer, bytes)).toBe(0);
 
     const answer = await fetch(`${harness.api.baseUrl}/v1/arrays/vec_1`);
     expect(answer.status).toBe(200);

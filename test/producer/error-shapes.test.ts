@@ -63,7 +63,7 @@ describe('error shapes', () => {
     });
   });
 
-  it('body-parser\'s refusals and a path that is not valid percent-encoding are in the envelope', async () => {
+  it("body-parser's refusals and a path that is not valid percent-encoding are in the envelope", async () => {
     const notJson = await post('{"type":');
     expect([notJson.status, notJson.body.error.message]).toEqual([400, 'The request body is not valid JSON.']);
     const badPath = await harness.api.request('GET', '/v1/workloads/%E0%A4%A', undefined, { authorization: `Bearer ${TOKEN}` });

@@ -12,7 +12,13 @@ describe('fetch submissions', () => {
 
   it("accepts the contract's example; a fetch chunk can fill the workload's concurrency", async () => {
     const answer = await harness.api.post('/v1/workloads', {
-      type: 'fetch', urls: new Array(40).fill(url), extract: 'main.temp', concurrency: 17, perHostConcurrency: 8, timeoutMs: 5000, retries: 2,
+      type: 'fetch',
+      urls: new Array(40).fill(url),
+      extract: 'main.temp',
+      concurrency: 17,
+      perHostConcurrency: 8,
+      timeoutMs: 5000,
+      retries: 2,
     });
     expect(answer.status).toBe(202);
     expect(answer.body).toMatchObject({ total: 40, chunks: 3 });
@@ -21,7 +27,9 @@ describe('fetch submissions', () => {
     const jobs = await harness.producer.queues.fetch.getJobs(['waiting', 'prioritized']);
     const first = jobs.find((job) => job.data.chunkIndex === 0)!;
     expect(first.data).toMatchObject({
-      type: 'fetch', start: 0, fetch: { extract: 'main.temp', concurrency: 17, perHostConcurrency: 8, timeoutMs: 5000, retries: 2, maxResponseBytes: 1048576 },
+      type: 'fetch',
+      start: 0,
+      fetch: { extract: 'main.temp', concurrency: 17, perHostConcurrency: 8, timeoutMs: 5000, retries: 2, maxResponseBytes: 1048576 },
     });
   });
 
@@ -43,7 +51,10 @@ describe('fetch submissions', () => {
       { url },
     ]);
     const sets = await harness.producer.store.requestHeaderSets(answer.body.id, [0, 1]);
-    expect([...sets]).toEqual([[0, JSON.stringify({ 'x-api-key': 'k', 'content-type': 'application/json' })], [1, null]]);
+    expect([...sets]).toEqual([
+      [0, JSON.stringify({ 'x-api-key': 'k', 'content-type': 'application/json' })],
+      [1, null],
+    ]);
   });
 
   it('refuses a URL with a user name or password, naming the item and saying to send an Authorization header; writes nothing', async () => {

@@ -19,7 +19,9 @@ function appRoutes(stack: Layer[], prefix = ''): string[] {
   return stack.flatMap((layer) => {
     if (layer.route) {
       const routePath = `${prefix}${layer.route.path}`.replace(/:(\w+)/g, '{$1}');
-      return Object.keys(layer.route.methods).filter((method) => method !== '_all').map((method) => `${method.toUpperCase()} ${routePath}`);
+      return Object.keys(layer.route.methods)
+        .filter((method) => method !== '_all')
+        .map((method) => `${method.toUpperCase()} ${routePath}`);
     }
     if (layer.handle.stack) return appRoutes(layer.handle.stack, `${prefix}${layer.rawPath === '/' ? '' : (layer.rawPath ?? '')}`);
     return [];
@@ -103,10 +105,17 @@ describe('OpenAPI document', () => {
 
     const stream = await fetch(`${producer.api.baseUrl}/v1/workloads/${id}/results`, { headers: { accept: 'application/x-ndjson' } });
     expect(stream.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
-    const lines = (await stream.text()).trim().split('\n').map((line) => JSON.parse(line));
+    const lines = (await stream.text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines).toHaveLength(5);
     for (const line of lines) check('ResultsLine', line);
-    for (const line of [{ index: 3, value: null, error: { code: 'TASK_ERROR', message: 'no' } }, { error: { code: 'WORKLOAD_LOST', message: 'gone', details: [{ id }] } }]) check('ResultsLine', line);
+    for (const line of [
+      { index: 3, value: null, error: { code: 'TASK_ERROR', message: 'no' } },
+      { error: { code: 'WORKLOAD_LOST', message: 'gone', details: [{ id }] } },
+    ])
+      check('ResultsLine', line);
     expect(() => check('ResultsLine', { index: 3, value: 1, surplus: true })).toThrow();
   });
 
@@ -123,7 +132,11 @@ describe('OpenAPI document', () => {
       // inputs are PUT first, as the README does.
       const { x, y } = (body as { arrays?: { x?: string; y?: string } }).arrays ?? {};
       for (const name of [x, y].filter(Boolean)) {
-        const put = await fetch(`${producer.api.baseUrl}/v1/arrays/${name}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(64) });
+        const put = await fetch(`${producer.api.baseUrl}/v1/arrays/${name}`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/octet-stream' },
+          body: Buffer.alloc(64),
+        });
         expect(put.status).toBe(200);
       }
       if ((body as { type?: string }).type === 'compute') expect((await producer.api.post('/v1/workloads', body)).status).toBe(202);

@@ -49,7 +49,15 @@ describe('results in pages and as NDJSON, from a real worker', () => {
   it('a page holds its items only; total, offset and the reduction over every item stay in the body', async () => {
     const page = await chunkmill.api.get(`/v1/workloads/${big}/results?offset=99990&limit=20`);
     expect(page.status).toBe(200);
-    expect(page.body).toEqual({ id: big, status: 'completed', total: TOTAL, offset: 99990, results: Array.from({ length: 10 }, (_, i) => 99990 + i), errors: [], reduced: SUM });
+    expect(page.body).toEqual({
+      id: big,
+      status: 'completed',
+      total: TOTAL,
+      offset: 99990,
+      results: Array.from({ length: 10 }, (_, i) => 99990 + i),
+      errors: [],
+      reduced: SUM,
+    });
     expect(Object.keys(page.body)).toEqual(['id', 'status', 'total', 'offset', 'results', 'errors', 'reduced']);
 
     const first = await chunkmill.api.get(`/v1/workloads/${big}/results?limit=3`);
@@ -85,7 +93,10 @@ describe('results in pages and as NDJSON, from a real worker', () => {
     });
 
     const tail = await readNdjson(`${chunkmill.api.baseUrl}/v1/workloads/${big}/results?offset=99998&limit=5`);
-    expect(tail.lines.slice(1)).toEqual([{ index: 99998, value: 99998 }, { index: 99999, value: 99999 }]);
+    expect(tail.lines.slice(1)).toEqual([
+      { index: 99998, value: 99998 },
+      { index: 99999, value: 99999 },
+    ]);
     const past = await readNdjson(`${chunkmill.api.baseUrl}/v1/workloads/${big}/results?offset=${TOTAL}`);
     expect(past.lines).toEqual([lines[0]]);
   });
@@ -154,7 +165,11 @@ describe('results paging with the producer alone', () => {
     const page = await harness.api.get(`/v1/workloads/${id}/results?offset=3`);
     expect(page.body).toEqual({ id, status: 'queued', total: 5, offset: 3, results: [null, null], errors: [], reduced: null });
     const { lines } = await readNdjson(`${harness.api.baseUrl}/v1/workloads/${id}/results?offset=3`);
-    expect(lines).toEqual([{ id, status: 'queued', total: 5, completed: 0, failed: 0 }, { index: 3, value: null }, { index: 4, value: null }]);
+    expect(lines).toEqual([
+      { id, status: 'queued', total: 5, completed: 0, failed: 0 },
+      { index: 3, value: null },
+      { index: 4, value: null },
+    ]);
   });
 
   it('an unknown workload is a 404 before any stream starts', async () => {

@@ -81,7 +81,7 @@ describe('tenants', () => {
     ['DELETE array', 'DELETE', `/v1/arrays/${name}`],
   ];
 
-  it('the matrix: own → 2xx, another tenant\'s → 404 like an unknown id, admin → 2xx, no or bad token → 401', async () => {
+  it("the matrix: own → 2xx, another tenant's → 404 like an unknown id, admin → 2xx, no or bad token → 401", async () => {
     const owners: Who[] = ['alice', 'bob', 'root'];
     const rows: string[] = [];
     const expected: string[] = [];
@@ -118,7 +118,8 @@ describe('tenants', () => {
       bob: await client('bob').submit(notebook),
       root: await client('root').submit(notebook),
     };
-    const listed = async (who: Who): Promise<string[]> => ((await client(who).get('/v1/workloads?limit=1000')).body.workloads as Array<{ id: string }>).map((w) => w.id);
+    const listed = async (who: Who): Promise<string[]> =>
+      ((await client(who).get('/v1/workloads?limit=1000')).body.workloads as Array<{ id: string }>).map((w) => w.id);
     expect(await listed('alice')).toContain(ids.alice);
     expect(await listed('alice')).not.toContain(ids.bob);
     expect(await listed('alice')).not.toContain(ids.root);
@@ -130,7 +131,13 @@ describe('tenants', () => {
       expect((await client(who).get('/v1/workers')).status).toBe(200);
     }
     for (const who of ['nobody', 'wrong'] as const) {
-      for (const [method, url] of [['POST', '/v1/workloads'], ['GET', '/v1/workloads'], ['GET', '/v1/tasks'], ['GET', '/v1/workers'], ['PUT', '/v1/arrays/x']]) {
+      for (const [method, url] of [
+        ['POST', '/v1/workloads'],
+        ['GET', '/v1/workloads'],
+        ['GET', '/v1/tasks'],
+        ['GET', '/v1/workers'],
+        ['PUT', '/v1/arrays/x'],
+      ]) {
         const answer = await client(who).request(method, url, method === 'POST' ? notebook : undefined);
         expect([`${who} ${method} ${url}`, answer.status]).toEqual([`${who} ${method} ${url}`, 401]);
       }
@@ -148,7 +155,11 @@ describe('tenants', () => {
     const put = (who: Who, name: string, values: number[]) => status(who, 'PUT', `/v1/arrays/${name}`, float64(values), 'application/octet-stream');
     expect((await put('alice', 'x', [1, 2, 3])).body).toMatchObject({ name: 'x', length: 3 });
     expect((await put('bob', 'x', [10, 20])).body).toMatchObject({ name: 'x', length: 2 });
-    const read = async (who: Who, name: string) => [...new Float64Array(await (await fetch(`${harness.api.baseUrl}/v1/arrays/${name}`, { headers: { authorization: `Bearer ${TOKENS[who]}` } })).arrayBuffer())];
+    const read = async (who: Who, name: string) => [
+      ...new Float64Array(
+        await (await fetch(`${harness.api.baseUrl}/v1/arrays/${name}`, { headers: { authorization: `Bearer ${TOKENS[who]}` } })).arrayBuffer(),
+      ),
+    ];
     expect(await read('alice', 'x')).toEqual([1, 2, 3]);
     expect(await read('bob', 'x')).toEqual([10, 20]);
     // bob's workload over "x" sees bob's 2 elements; alice has no "y", so hers is refused.
@@ -186,7 +197,8 @@ describe('tenants: configuration and rate limits', () => {
     if (intoWindow > 55_000) await new Promise((resolve) => setTimeout(resolve, 60_500 - intoWindow));
     const get = (token: string) => new ApiClient(harness!.api.baseUrl, token).get('/v1/tasks');
     const statuses: number[] = [];
-    for (const token of ['c-one-1a2b3c', 'c-two-4d5e6f', 'c-one-1a2b3c', 'c-two-4d5e6f', 'c-one-1a2b3c', 'c-two-4d5e6f']) statuses.push((await get(token)).status);
+    for (const token of ['c-one-1a2b3c', 'c-two-4d5e6f', 'c-one-1a2b3c', 'c-two-4d5e6f', 'c-one-1a2b3c', 'c-two-4d5e6f'])
+      statuses.push((await get(token)).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
     expect((await get('d-one-7a8b9c')).status).toBe(200);
   });

@@ -34,7 +34,19 @@ describe('producer API', () => {
     expect(await jobCount()).toBe(7);
 
     const view = await harness.api.get(`/v1/workloads/${answer.body.id}`);
-    expect(view.body).toMatchObject({ id: answer.body.id, type: 'compute', task: 'sumSquares', status: 'queued', total: 20, completed: 0, failed: 0, chunks: 7, startedAt: null, finishedAt: null, durationMs: null });
+    expect(view.body).toMatchObject({
+      id: answer.body.id,
+      type: 'compute',
+      task: 'sumSquares',
+      status: 'queued',
+      total: 20,
+      completed: 0,
+      failed: 0,
+      chunks: 7,
+      startedAt: null,
+      finishedAt: null,
+      durationMs: null,
+    });
     expect(new Date(view.body.createdAt).toISOString()).toBe(view.body.createdAt);
 
     const list = await harness.api.get('/v1/workloads?status=queued&limit=5');
@@ -186,7 +198,13 @@ describe('producer API with API_TOKENS', () => {
   it('needs a valid bearer token on every /v1 route, but not for health checks', async () => {
     harness = await startProducerHarness('auth', { API_TOKENS: 'secret-one,secret-two' });
     const anonymous = harness.api;
-    for (const [method, path] of [['GET', '/v1/tasks'], ['GET', '/v1/workloads'], ['POST', '/v1/workloads'], ['GET', '/v1/workloads/x'], ['DELETE', '/v1/workloads/x']]) {
+    for (const [method, path] of [
+      ['GET', '/v1/tasks'],
+      ['GET', '/v1/workloads'],
+      ['POST', '/v1/workloads'],
+      ['GET', '/v1/workloads/x'],
+      ['DELETE', '/v1/workloads/x'],
+    ]) {
       const answer = await anonymous.request(method, path, method === 'POST' ? notebook : undefined);
       expect(answer.status).toBe(401);
       expect(answer.body.error.code).toBe('UNAUTHORIZED');

@@ -4,14 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  ChunkmillApiError,
-  ChunkmillConnectionError,
-  ItemFailedError,
-  Pool,
-  ResultTimeoutError,
-  WorkloadCancelledError,
-} from '../../src';
+import { ChunkmillApiError, ChunkmillConnectionError, ItemFailedError, Pool, ResultTimeoutError, WorkloadCancelledError } from '../../src';
 import { startChunkmill, eventually, type ChunkmillHarness } from '../utils/chunkmill-harness';
 import { startProducerHarness } from '../utils/producer-harness';
 
@@ -86,7 +79,12 @@ describe('Pool (SDK)', () => {
   it('imap: yields in input order although the items finish in another order', async () => {
     const waits = [500, 0, 300, 50, 200, 10, 100];
     const seen: number[] = [];
-    for await (const waited of pool.imap('sleep', waits.map((ms) => ({ ms })), { chunkSize: 1 })) seen.push(waited);
+    for await (const waited of pool.imap(
+      'sleep',
+      waits.map((ms) => ({ ms })),
+      { chunkSize: 1 },
+    ))
+      seen.push(waited);
     expect(seen).toHaveLength(waits.length);
     seen.forEach((waited, index) => {
       expect(waited).toBeGreaterThanOrEqual(waits[index] - 1);
@@ -134,7 +132,7 @@ describe('Pool (SDK)', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(3900);
   });
 
-  it("imapUnordered: sum(imap_unordered(much_cpu, args)) as in the notebook", async () => {
+  it('imapUnordered: sum(imap_unordered(much_cpu, args)) as in the notebook', async () => {
     let sum = 0;
     for await (const value of pool.imapUnordered('sumSquares', NOTEBOOK_INPUTS)) sum += Number(value);
     expect(sum).toBe(53293340000);
@@ -219,11 +217,32 @@ describe('Pool (SDK)', () => {
   });
 
   it("fetch: the notebook's 17-city weather fetch, in input order, with extract", async () => {
-    const cities = ['Boulder', 'Atlanta', 'San Francisco', 'Reno', 'Honolulu', 'Zurich', 'Dubai', 'Dublin', 'Stuttgart', 'Rome', 'Singapore', 'Bangalore', 'Hyderabad', 'Hong Kong', 'Durham', 'New Orleans', 'Portland'];
+    const cities = [
+      'Boulder',
+      'Atlanta',
+      'San Francisco',
+      'Reno',
+      'Honolulu',
+      'Zurich',
+      'Dubai',
+      'Dublin',
+      'Stuttgart',
+      'Rome',
+      'Singapore',
+      'Bangalore',
+      'Hyderabad',
+      'Hong Kong',
+      'Durham',
+      'New Orleans',
+      'Portland',
+    ];
     const server: Server = createServer((req, res) => {
       const city = new URL(req.url ?? '/', 'http://x').searchParams.get('q') ?? '';
       // Slower for earlier cities, so completion order differs from input order.
-      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: city, main: { temp: city.length } })), 200 - cities.indexOf(city) * 10);
+      setTimeout(
+        () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: city, main: { temp: city.length } })),
+        200 - cities.indexOf(city) * 10,
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {

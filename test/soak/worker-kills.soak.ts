@@ -169,7 +169,11 @@ describe('soak: worker processes SIGKILLed mid-chunk under mixed load', () => {
     };
     const squares = (): Planned => {
       const inputs = Array.from({ length: between(1, 5) }, () => pick([0, 10, 2_000, 100_000, 3_000_000]));
-      return { body: { type: 'compute', task: 'sumSquares', inputs, chunkSize: between(1, 2) }, expected: expectValues(inputs.map(sumSquaresOf)), longTags: [] };
+      return {
+        body: { type: 'compute', task: 'sumSquares', inputs, chunkSize: between(1, 2) },
+        expected: expectValues(inputs.map(sumSquaresOf)),
+        longTags: [],
+      };
     };
     const cities = (): Planned => ({
       body: { type: 'fetch', urls: CITIES.map((city) => server!.weatherUrl(city)), extract: 'main.temp', concurrency: 17, perHostConcurrency: 17 },
@@ -362,7 +366,9 @@ describe('soak: worker processes SIGKILLed mid-chunk under mixed load', () => {
         const item = longItems.get(start.tag);
         if (!item || killedTags.has(start.tag) || !pids.has(start.pid) || !isAlive(start.pid)) return [];
         const leftMs = start.at + item.ms - now;
-        return leftMs >= MIN_LEFT_MS ? [{ pid: start.pid, host: pids.get(start.pid)!, tag: start.tag, workloadId: item.workloadId, index: item.index, leftMs }] : [];
+        return leftMs >= MIN_LEFT_MS
+          ? [{ pid: start.pid, host: pids.get(start.pid)!, tag: start.tag, workloadId: item.workloadId, index: item.index, leftMs }]
+          : [];
       });
       return candidates.length > 0 ? pick(candidates) : undefined;
     };
@@ -533,7 +539,8 @@ async function describeWorkload(cluster: FaultCluster, id: string): Promise<Reco
 
 function formatTable(rows: string[][]): string {
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  const line = (row: string[]): string => `| ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join(' | ')} |`;
+  const line = (row: string[]): string =>
+    `| ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join(' | ')} |`;
   return [line(rows[0]), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
 }
 
@@ -564,11 +571,17 @@ function formatReport(
     ['lost', String(audit.lost)],
     ['counted twice', String(audit.countedTwice + report.idempotency.duplicatedItems)],
     ['stuck (workloads / items)', `${audit.stuck} / ${audit.stuckItems}`],
-    ['kills mid-chunk (item re-run elsewhere)', `${report.kills.length} (${rerun})${report.missedKills.length ? `, none found at ${report.missedKills.join(', ')} s` : ''}`],
+    [
+      'kills mid-chunk (item re-run elsewhere)',
+      `${report.kills.length} (${rerun})${report.missedKills.length ? `, none found at ${report.missedKills.join(', ')} s` : ''}`,
+    ],
     ['cancels (cancelled / already finished)', `${report.cancels.asked} (${report.cancels.cancelled} / ${report.cancels.alreadyFinished})`],
     ['Idempotency-Key repeats (duplicates)', `${report.idempotency.repeats} (${report.idempotency.duplicates.length})`],
     ['API requests; slowest', `${report.requests.count}; ${report.requests.slowestMs.toFixed(0)} ms ${report.requests.slowest}`],
-    ['slowest workload (p99), accept to final', `${(report.slowestWorkload.ms / 1000).toFixed(1)} s ${report.slowestWorkload.stream} (${(report.workloadP99Ms / 1000).toFixed(1)} s)`],
+    [
+      'slowest workload (p99), accept to final',
+      `${(report.slowestWorkload.ms / 1000).toFixed(1)} s ${report.slowestWorkload.stream} (${(report.workloadP99Ms / 1000).toFixed(1)} s)`,
+    ],
     ['slowest fetch item request (its ms)', `${report.slowestFetch.ms} ms ${report.slowestFetch.url.replace(/^http:\/\/[^/]+/, '')}`],
     ['drain after the load', `${(report.drainMs / 1000).toFixed(1)} s`],
   ]);

@@ -178,7 +178,8 @@ export class ExactlyOnceLedger {
             Math.max(0, view.body.completed - storedResults) +
             Math.max(0, view.body.failed - storedErrors) +
             Math.max(0, view.body.completed + view.body.failed - expected.length);
-          if (twice > 0) problem(`${id}: counted twice ${twice} (completed ${view.body.completed}, failed ${view.body.failed}, stored ${storedResults} + ${storedErrors})`);
+          if (twice > 0)
+            problem(`${id}: counted twice ${twice} (completed ${view.body.completed}, failed ${view.body.failed}, stored ${storedResults} + ${storedErrors})`);
           const wantStatus = expected.every((item) => !('code' in item)) ? 'completed' : 'failed';
           if (final && status !== wantStatus && !cancelled) problem(`${id}: status ${status}, expected ${wantStatus}`);
           result.lost += lostHere;
@@ -204,7 +205,8 @@ export class ExactlyOnceLedger {
       if (view.status === 410 && view.body?.error?.code === 'WORKLOAD_LOST') result.reportedLost! += expected.length;
       else {
         result.lost += expected.length;
-        if (result.problems.length < MAX_PROBLEMS) result.problems.push(`${id}: ${view.status} ${JSON.stringify(view.body).slice(0, 200)}, expected 410 WORKLOAD_LOST`);
+        if (result.problems.length < MAX_PROBLEMS)
+          result.problems.push(`${id}: ${view.status} ${JSON.stringify(view.body).slice(0, 200)}, expected 410 WORKLOAD_LOST`);
       }
     }
     recordSummaryRow(result);

@@ -81,7 +81,11 @@ export class FaultCluster {
       ...FAST_FAULT_ENV,
       ...options.env,
     };
-    this.ledger = new ExactlyOnceLedger(() => this.api, () => this.client(), prefix);
+    this.ledger = new ExactlyOnceLedger(
+      () => this.api,
+      () => this.client(),
+      prefix,
+    );
   }
 
   static async start(name: string, options: FaultClusterOptions = {}): Promise<FaultCluster> {

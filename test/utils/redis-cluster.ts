@@ -86,10 +86,14 @@ export class LocalRedisCluster {
           port,
           dir: nodeDir,
           args: [
-            '--cluster-enabled', 'yes',
-            '--cluster-config-file', path.join(nodeDir, `nodes-${port}.conf`),
-            '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000),
-            '--appendonly', 'no',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            path.join(nodeDir, `nodes-${port}.conf`),
+            '--cluster-node-timeout',
+            String(options.nodeTimeoutMs ?? 2000),
+            '--appendonly',
+            'no',
             ...(options.minReplicasToWrite
               ? ['--min-replicas-to-write', String(options.minReplicasToWrite), '--min-replicas-max-lag', String(options.minReplicasMaxLagSeconds ?? 10)]
               : []),
@@ -140,7 +144,12 @@ export class LocalRedisCluster {
   async slotMap(askPort = this.liveNode()): Promise<Array<{ from: number; to: number; master: number; replicas: number[] }>> {
     return this.onNode(askPort, async (redis) => {
       const ranges = (await redis.call('CLUSTER', 'SLOTS')) as Array<[number, number, ...Array<[string, number]>]>;
-      return ranges.map(([from, to, master, ...replicas]) => ({ from, to, master: Number(master[1]), replicas: replicas.map((replica) => Number(replica[1])) }));
+      return ranges.map(([from, to, master, ...replicas]) => ({
+        from,
+        to,
+        master: Number(master[1]),
+        replicas: replicas.map((replica) => Number(replica[1])),
+      }));
     });
   }
 
@@ -223,7 +232,9 @@ export class LocalRedisCluster {
     for (let waited = 0; waited < 30_000; waited += 100) {
       states = await Promise.all(
         this.nodes.map((node) =>
-          this.onNode(node.port, async (redis) => `${String(await redis.call('CLUSTER', 'INFO'))}\n${await redis.info('replication')}`).catch(() => 'unreachable'),
+          this.onNode(node.port, async (redis) => `${String(await redis.call('CLUSTER', 'INFO'))}\n${await redis.info('replication')}`).catch(
+            () => 'unreachable',
+          ),
         ),
       );
       const clusterOk = states.every((info) => info.includes('cluster_state:ok'));
@@ -249,7 +260,9 @@ export class LocalRedisCluster {
     const addresses = this.nodes.map((node) => `127.0.0.1:${node.port}`);
     const replicas = String(this.options.replicasPerMaster ?? 0);
     const output = await new Promise<string>((resolve, reject) => {
-      const child = spawn('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', replicas, '--cluster-yes'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', replicas, '--cluster-yes'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let text = '';
       child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));

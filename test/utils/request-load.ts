@@ -65,7 +65,10 @@ export class RequestLoad {
     return this.answers.reduce<TimedAnswer | undefined>((slowest, answer) => (!slowest || answer.ms > slowest.ms ? answer : slowest), undefined);
   }
 
-  private async timed(kind: TimedAnswer['kind'], send: (signal: AbortSignal) => Promise<{ status: number; body: any; headers?: Headers }>): Promise<TimedAnswer> {
+  private async timed(
+    kind: TimedAnswer['kind'],
+    send: (signal: AbortSignal) => Promise<{ status: number; body: any; headers?: Headers }>,
+  ): Promise<TimedAnswer> {
     const at = Date.now();
     let answer: TimedAnswer;
     try {

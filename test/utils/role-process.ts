@@ -117,12 +117,8 @@ export interface StartRoleOptions {
 
 export function spawnRole(role: Role, options: StartRoleOptions): RoleProcess {
   const env = { ...process.env, LOG_LEVEL: 'info', ...options.env };
-  const [program, programArgs] = options.viaNpm
-    ? ['npm', ['run', '--silent', role]]
-    : [process.execPath, [path.join(ROOT, 'dist/src', role, 'main.js')]];
-  const [command, args] = options.wrap?.length
-    ? [options.wrap[0], [...options.wrap.slice(1), program, ...programArgs]]
-    : [program, programArgs];
+  const [program, programArgs] = options.viaNpm ? ['npm', ['run', '--silent', role]] : [process.execPath, [path.join(ROOT, 'dist/src', role, 'main.js')]];
+  const [command, args] = options.wrap?.length ? [options.wrap[0], [...options.wrap.slice(1), program, ...programArgs]] : [program, programArgs];
   // Its own process group, so that stop() reaches every process the role started and nothing else.
   const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   return new RoleProcess(role, child);

@@ -97,11 +97,25 @@ describe('address guard', () => {
   });
 
   it.each([
-    ['127.0.0.1', 'loopback'], ['10.1.2.3', 'private'], ['172.16.0.1', 'private'], ['192.168.0.1', 'private'],
-    ['169.254.1.1', 'linkLocal'], ['100.64.0.1', 'carrierGradeNat'], ['224.0.0.1', 'multicast'], ['0.0.0.0', 'unspecified'],
-    ['255.255.255.255', 'broadcast'], ['::', 'unspecified'], ['::1', 'loopback'], ['fe80::1', 'linkLocal'], ['fc00::1', 'uniqueLocal'],
-    ['ff02::1', 'multicast'], ['::ffff:10.0.0.1', 'ipv4Mapped'], ['2002:7f00:1::', '6to4'], ['64:ff9b::a00:1', 'rfc6052'],
-    ['fd00:ec2::254', 'metadata'], ['100.100.100.200', 'metadata'],
+    ['127.0.0.1', 'loopback'],
+    ['10.1.2.3', 'private'],
+    ['172.16.0.1', 'private'],
+    ['192.168.0.1', 'private'],
+    ['169.254.1.1', 'linkLocal'],
+    ['100.64.0.1', 'carrierGradeNat'],
+    ['224.0.0.1', 'multicast'],
+    ['0.0.0.0', 'unspecified'],
+    ['255.255.255.255', 'broadcast'],
+    ['::', 'unspecified'],
+    ['::1', 'loopback'],
+    ['fe80::1', 'linkLocal'],
+    ['fc00::1', 'uniqueLocal'],
+    ['ff02::1', 'multicast'],
+    ['::ffff:10.0.0.1', 'ipv4Mapped'],
+    ['2002:7f00:1::', '6to4'],
+    ['64:ff9b::a00:1', 'rfc6052'],
+    ['fd00:ec2::254', 'metadata'],
+    ['100.100.100.200', 'metadata'],
   ])('refuses %s (%s)', (address) => {
     expect(addressRefusal(address)).toEqual(expect.any(String));
   });

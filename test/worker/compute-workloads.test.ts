@@ -53,7 +53,14 @@ describe('compute workloads', () => {
 
   it('stops an item at its timeout (ITEM_TIMEOUT); sibling items finish', async () => {
     const started = Date.now();
-    const id = await chunkmill.api.submit({ type: 'compute', task: 'spin', inputs: [{ ms: 60_000 }, { ms: 10 }, { ms: 10 }], chunkSize: 3, timeoutMs: 500, attempts: 1 });
+    const id = await chunkmill.api.submit({
+      type: 'compute',
+      task: 'spin',
+      inputs: [{ ms: 60_000 }, { ms: 10 }, { ms: 10 }],
+      chunkSize: 3,
+      timeoutMs: 500,
+      attempts: 1,
+    });
     const answer = await chunkmill.api.results(id);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(answer.status).toBe('failed');
@@ -96,10 +103,13 @@ describe('compute workloads', () => {
     const response = await fetch(`${chunkmill.api.baseUrl}/v1/workloads/${id}/events`);
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     const text = await response.text();
-    const events = text.trim().split('\n\n').map((block) => {
-      const [eventLine, dataLine] = block.split('\n');
-      return { event: eventLine.slice('event: '.length), data: JSON.parse(dataLine.slice('data: '.length)) };
-    });
+    const events = text
+      .trim()
+      .split('\n\n')
+      .map((block) => {
+        const [eventLine, dataLine] = block.split('\n');
+        return { event: eventLine.slice('event: '.length), data: JSON.parse(dataLine.slice('data: '.length)) };
+      });
     const results = events.filter((event) => event.event === 'result').map((event) => event.data.index);
     expect(results.sort()).toEqual([0, 1, 2]);
     expect(events[0].event).toBe('progress');

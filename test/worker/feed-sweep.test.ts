@@ -9,7 +9,7 @@ import { startProducerHarness, type ProducerHarness } from '../utils/producer-ha
 import { startRole, type RoleProcess } from '../utils/role-process';
 import { testRedisUrl, uniquePrefix } from '../utils/redis';
 
-describe("reconciler: windowed feeding", () => {
+describe('reconciler: windowed feeding', () => {
   let harness: ProducerHarness;
   let worker: RoleProcess | undefined;
   let redis: Redis;

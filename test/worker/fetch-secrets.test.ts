@@ -63,7 +63,7 @@ describe('fetch secrets', () => {
     await new Promise((resolve) => server?.close(resolve));
   });
 
-  it('sends the headers upstream and keeps them only in the workload\'s request-headers hash, until it ends', async () => {
+  it("sends the headers upstream and keeps them only in the workload's request-headers hash, until it ends", async () => {
     const headers = { Authorization: `Bearer ${SECRET}`, 'X-Api-Key': API_KEY };
     const requests = Array.from({ length: 4 }, (_, i) => ({ url: `${origin}/item/${i}?delay=1500`, headers }));
     const id = await chunkmill.api.submit({ type: 'fetch', requests, chunkSize: 1, concurrency: 4 });
@@ -96,7 +96,7 @@ describe('fetch secrets', () => {
     expect(logLines.filter((line) => line.includes(SECRET) || line.includes(API_KEY))).toEqual([]);
   });
 
-  it('a cancelled workload\'s headers are deleted with it', async () => {
+  it("a cancelled workload's headers are deleted with it", async () => {
     const id = await chunkmill.api.submit({ type: 'fetch', requests: [{ url: `${origin}/slow?delay=3000`, headers: { Authorization: `Bearer ${SECRET}` } }] });
     expect(await redis.exists(`${chunkmill.prefix}:wl:{${id}}:request-headers`)).toBe(1);
     expect((await chunkmill.api.delete(`/v1/workloads/${id}`)).status).toBe(200);

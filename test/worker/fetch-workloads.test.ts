@@ -41,7 +41,14 @@ describe('fetch workloads', () => {
     expect(answer.status).toBe('completed');
     expect(answer.errors).toEqual([]);
     answer.results.forEach((result: any, index: number) => {
-      expect(result).toEqual({ url: server.weatherUrl(CITIES[index]), status: 200, ok: true, ms: expect.any(Number), bytes: expect.any(Number), value: temperatureOf(CITIES[index]) });
+      expect(result).toEqual({
+        url: server.weatherUrl(CITIES[index]),
+        status: 200,
+        ok: true,
+        ms: expect.any(Number),
+        bytes: expect.any(Number),
+        value: temperatureOf(CITIES[index]),
+      });
     });
     // All 17 in flight together: far below the 17 × 150 ms of a serial loop (generous for a loaded machine).
     expect(server.stats.maxInFlight).toBe(17);

@@ -50,7 +50,15 @@ describe('result cache', () => {
       await chunkmill.api.submit({ type: 'compute', task: 'mulArrays', inputs: [{ x: [1, 2], y: [3, 4] }], cache: true }),
     );
     const second = await chunkmill.api.results(
-      await chunkmill.api.submit({ type: 'compute', task: 'mulArrays', inputs: [{ y: [3, 4], x: [1, 2] }, { x: [2], y: [2] }], cache: true }),
+      await chunkmill.api.submit({
+        type: 'compute',
+        task: 'mulArrays',
+        inputs: [
+          { y: [3, 4], x: [1, 2] },
+          { x: [2], y: [2] },
+        ],
+        cache: true,
+      }),
     );
     expect(first.results).toEqual([[3, 8]]);
     expect(second.results).toEqual([[3, 8], [4]]);

@@ -80,7 +80,20 @@ describe('workload reconciler', () => {
   it('leaves a submission that is not whole alone for its grace period, then repairs it', async () => {
     const id = 'half-written-submission';
     const createdAt = Date.now();
-    const record = { id, type: 'compute' as const, task: 'sumSquares', status: 'queued' as const, total: 1, completed: 0, failed: 0, chunks: 1, chunkSize: 1, attempts: 3, priority: 5, createdAt };
+    const record = {
+      id,
+      type: 'compute' as const,
+      task: 'sumSquares',
+      status: 'queued' as const,
+      total: 1,
+      completed: 0,
+      failed: 0,
+      chunks: 1,
+      chunkSize: 1,
+      attempts: 3,
+      priority: 5,
+      createdAt,
+    };
     const payload = { workloadId: id, chunkIndex: 0, start: 0, type: 'compute', task: 'sumSquares', inputs: [3] };
     await harness.producer.store.create(record, [JSON.stringify(payload)]);
     for (let look = 0; look < 4; look++) expect((await reconciler.look(createdAt + 1000)).reAdded).toBe(0);
@@ -94,7 +107,13 @@ describe('workload reconciler', () => {
   it('reaps a failed chunk whose items are still missing: the workload ends failed with CHUNK_LOST', async () => {
     const id = await submit([5], { attempts: 1 });
     const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
-    const worker = new Worker(queue.name, async () => { throw new Error('crashed'); }, { connection, prefix: harness.prefix });
+    const worker = new Worker(
+      queue.name,
+      async () => {
+        throw new Error('crashed');
+      },
+      { connection, prefix: harness.prefix },
+    );
     await new Promise<void>((resolve) => worker.on('failed', () => resolve()));
     await worker.close();
     connection.disconnect();

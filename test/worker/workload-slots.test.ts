@@ -119,10 +119,12 @@ describe('workload slots', () => {
       const until = Date.now() + 1500;
       while (Date.now() < until) await hold(first, 20);
     });
-    await Promise.all(Array.from({ length: 6 }, async () => {
-      const until = Date.now() + 400;
-      while (Date.now() < until) await hold(second, 20);
-    }));
+    await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const until = Date.now() + 400;
+        while (Date.now() < until) await hold(second, 20);
+      }),
+    );
     secondLeft = true;
     await Promise.all(firstChains);
     // Without the withdrawal the first would stay at its share of 2 until the second's note expired (1 s).

@@ -80,6 +80,8 @@ export async function watchWorkload(context: CliContext, id: string, options: Wa
   }
   const final = last ?? (await context.pool.status(id, { signal: context.signal }));
   const durationMs = (await context.pool.status(id, { signal: context.signal }).catch(() => undefined))?.durationMs;
-  context.print(`${final.status}: ${final.completed} completed, ${final.failed} failed of ${final.total}${durationMs == null ? '' : ` in ${(durationMs / 1000).toFixed(1)} s`}`);
+  context.print(
+    `${final.status}: ${final.completed} completed, ${final.failed} failed of ${final.total}${durationMs == null ? '' : ` in ${(durationMs / 1000).toFixed(1)} s`}`,
+  );
   return final.status === 'completed' ? EXIT.OK : EXIT.WORKLOAD_FAILED;
 }

@@ -35,7 +35,7 @@ export const countPrimes = defineTask({
       segment.fill(0);
       for (const p of sievingPrimes) {
         if (p * p >= high) break;
-        let start = Math.max(p * p, Math.ceil(low / p) * p);
+        const start = Math.max(p * p, Math.ceil(low / p) * p);
         for (let j = start; j < high; j += p) segment[j - low] = 1;
       }
       for (let i = 0; i < high - low; i++) if (segment[i] === 0) count++;

@@ -25,16 +25,17 @@ export type BuiltInTaskName = BuiltInTasks[number]['name'];
 function isTaskDefinition(value: unknown): value is TaskDefinition {
   const task = value as Partial<TaskDefinition> | undefined;
   return (
-    typeof task?.name === 'string' &&
-    typeof task.run === 'function' &&
-    typeof (task.input as { safeParse?: unknown } | undefined)?.safeParse === 'function'
+    typeof task?.name === 'string' && typeof task.run === 'function' && typeof (task.input as { safeParse?: unknown } | undefined)?.safeParse === 'function'
   );
 }
 
 /** Loads the tasks of the modules named in CHUNKMILL_TASK_MODULES (resolved from the working directory). */
 function loadTaskModules(list: string | undefined): TaskDefinition[] {
   const tasks: TaskDefinition[] = [];
-  for (const modulePath of (list ?? '').split(',').map((entry) => entry.trim()).filter(Boolean)) {
+  for (const modulePath of (list ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const exported: unknown = require(path.resolve(modulePath));
     const candidates = [exported, (exported as { default?: unknown })?.default, ...Object.values(exported ?? {})].flat();

@@ -30,7 +30,11 @@ export class AgentPool {
   private closed = false;
 
   /** `keepAliveTimeoutMs`: how long an idle connection, and a parked agent, is kept. */
-  constructor(guard: AddressGuard, dial: Dial, private readonly keepAliveTimeoutMs: number) {
+  constructor(
+    guard: AddressGuard,
+    dial: Dial,
+    private readonly keepAliveTimeoutMs: number,
+  ) {
     this.connect = guardedConnector(guard, dial);
   }
 

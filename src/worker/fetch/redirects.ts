@@ -31,7 +31,8 @@ export async function followRedirects(guard: AddressGuard, spec: FetchRequestSpe
     } catch {
       throw new ItemError(ItemErrorCode.FETCH_REDIRECTS, `Redirect to an invalid URL: ${answer.location.slice(0, 200)}`);
     }
-    if (next.username !== '' || next.password !== '') throw new ItemError(ItemErrorCode.FETCH_REDIRECTS, 'Redirect to a URL with a user name or password: not followed');
+    if (next.username !== '' || next.password !== '')
+      throw new ItemError(ItemErrorCode.FETCH_REDIRECTS, 'Redirect to a URL with a user name or password: not followed');
     if (visited.has(next.href)) throw new ItemError(ItemErrorCode.FETCH_REDIRECTS, `Redirect loop: ${next.href} was already visited`);
     visited.add(next.href);
     // As browsers do: 303 (and 301/302 after a POST) turn into a GET without a body.

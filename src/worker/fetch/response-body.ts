@@ -41,7 +41,7 @@ export function readCapped(response: Dispatcher.ResponseData, maxBytes: number):
  * is missing or the body is not JSON). Without `extract`, the parsed JSON, or the text as is.
  */
 export function bodyValue(content: Buffer, contentType: string | string[] | undefined, extract: string | undefined): unknown {
-  const type = (Array.isArray(contentType) ? contentType[0] : contentType ?? '').toLowerCase();
+  const type = (Array.isArray(contentType) ? contentType[0] : (contentType ?? '')).toLowerCase();
   const text = content.toString('utf8');
   if (/[/+]json\b/.test(type)) {
     try {

@@ -37,8 +37,7 @@ describe('feed scripts', () => {
       .exec();
     return id;
   };
-  const plan = (id: string, finishedChunk = -1): Promise<FeedPlan> =>
-    feedPlan.run(redis, keys.workload(id), { finishedChunk, ttlSeconds: 60 });
+  const plan = (id: string, finishedChunk = -1): Promise<FeedPlan> => feedPlan.run(redis, keys.workload(id), { finishedChunk, ttlSeconds: 60 });
   const feedState = async (id: string): Promise<{ next: number; done: number }> => {
     const [next, done] = await redis.hmget(keys.workload(id).feed, 'next', 'done');
     return { next: Number(next), done: Number(done) };

@@ -32,7 +32,11 @@ describe('fetch lease scripts', () => {
   });
 
   const newWorkload = (): string => `w${++workloads}`;
-  const grant = (id: string, token: string, ask: { limit: number; room: number; wanted?: number; firstLease?: number; leaseTtlMs?: number }): Promise<LeaseGrant> =>
+  const grant = (
+    id: string,
+    token: string,
+    ask: { limit: number; room: number; wanted?: number; firstLease?: number; leaseTtlMs?: number },
+  ): Promise<LeaseGrant> =>
     grantLeases.run(redis, keys.workload(id), {
       channel,
       workloadId: id,

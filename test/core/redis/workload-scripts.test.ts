@@ -37,7 +37,18 @@ describe('workload scripts', () => {
     recordChunkScript.run(
       redis,
       { meta: wl.meta, results: wl.results, chunks: wl.chunks, requestHeaders: wl.requestHeaders },
-      { now: 1000, ttlSeconds: 60, eventsChannel: wl.events, finishedChannel: keys.finishedChannel, workloadId: id, chunkIndex, chunkStart, packed, okCount, errorCount },
+      {
+        now: 1000,
+        ttlSeconds: 60,
+        eventsChannel: wl.events,
+        finishedChannel: keys.finishedChannel,
+        workloadId: id,
+        chunkIndex,
+        chunkStart,
+        packed,
+        okCount,
+        errorCount,
+      },
     );
 
   it('moves only a queued workload to running, and answers any other status as it is', async () => {
@@ -115,10 +126,13 @@ describe('workload scripts', () => {
     expect(read.texts).toEqual([null, Buffer.from(`4${SLOT_SEPARATOR}5${SLOT_SEPARATOR}6`)]);
     // Past the end: the record alone; no such workload: nothing.
     expect((await readResultsScript.run(redis, { meta: wl.meta, results: wl.results }, { offset: 7, count: 3 })).texts).toEqual([]);
-    expect(await readResultsScript.run(redis, { meta: keys.workload('none').meta, results: keys.workload('none').results }, { offset: 0, count: 3 })).toEqual({ firstChunk: 0, texts: [] });
+    expect(await readResultsScript.run(redis, { meta: keys.workload('none').meta, results: keys.workload('none').results }, { offset: 0, count: 3 })).toEqual({
+      firstChunk: 0,
+      texts: [],
+    });
   });
 
-  it('keeps every key of one call in the workload\'s cluster slot', () => {
+  it("keeps every key of one call in the workload's cluster slot", () => {
     const wl = keys.workload('any');
     const slots = new Set([wl.meta, wl.results, wl.chunks, wl.requestHeaders].map(calculateSlot));
     expect(slots.size).toBe(1);
