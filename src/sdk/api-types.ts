@@ -1,7 +1,28 @@
-/** What the HTTP API sends and answers, as the SDK sees it (see API.md). */
-import type { ItemErrorView, WorkloadStatus, WorkloadView } from '../core/workload';
+/** What the HTTP API sends and answers, as the SDK sees it. */
 
-export type { ItemErrorView, WorkloadStatus, WorkloadView };
+export type WorkloadStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** A workload as the HTTP API shows it. */
+export interface WorkloadView {
+  id: string;
+  type: 'compute' | 'fetch';
+  task: string | null;
+  status: WorkloadStatus;
+  total: number;
+  completed: number;
+  failed: number;
+  chunks: number;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+}
+
+export interface ItemErrorView {
+  index: number;
+  code: string;
+  message: string;
+}
 
 export type ReduceOperation = 'sum' | 'min' | 'max' | 'count';
 
