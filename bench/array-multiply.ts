@@ -183,7 +183,9 @@ async function main(): Promise<void> {
   }
   publish({
     bench: 'array-multiply',
-    question: `${ELEMENTS.toLocaleString('en')}-element multiply: chunkmill's binary arrays vs one Node thread and the notebook's Python; zero-copy vs copying inside a host`,
+    question:
+      `${ELEMENTS.toLocaleString('en')}-element multiply: chunkmill's binary arrays vs one Node thread and the notebook's Python; ` +
+      'zero-copy vs copying inside a host',
     rows,
     verdicts,
     parameters: {

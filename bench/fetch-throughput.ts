@@ -148,7 +148,9 @@ async function main(): Promise<void> {
   const perSecond = (ms: number): number => REQUESTS / (ms / 1000);
   publish({
     bench: 'fetch-throughput',
-    question: `${REQUESTS} requests to a local server with ${LATENCY_MS} ms latency, concurrency ${CONCURRENCY}: chunkmill vs the ideal, a serial loop and Python's ThreadPool(${CONCURRENCY})`,
+    question:
+      `${REQUESTS} requests to a local server with ${LATENCY_MS} ms latency, concurrency ${CONCURRENCY}: ` +
+      `chunkmill vs the ideal, a serial loop and Python's ThreadPool(${CONCURRENCY})`,
     rows: [
       {
         name: `ideal: ceil(${REQUESTS}/${CONCURRENCY}) × ${LATENCY_MS} ms`,

@@ -55,8 +55,8 @@ async function behindBig(redisUrl: string, windowChunks: number): Promise<{ alon
 
 async function main(): Promise<void> {
   const redis = await benchRedis();
-  let windowed;
-  let fifo;
+  let windowed: Awaited<ReturnType<typeof behindBig>>;
+  let fifo: Awaited<ReturnType<typeof behindBig>>;
   try {
     windowed = await behindBig(redis.url, 8);
     fifo = await behindBig(redis.url, 10_000);

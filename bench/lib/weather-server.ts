@@ -113,10 +113,11 @@ export class WeatherServer {
     this.timers.add(timer);
   }
 
-  private route(url: URL, response: http.ServerResponse): void {
-    const json = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+  private route(url: URL, response: http.ServerResponse): undefined {
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}): undefined => {
       response.writeHead(status, { 'content-type': 'application/json', ...headers });
       response.end(JSON.stringify(body));
+      return undefined;
     };
     switch (url.pathname) {
       case '/data/2.5/weather': {

@@ -22,9 +22,10 @@
  * leaves claimed chunks without a job: the reconciler (worker/workload-reconciler.ts, in every worker
  * host's primary) finds fed chunks that are neither done nor in the queue (`fedChunksWithoutJob`), twice
  * in a row (so that an add or a mark on its way is not mistaken for a loss), and adds them again
- * (`reAdd`). Should a chunk still run twice (it was re-added while its worker was only frozen), recording is exactly-once per item index (workload-store.ts), so no result
- * changes. A chunk is marked done only once its job has completed (or by the lost-chunk reaper), so a
- * mark never hides unfinished work. The reconciler also tops up what a dead worker did not.
+ * (`reAdd`). Should a chunk still run twice (it was re-added while its worker was only frozen),
+ * recording is exactly-once per item index (workload-store.ts), so no result changes. A chunk is
+ * marked done only once its job has completed (or by the lost-chunk reaper), so a mark never hides
+ * unfinished work. The reconciler also tops up what a dead worker did not.
  *
  * A cancelled or finished workload is never fed: the claim reads its status in the same script, and
  * deletes its payloads.

@@ -25,7 +25,8 @@ export function answerClientErrorsInEnvelope(server: Server): void {
     const answer = toClientError(error);
     const body = JSON.stringify(errorEnvelope(answer));
     socket.end(
-      `HTTP/1.1 ${answer.httpStatus} ${REASONS[answer.httpStatus]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${answer.httpStatus} ${REASONS[answer.httpStatus]}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
 }

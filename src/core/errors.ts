@@ -45,7 +45,8 @@ export class WorkloadLostError extends ChunkmillError {
   constructor(readonly workloadId: string) {
     super(
       'WORKLOAD_LOST',
-      `Workload ${workloadId} was accepted, but its state is gone from Redis (Redis restarted without its data, was flushed, or lost the node that held it); its results cannot be recovered. Submit it again.`,
+      `Workload ${workloadId} was accepted, but its state is gone from Redis ` +
+        '(Redis restarted without its data, was flushed, or lost the node that held it); its results cannot be recovered. Submit it again.',
       410,
       [{ id: workloadId }],
     );

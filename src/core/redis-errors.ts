@@ -23,8 +23,32 @@ export class ReplicaWaitError extends Error {
  * (LOADING, MISCONF), a replica or a master without its replicas (READONLY, NOREPLICAS, MASTERDOWN), a
  * cluster without a full slot map (CLUSTERDOWN, TRYAGAIN, redirections, slot refresh).
  */
-const REDIS_DOWN =
-  /Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|OOM command not allowed|LOADING|MISCONF|Reached the max retries|READONLY|NOREPLICAS|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|Command timed out|Socket timeout|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready/;
+const REDIS_DOWN = new RegExp(
+  [
+    'Connection is closed',
+    'enableOfflineQueue',
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ETIMEDOUT',
+    'EPIPE',
+    'EHOSTUNREACH',
+    'OOM command not allowed',
+    'LOADING',
+    'MISCONF',
+    'Reached the max retries',
+    'READONLY',
+    'NOREPLICAS',
+    'MASTERDOWN',
+    'CLUSTERDOWN',
+    'TRYAGAIN',
+    'Command timed out',
+    'Socket timeout',
+    'Too many Cluster redirections',
+    'Failed to refresh slots cache',
+    'None of startup nodes is available',
+    "Cluster isn't ready",
+  ].join('|'),
+);
 
 export function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

@@ -72,12 +72,10 @@ const resultsLine = z.union([
     .strict()
     .meta({ title: 'ResultItem', description: 'an item: its result, or null when it has no outcome yet' }),
   z.object({ index: z.number().int(), value: z.null(), error: itemError }).strict().meta({ title: 'FailedItem', description: 'a failed item' }),
-  apiError
-    .strict()
-    .meta({
-      title: 'StreamError',
-      description: 'the last line when the stream cannot go on: the workload vanished (WORKLOAD_LOST, NOT_FOUND) or Redis failed (REDIS_UNAVAILABLE)',
-    }),
+  apiError.strict().meta({
+    title: 'StreamError',
+    description: 'the last line when the stream cannot go on: the workload vanished (WORKLOAD_LOST, NOT_FOUND) or Redis failed (REDIS_UNAVAILABLE)',
+  }),
 ]);
 const taskList = z.object({
   tasks: z.array(

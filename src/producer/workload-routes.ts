@@ -87,7 +87,7 @@ export function workloadRoutes(deps: RouteDeps, jsonBody: RequestHandler): Route
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }
-    let answer;
+    let answer: Awaited<ReturnType<typeof service.submit>>;
     try {
       answer = await service.submit(submission, id, tenant);
     } catch (error) {

@@ -96,7 +96,7 @@ export class ClusterMetrics {
 
   /** Asks every connected child for its metrics; resolves when all answered or the timeout passed. */
   private refresh(): Promise<void> {
-    const children = Object.values(cluster.workers ?? {}).filter((child): child is ClusterChild => child !== undefined && child.isConnected());
+    const children = Object.values(cluster.workers ?? {}).filter((child): child is ClusterChild => child?.isConnected() === true);
     if (children.length === 0) return Promise.resolve();
     const requestId = this.nextRequestId++;
     return new Promise<void>((resolve) => {

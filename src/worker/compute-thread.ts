@@ -1,6 +1,7 @@
 /**
  * The entry point of a compute thread (run by piscina). It runs a batch of items of a registered task
- * and reports how long each took (one message per batch, not per item, is what makes tiny items cheap). A task's own exception is an answer, not a crash: it comes back as
+ * and reports how long each took (one message per batch, not per item, is what makes tiny items
+ * cheap). A task's own exception is an answer, not a crash: it comes back as
  * `{ok: false}`, so the caller can tell a task error from a thread that died.
  */
 import { toJsonSafe } from '../core/json-numbers';

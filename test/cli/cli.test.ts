@@ -93,6 +93,7 @@ describe('chunkmill CLI', () => {
     const watched = await runCli(['-qec', quoted, '/dev/null'], env, '', ['script']);
     expect(watched.code).toBe(0);
     // cli-progress redraws the line in place: the last frame shows all items done, then the summary.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: strips the terminal's escape sequences
     const screen = watched.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
     expect(screen).toMatch(/[█░]+ 100% \| 6\/6 items \| 0 failed \| [\d.]+ items\/s \| ETA 0s/);
     expect(screen).toMatch(/completed: 6 completed, 0 failed of 6 in [\d.]+ s/);

@@ -32,7 +32,10 @@ describe('fault scenarios: Redis restarted empty', () => {
     cluster = undefined;
   });
 
-  it('16. Redis restarted empty: every stream, long-poll and SDK wait ends within seconds with WORKLOAD_LOST; every accepted workload answers 410, none a silent 404', async () => {
+  const scenario16 =
+    '16. Redis restarted empty: every stream, long-poll and SDK wait ends within seconds with WORKLOAD_LOST; ' +
+    'every accepted workload answers 410, none a silent 404';
+  it(scenario16, async () => {
     // 2 processes × 3 threads: 6 of the 9 chunks below run (sleep) when Redis goes, the rest wait.
     cluster = await FaultCluster.start('s12', { workerEnv: { WORKER_THREADS: '3' } });
     const api = cluster.api;
@@ -129,7 +132,8 @@ describe('fault scenarios: Redis restarted empty', () => {
     expect((await api.post('/v1/workloads', { type: 'compute', task: 'sumSquares', inputs: [1] })).status).toBe(202);
     process.stdout.write(
       `redis restarted empty: ${outcomes.length} open requests on ${audit.workloads} workloads (${runningAtFault} running) all ended with WORKLOAD_LOST; ` +
-        `slowest ${slowest.atMs} ms after Redis was back (${slowest.request}); ${audit.reportedLost}/${audit.accepted} accepted items reported lost, 0 silent\n`,
+        `slowest ${slowest.atMs} ms after Redis was back (${slowest.request}); ` +
+        `${audit.reportedLost}/${audit.accepted} accepted items reported lost, 0 silent\n`,
     );
   });
 });

@@ -45,7 +45,10 @@ describe('fault scenarios: Redis stalls', () => {
     cluster = undefined;
   });
 
-  it('17. a single Redis stalled 15 s under load: every request answers within 5 s (503 with Retry-After while it is frozen), every 202 completes, no role restarted', async () => {
+  const scenario17 =
+    '17. a single Redis stalled 15 s under load: every request answers within 5 s (503 with Retry-After while it is frozen), ' +
+    'every 202 completes, no role restarted';
+  it(scenario17, async () => {
     cluster = await FaultCluster.start('s12');
     const redisPid = cluster.redis.pid!;
     const workerPids = cluster.workerLines((line) => line.msg === 'worker process ready').map((line) => line.pid);

@@ -33,7 +33,7 @@ function documentRoutes(document: { paths: Record<string, Record<string, unknown
 }
 
 /** The JSON bodies of every `curl ... -d '{...}'` in a markdown text. */
-export function curlBodies(markdown: string): unknown[] {
+function curlBodies(markdown: string): unknown[] {
   const bodies: unknown[] = [];
   for (const match of markdown.matchAll(/curl\b[^`]*?-d\s+'([^']*)'/g)) bodies.push(JSON.parse(match[1]));
   return bodies;

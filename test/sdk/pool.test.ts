@@ -11,6 +11,7 @@ import { startProducerHarness } from '../utils/producer-harness';
 const NOTEBOOK_INPUTS = new Array<number>(20).fill(2000);
 
 /** Compile-time only: the built-in tasks' inputs and outputs are known by name. */
+// biome-ignore lint/suspicious/noExportsInTest: exported so that the compiler checks it without a call
 export async function typeChecks(pool: Pool): Promise<unknown[]> {
   const sums: Array<number | string> = await pool.map('sumSquares', [1, 2]);
   const primes: number[] = await pool.map('countPrimes', [10]);

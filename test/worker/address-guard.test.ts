@@ -23,6 +23,7 @@ describe('address guard', () => {
   let fetcher: HttpFetcher;
   const dialled: string[] = [];
   const resolved: string[] = [];
+  let agent: Agent;
 
   beforeAll(async () => {
     server = await new WeatherServer().listen();
@@ -43,9 +44,6 @@ describe('address guard', () => {
         realDial({ ...connect, hostname: '127.0.0.1', port: String(server.port) }, callback);
       },
     });
-  });
-  let agent: Agent;
-  beforeAll(() => {
     agent = fetcher.agents.take(4);
   });
   afterAll(async () => {

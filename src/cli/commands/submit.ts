@@ -4,7 +4,7 @@
  * (`{"id","status","total","chunks"}`, or only the id with `--quiet`); with `--watch` then follows it
  * with a progress bar, with `--wait` prints its results; both exit by the workload's final status.
  */
-import type { FetchRequest, ReduceOperation } from '../../sdk';
+import type { FetchRequest, ReduceOperation, SubmitAnswer } from '../../sdk';
 import type { CliContext } from '../context';
 import { EXIT, UsageError, type ExitCode } from '../exit-codes';
 import { readItems } from '../inputs';
@@ -40,7 +40,7 @@ export async function submit(context: CliContext, args: string[], options: Submi
     idempotencyKey: options.idempotencyKey,
     signal: context.signal,
   };
-  let answer;
+  let answer: SubmitAnswer;
   if (options.fetch) {
     if (options.reduce) throw new UsageError('--reduce applies to compute workloads only');
     const urls = await readItems(args, options.file);

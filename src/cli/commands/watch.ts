@@ -66,7 +66,8 @@ export async function watchWorkload(context: CliContext, id: string, options: Wa
     if (!final && Date.now() - lastLineAt < options.intervalMs) return;
     lastLineAt = Date.now();
     context.print(
-      `${progress.status} ${finished}/${progress.total} items (${progress.failed} failed), ${perSecond.toFixed(1)} items/s, ETA ${formatSeconds(final ? 0 : etaSeconds)}`,
+      `${progress.status} ${finished}/${progress.total} items (${progress.failed} failed), ` +
+        `${perSecond.toFixed(1)} items/s, ETA ${formatSeconds(final ? 0 : etaSeconds)}`,
     );
   };
   try {
@@ -81,7 +82,8 @@ export async function watchWorkload(context: CliContext, id: string, options: Wa
   const final = last ?? (await context.pool.status(id, { signal: context.signal }));
   const durationMs = (await context.pool.status(id, { signal: context.signal }).catch(() => undefined))?.durationMs;
   context.print(
-    `${final.status}: ${final.completed} completed, ${final.failed} failed of ${final.total}${durationMs == null ? '' : ` in ${(durationMs / 1000).toFixed(1)} s`}`,
+    `${final.status}: ${final.completed} completed, ${final.failed} failed of ${final.total}` +
+      (durationMs == null ? '' : ` in ${(durationMs / 1000).toFixed(1)} s`),
   );
   return final.status === 'completed' ? EXIT.OK : EXIT.WORKLOAD_FAILED;
 }

@@ -1,7 +1,6 @@
 // The live page: one EventSource on /api/live (a snapshot with the history, then a tick per second).
 /* global uPlot */
 (() => {
-  
   const MAX_POINTS = 600;
   const chartBox = document.getElementById('throughput');
   const connection = document.getElementById('connection');
