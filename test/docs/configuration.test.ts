@@ -21,7 +21,8 @@ function schemaKeysFromSource(): string[] {
       const call = node.initializer;
       if (ts.isCallExpression(call) && ts.isObjectLiteralExpression(call.arguments[0]!)) {
         keys = call.arguments[0].properties.map((property) => {
-          if (!property.name || !(ts.isIdentifier(property.name) || ts.isStringLiteral(property.name))) throw new Error('envSchema: a property without a plain name');
+          if (!property.name || !(ts.isIdentifier(property.name) || ts.isStringLiteral(property.name)))
+            throw new Error('envSchema: a property without a plain name');
           return property.name.text;
         });
       }
@@ -61,7 +62,10 @@ function documentedRows(markdown: string): Row[] {
       continue;
     }
     inTable = true;
-    const cells = line.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim());
+    const cells = line
+      .split(/(?<!\\)\|/)
+      .slice(1, -1)
+      .map((cell) => cell.trim());
     if (cells[0] === 'variable' || /^:?-+:?$/.test(cells[0] ?? '')) continue;
     const variable = /^`([A-Z0-9_]+)`$/.exec(cells[0] ?? '');
     if (!variable) throw new Error(`docs/configuration.md: a row whose first cell is not one \`VARIABLE\`: ${line}`);
@@ -106,7 +110,8 @@ describe('docs/configuration.md', () => {
   });
 
   test('a missing or extra row is caught', () => {
-    const table = (names: string[]) => `## Variables\n\n| variable | default |\n|---|---|\n${names.map((name) => `| \`${name}\` | x |`).join('\n')}\n\n## Next\n`;
+    const table = (names: string[]) =>
+      `## Variables\n\n| variable | default |\n|---|---|\n${names.map((name) => `| \`${name}\` | x |`).join('\n')}\n\n## Next\n`;
     const keys = schemaKeys();
     expect(documentedRows(table(keys.slice(1))).map((row) => row.variable)).not.toContain(keys[0]);
     expect(documentedRows(table([...keys, 'NOT_A_VARIABLE'])).map((row) => row.variable)).toContain('NOT_A_VARIABLE');

@@ -20,7 +20,7 @@ interface Token {
 }
 
 /** Splits shell text into words and operators: quotes, backslash escapes and line continuations, comments. */
-export function shellTokens(text: string): Token[] {
+function shellTokens(text: string): Token[] {
   const tokens: Token[] = [];
   let word: string | undefined;
   let expands = false;
@@ -76,7 +76,7 @@ export function shellTokens(text: string): Token[] {
   return tokens;
 }
 
-export interface CurlCommand {
+interface CurlCommand {
   file: string;
   line: number;
   method: string;
@@ -86,11 +86,32 @@ export interface CurlCommand {
   bodyExpands?: boolean;
 }
 
-const WITH_VALUE = new Set(['-X', '--request', '-H', '--header', '-d', '--data', '--data-raw', '--data-binary', '--data-ascii', '--json', '-o', '--output', '-u', '--user', '-w', '--write-out', '-m', '--max-time', '-A', '--user-agent']);
+const WITH_VALUE = new Set([
+  '-X',
+  '--request',
+  '-H',
+  '--header',
+  '-d',
+  '--data',
+  '--data-raw',
+  '--data-binary',
+  '--data-ascii',
+  '--json',
+  '-o',
+  '--output',
+  '-u',
+  '--user',
+  '-w',
+  '--write-out',
+  '-m',
+  '--max-time',
+  '-A',
+  '--user-agent',
+]);
 const DATA = new Set(['-d', '--data', '--data-raw', '--data-binary', '--data-ascii', '--json']);
 
 /** Every curl command of a shell block. */
-export function curlCommands(file: string, line: number, code: string): CurlCommand[] {
+function curlCommands(file: string, line: number, code: string): CurlCommand[] {
   const tokens = shellTokens(code);
   const commands: CurlCommand[] = [];
   for (let i = 0; i < tokens.length; i++) {
@@ -174,9 +195,13 @@ describe('curl examples in the README and docs', () => {
 
   test('the checks catch what they should', () => {
     const check = (code: string) => curlCommands('x.md', 1, code).flatMap(problemsOf);
-    expect(check(`curl -s -X POST localhost:3000/v1/workloads -H 'content-type: application/json' -d '{"type":"compute","task":"sumSquares","inputs":[1]}'`)).toEqual([]);
+    expect(
+      check(`curl -s -X POST localhost:3000/v1/workloads -H 'content-type: application/json' -d '{"type":"compute","task":"sumSquares","inputs":[1]}'`),
+    ).toEqual([]);
     expect(check(`curl -s -X POST localhost:3000/v1/workloads -d '{"type":"compute","task":"sumSquares","inputs":[1],}'`)[0]).toMatch(/not valid JSON/);
-    expect(check(`curl -s -X POST localhost:3000/v1/workloads -d '{"type":"compute","task":"sumSquares","inputs":[1],"chunksize":4}'`)[0]).toMatch(/chunksize|additional/);
+    expect(check(`curl -s -X POST localhost:3000/v1/workloads -d '{"type":"compute","task":"sumSquares","inputs":[1],"chunksize":4}'`)[0]).toMatch(
+      /chunksize|additional/,
+    );
     expect(check(`curl -s -X POST localhost:3000/v1/workloads -d "{\\"type\\":\\"compute\\",\\"inputs\\":$(seq 3)}"`)[0]).toMatch(/not written out/);
     expect(check('curl -s localhost:3000/v1/workload/abc')[0]).toMatch(/no such path/);
     expect(check('curl -s -X PATCH "localhost:3000/v1/workloads/$id"')[0]).toMatch(/not an operation/);

@@ -15,7 +15,7 @@ interface Link {
 }
 
 /** Every link target in a Markdown text's prose: inline links and images, reference definitions, autolinks, bare URLs. */
-export function linksOf(file: string, text: string): Link[] {
+function linksOf(file: string, text: string): Link[] {
   const links: Link[] = [];
   prose(text)
     .split('\n')
@@ -32,10 +32,11 @@ export function linksOf(file: string, text: string): Link[] {
   return links;
 }
 
-const LOCAL_HOST = /^(localhost|.*\.localhost|.*\.local|.*\.internal|0\.0\.0\.0|127(\.\d+){3}|10(\.\d+){3}|192\.168(\.\d+){2}|172\.(1[6-9]|2\d|3[01])(\.\d+){2}|169\.254(\.\d+){2}|\[::1?\]|\[f[cd][0-9a-f]*:.*\]|\[fe80:.*\])$/i;
+const LOCAL_HOST =
+  /^(localhost|.*\.localhost|.*\.local|.*\.internal|0\.0\.0\.0|127(\.\d+){3}|10(\.\d+){3}|192\.168(\.\d+){2}|172\.(1[6-9]|2\d|3[01])(\.\d+){2}|169\.254(\.\d+){2}|\[::1?\]|\[f[cd][0-9a-f]*:.*\]|\[fe80:.*\])$/i;
 
 /** Why an absolute link is not allowed, or undefined when it is. */
-export function absoluteLinkProblem(target: string): string | undefined {
+function absoluteLinkProblem(target: string): string | undefined {
   let url: URL;
   try {
     url = new URL(target);
@@ -48,7 +49,7 @@ export function absoluteLinkProblem(target: string): string | undefined {
 }
 
 /** Why a relative link from `file` does not resolve, or undefined when it does. */
-export function relativeLinkProblem(file: string, target: string): string | undefined {
+function relativeLinkProblem(file: string, target: string): string | undefined {
   const [rawPath, anchor] = target.split('#', 2) as [string, string | undefined];
   const linkPath = decodeURIComponent(rawPath);
   if (/^[a-z][a-z0-9+.-]*:/i.test(linkPath)) return `a ${linkPath.split(':')[0]}: link`;
@@ -110,10 +111,8 @@ describe('documentation links', () => {
     expect(absoluteLinkProblem('https://192.168.1.4/')).toMatch(/not a public site/);
     expect(absoluteLinkProblem('file:///etc/passwd')).toMatch(/only https/);
     expect(absoluteLinkProblem('https://docs.bullmq.io')).toBeUndefined();
-    expect(linksOf('x.md', 'see [a](b.md#c), ![i](d.png) and <https://e.org/f>\n```sh\ncurl http://localhost:3000/\n```\n').map((link) => link.target)).toEqual([
-      'b.md#c',
-      'd.png',
-      'https://e.org/f',
-    ]);
+    expect(linksOf('x.md', 'see [a](b.md#c), ![i](d.png) and <https://e.org/f>\n```sh\ncurl http://localhost:3000/\n```\n').map((link) => link.target)).toEqual(
+      ['b.md#c', 'd.png', 'https://e.org/f'],
+    );
   });
 });
