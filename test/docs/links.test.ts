@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { ROOT, anchors, documentationFiles, prose, readDoc } from './markdown';
 
 interface Link {
@@ -32,8 +33,12 @@ function linksOf(file: string, text: string): Link[] {
   return links;
 }
 
-const LOCAL_HOST =
-  /^(localhost|.*\.localhost|.*\.local|.*\.internal|0\.0\.0\.0|127(\.\d+){3}|10(\.\d+){3}|192\.168(\.\d+){2}|172\.(1[6-9]|2\d|3[01])(\.\d+){2}|169\.254(\.\d+){2}|\[::1?\]|\[f[cd][0-9a-f]*:.*\]|\[fe80:.*\])$/i;
+/** A name or address only this machine or its network knows: loopback, private, link-local, .local. */
+function isLocalHost(hostname: string): boolean {
+  if (/^(localhost|.*\.localhost|.*\.local|.*\.internal)$/i.test(hostname)) return true;
+  const address = hostname.replace(/^\[|\]$/g, '');
+  return ipaddr.isValid(address) && ipaddr.process(address).range() !== 'unicast';
+}
 
 /** Why an absolute link is not allowed, or undefined when it is. */
 function absoluteLinkProblem(target: string): string | undefined {
@@ -44,7 +49,7 @@ function absoluteLinkProblem(target: string): string | undefined {
     return 'not a valid URL';
   }
   if (url.protocol !== 'https:') return `${url.protocol} link: only https links to public sites`;
-  if (LOCAL_HOST.test(url.hostname) || !url.hostname.includes('.')) return `${url.hostname} is not a public site`;
+  if (isLocalHost(url.hostname) || !url.hostname.includes('.')) return `${url.hostname} is not a public site`;
   return undefined;
 }
 
