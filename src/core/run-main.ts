@@ -9,6 +9,7 @@ import { loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { SignalArrivals } from './signal-arrivals';
 import { timeLimit } from './time-limit';
+import { startTracing, stopTracing } from './tracing';
 
 export type Shutdown = () => Promise<void>;
 
@@ -44,6 +45,8 @@ export function runMain(
     throw error;
   }
   const logger = createLogger(role, config.LOG_LEVEL);
+  // Off unless the OTEL_* variables turn it on (core/tracing.ts); its last spans are exported on the way out.
+  if (startTracing(role, { workerId: config.WORKER_ID })) logger.info('tracing on (OpenTelemetry)');
   let stopping = false;
   let started: Promise<Shutdown>;
   const arrivals = new SignalArrivals();
@@ -64,6 +67,7 @@ export function runMain(
         if (shutdown) return shutdown();
         logger.warn('start-up had not finished (Redis unreachable?): nothing to drain, stopping now');
       })
+      .then(() => stopTracing())
       .then(() => {
         logger.info('stopped');
         process.exit(0);

@@ -12,6 +12,7 @@
  * DELETE) racing each other always leave one consistent answer.
  */
 import type { ReduceOperation } from './reduce';
+import type { TraceCarrier } from './tracing';
 import type { ArrayBindings } from './workload-schema';
 
 export const WORKLOAD_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -97,6 +98,8 @@ export interface ComputeChunkData {
   cache?: boolean;
   /** The workload is fed through a window (chunk-feeder.ts): the worker reports the chunk's end. */
   windowed?: boolean;
+  /** The workload's trace context (W3C), only when the producer traces (core/tracing.ts). */
+  trace?: TraceCarrier;
 }
 
 /** One item of an array workload: elements [start, end) of its arrays. */
@@ -149,6 +152,8 @@ export interface FetchChunkData {
   fetch: FetchOptions;
   /** The workload is fed through a window (chunk-feeder.ts): the worker reports the chunk's end. */
   windowed?: boolean;
+  /** The workload's trace context (W3C), only when the producer traces (core/tracing.ts). */
+  trace?: TraceCarrier;
 }
 
 /** A fetch item's result: `results[i]` of a fetch workload. */

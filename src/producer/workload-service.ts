@@ -8,6 +8,7 @@
  * its other chunks wait in its own hash and are fed as chunks finish (core/chunk-feeder.ts).
  */
 import { randomUUID } from 'node:crypto';
+import { SpanKind } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { defaultChunkSize, planChunks, type ChunkRange } from '../core/chunk-planner';
 import type { Config } from '../core/config';
@@ -21,6 +22,7 @@ import type { ArrayStore } from '../core/array-store';
 import { reduceValues } from '../core/reduce';
 import { WorkloadReductions } from './results-reduction';
 import { separateHeaders } from '../core/request-headers';
+import { currentTraceCarrier, inRootSpan, setSpanAttributes } from '../core/tracing';
 import {
   LIMITS,
   parseOrThrow,
@@ -212,8 +214,16 @@ export class WorkloadService {
     }
   }
 
-  /** Submits for `tenant` (the open tenant by default): the workload, and the arrays it names, are that tenant's. */
-  async submit(submission: WorkloadSubmission, id: string = randomUUID(), tenant: string = OPEN_TENANT): Promise<SubmitAnswer> {
+  /**
+   * Submits for `tenant` (the open tenant by default): the workload, and the arrays it names, are that tenant's.
+   * With tracing on, inside the workload's root span, `chunkmill.submit` (core/tracing.ts).
+   */
+  submit(submission: WorkloadSubmission, id: string = randomUUID(), tenant: string = OPEN_TENANT): Promise<SubmitAnswer> {
+    const attributes = { 'chunkmill.workload.id': id, 'chunkmill.workload.type': submission.type };
+    return inRootSpan('chunkmill.submit', SpanKind.PRODUCER, attributes, () => this.submitWorkload(submission, id, tenant));
+  }
+
+  private async submitWorkload(submission: WorkloadSubmission, id: string, tenant: string): Promise<SubmitAnswer> {
     const arrayLength = submission.type === 'compute' ? await this.prepareArrays(submission, tenant) : undefined;
     const items = chunkItems(withTenantArrays(submission, tenant), id, arrayLength);
     const total = items.count;
@@ -238,10 +248,21 @@ export class WorkloadService {
     };
     // Past the window, the workload's chunks are fed as earlier ones finish (chunk-feeder.ts).
     const windowed = this.feeder.isWindowed(chunks.length);
+    setSpanAttributes({
+      'chunkmill.workload.items': total,
+      'chunkmill.workload.chunks': chunks.length,
+      'chunkmill.workload.windowed': windowed,
+      ...(record.task ? { 'chunkmill.workload.task': record.task } : {}),
+      ...(record.tenant ? { 'chunkmill.tenant': record.tenant } : {}),
+    });
+    // With tracing on, every chunk's payload carries the submission's trace context, so chunks fed
+    // later (from those payloads, by any worker) continue the same trace.
+    const trace = currentTraceCarrier();
+    const extra = { ...(windowed ? { windowed: true } : {}), ...(trace ? { trace } : {}) };
     const jobOptions = chunkJobOptions(record, this.config);
     const jobs = chunks.map((chunk) => ({
       name: submission.type,
-      data: windowed ? { ...items.chunkData(chunk), windowed: true } : items.chunkData(chunk),
+      data: windowed || trace ? { ...items.chunkData(chunk), ...extra } : items.chunkData(chunk),
       opts: { ...jobOptions, jobId: chunkJobId(id, chunk.chunkIndex) },
     }));
     const queue = this.queues[submission.type];

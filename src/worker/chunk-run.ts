@@ -15,9 +15,11 @@
  * chunk again could not change it.
  */
 import { setMaxListeners } from 'node:events';
+import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
 import { DelayedError, type Job } from 'bullmq';
 import { ItemError } from '../core/errors';
 import { chunkPosition } from '../core/results-packing';
+import { inCarriedSpan, inChildSpan, tracedWorkerId, tracingOn } from '../core/tracing';
 import type { WorkloadStore } from '../core/workload-store';
 import type { ChunkJobData, ItemOutcome } from '../core/workload';
 import { ChunkRecorder } from './chunk-recorder';
@@ -58,6 +60,11 @@ export interface ChunkItemRunner {
   runAll?(indexes: number[], signal: AbortSignal, settle: SettleItem): Promise<void>;
   /** Failures that another attempt could not change: recorded at once. @defaultValue none */
   isPermanent?(error: ItemError): boolean;
+  /**
+   * With tracing on, the attributes of an item's span (`run` runners: one `chunkmill.item` span per item):
+   * without `value`, what the item is; with it, what it answered.
+   */
+  describe?(index: number, value?: unknown): Attributes;
 }
 
 /** True when this run of the job is its last attempt: a failure now is the item's final word. */
@@ -65,7 +72,51 @@ export const isLastAttempt = (job: Job): boolean => job.attemptsMade + 1 >= (job
 
 const range = (start: number, count: number): number[] => Array.from({ length: count }, (_, offset) => start + offset);
 
-export async function runChunk(job: Job<ChunkJobData>, token: string | undefined, deps: ChunkRunDeps, items: ChunkItemRunner): Promise<ChunkOutcome> {
+/**
+ * Runs one attempt of a chunk job. With tracing on and a job that carries its workload's trace context,
+ * inside a `chunkmill.chunk` span (core/tracing.ts), whose `chunkmill.chunk.outcome` says how it ended:
+ * recorded, stopped (`chunkmill.chunk.stopped`: the workload's status), handed-back, retry or error.
+ */
+export function runChunk(job: Job<ChunkJobData>, token: string | undefined, deps: ChunkRunDeps, items: ChunkItemRunner): Promise<ChunkOutcome> {
+  const { data } = job;
+  if (!data.trace || !tracingOn()) return runChunkAttempt(job, token, deps, items);
+  const attributes = {
+    'chunkmill.workload.id': data.workloadId,
+    'chunkmill.chunk.index': data.chunkIndex,
+    'chunkmill.chunk.items': chunkPosition(data).size,
+    'chunkmill.chunk.attempt': job.attemptsMade + 1,
+    'chunkmill.queue': data.type,
+    'chunkmill.worker.id': tracedWorkerId() ?? '',
+    'messaging.system': 'bullmq',
+    'messaging.destination.name': job.queueName,
+    'messaging.message.id': job.id ?? '',
+  };
+  return inCarriedSpan(
+    data.trace,
+    'chunkmill.chunk',
+    SpanKind.CONSUMER,
+    attributes,
+    async (span?: Span) => {
+      try {
+        const outcome = await runChunkAttempt(job, token, deps, items);
+        span?.setAttributes({
+          'chunkmill.chunk.outcome': outcome.stopped === undefined ? 'recorded' : 'stopped',
+          'chunkmill.items.ran': outcome.ran,
+          'chunkmill.items.failed': outcome.failed,
+          ...(outcome.stopped === undefined ? {} : { 'chunkmill.chunk.stopped': outcome.stopped }),
+        });
+        return outcome;
+      } catch (error) {
+        const handedBack = error instanceof DelayedError;
+        span?.setAttribute('chunkmill.chunk.outcome', handedBack ? 'handed-back' : isLastAttempt(job) ? 'error' : 'retry');
+        throw error;
+      }
+    },
+    (error) => !(error instanceof DelayedError),
+  );
+}
+
+async function runChunkAttempt(job: Job<ChunkJobData>, token: string | undefined, deps: ChunkRunDeps, items: ChunkItemRunner): Promise<ChunkOutcome> {
   const { workloadId, start } = job.data;
   const chunkAt = chunkPosition(job.data);
   const indexes = range(start, chunkAt.size);
@@ -122,6 +173,11 @@ export async function runChunk(job: Job<ChunkJobData>, token: string | undefined
   // Every item of the chunk (hundreds, for fetch) listens to this one signal while it waits or runs.
   setMaxListeners(0, signal);
   const recorder = new ChunkRecorder(deps.store, workloadId, chunkAt);
+  // Each write of the attempt's outcomes (its last one, or what finished before a retry or a hand-back).
+  const record = (): Promise<unknown> =>
+    inChildSpan('chunkmill.record', { 'chunkmill.workload.id': workloadId, 'chunkmill.chunk.index': chunkAt.index, 'chunkmill.items': unfinished.length }, () =>
+      recorder.finish(),
+    );
   const retryable: ItemOutcome[] = [];
   let failed = 0;
   /** An item failed with something that is not an ItemError (a bug, not the item's fault): the chunk fails. */
@@ -143,19 +199,24 @@ export async function runChunk(job: Job<ChunkJobData>, token: string | undefined
     if (items.isPermanent?.(error)) recorder.add(outcome);
     else retryable.push(outcome);
   };
-  try {
+  const runOne = tracingOn() ? (index: number) => traceItem(items, index, signal) : (index: number) => items.run!(index, signal);
+  const runItems = async (): Promise<void> => {
     if (items.runAll) await items.runAll(unfinished, signal, settle);
     else {
       await Promise.all(
         unfinished.map(async (index) => {
           try {
-            settle(index, { value: await items.run!(index, signal) });
+            settle(index, { value: await runOne(index) });
           } catch (error) {
             settle(index, { error });
           }
         }),
       );
     }
+  };
+  try {
+    const task = job.data.type === 'compute' ? { 'chunkmill.task': job.data.task } : {};
+    await inChildSpan('chunkmill.items', { 'chunkmill.items': unfinished.length, ...task }, runItems);
     await begin;
     if (unexpected) throw unexpected.error;
   } catch (error) {
@@ -173,18 +234,28 @@ export async function runChunk(job: Job<ChunkJobData>, token: string | undefined
   }
   if (deps.shutdownSignal.aborted) {
     // Hand the chunk back: it waits in the queue for another worker, its attempt not counted.
-    await recorder.finish();
+    await record();
     await job.moveToDelayed(Date.now(), token);
     throw new DelayedError();
   }
   if (retryable.length > 0 && !isLastAttempt(job)) {
-    await recorder.finish();
+    await record();
     const first = retryable[0] as Extract<ItemOutcome, { ok: false }>;
     throw new Error(`${retryable.length} of ${unfinished.length} items failed (first: ${first.code}: ${first.message})`);
   }
   // On the last attempt the failures are the items' final word.
   for (const outcome of retryable) recorder.add(outcome);
-  const recording = deps.recordingOrder.send(() => recorder.finish(), { workloadId, chunkIndex: chunkAt.index });
+  const recording = deps.recordingOrder.send(record, { workloadId, chunkIndex: chunkAt.index });
   if (recording) await recording;
   return { ran: unfinished.length, failed };
+}
+
+/** One item of a `run` runner inside its own `chunkmill.item` span (a child of the chunk's `chunkmill.items`). */
+function traceItem(items: ChunkItemRunner, index: number, signal: AbortSignal): Promise<unknown> {
+  return inChildSpan('chunkmill.item', { 'chunkmill.item.index': index }, async (span) => {
+    if (span && items.describe) span.setAttributes(items.describe(index));
+    const value = await items.run!(index, signal);
+    if (span && items.describe) span.setAttributes(items.describe(index, value));
+    return value;
+  });
 }

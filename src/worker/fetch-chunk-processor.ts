@@ -11,7 +11,8 @@
 import type { Job } from 'bullmq';
 import { ItemError, ItemErrorCode } from '../core/errors';
 import { headerRefs, parseHeaderSets, withHeaders } from '../core/request-headers';
-import type { FetchChunkData } from '../core/workload';
+import type { Attributes } from '@opentelemetry/api';
+import type { FetchChunkData, FetchItemResult, FetchRequestRef } from '../core/workload';
 import { isLastAttempt, runChunk, type ChunkOutcome, type ChunkRunDeps } from './chunk-run';
 import { isPermanentFetchError, type HttpFetcher, type SlotGate } from './http-fetcher';
 
@@ -60,9 +61,22 @@ export function createFetchProcessor(deps: FetchProcessorDeps) {
           }
         },
         isPermanent: isPermanentFetchError,
+        describe: (index, value) => fetchSpanAttributes(requests[index - start], value as FetchItemResult | undefined),
       });
     } finally {
       session.release();
     }
   };
+}
+
+/** A request's span attributes (tracing on only): its method and origin host (not its URL, whose query may hold a key), then its answer. */
+function fetchSpanAttributes(request: FetchRequestRef, result: FetchItemResult | undefined): Attributes {
+  if (result) return { 'http.response.status_code': result.status, 'chunkmill.fetch.bytes': result.bytes, 'chunkmill.fetch.ms': result.ms };
+  const attributes: Attributes = { 'http.request.method': request.method ?? 'GET' };
+  try {
+    const url = new URL(request.url);
+    attributes['server.address'] = url.hostname;
+    attributes['server.port'] = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+  } catch {}
+  return attributes;
 }

@@ -1,0 +1,195 @@
+/**
+ * OpenTelemetry tracing: off unless the standard `OTEL_*` variables turn it on, and then one trace per
+ * workload, from its submission through every chunk to its items' recording.
+ *
+ *   chunkmill.submit (producer)                      the root; its context goes into every chunk's job data
+ *   └─ chunkmill.chunk (worker, one per attempt)     parent: the submit span, read from `data.trace`
+ *      ├─ chunkmill.items                            running the chunk's items (thread pool or requests)
+ *      │  └─ chunkmill.fetch (fetch chunks)          one per request
+ *      └─ chunkmill.record                           writing the outcomes to the workload store
+ *
+ * The context travels in the job data (`data.trace`: W3C `traceparent`/`tracestate`), written once at
+ * submission into every chunk's payload, so that chunks fed later from the workload's hash (chunk-feeder.ts,
+ * in any worker process, or re-added by the reconciler) carry the same context as the first window.
+ *
+ * On: `OTEL_TRACES_EXPORTER` names an exporter other than `none` (otlp, console, zipkin), or
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set; never with
+ * `OTEL_SDK_DISABLED=true`. An empty variable counts as unset (compose writes them so). The rest of the
+ * SDK's variables (protocol, headers, sampler, batch delays, resource attributes) are the SDK's own.
+ * Only the producer and the worker processes trace (`chunkmill-producer`, `chunkmill-worker` unless
+ * `OTEL_SERVICE_NAME` says otherwise); traces only: chunkmill's metrics are Prometheus's.
+ *
+ * Off, the SDK is never loaded (required lazily here), jobs carry no `trace` field, and the hot path
+ * pays one boolean test per chunk and per span site.
+ */
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { timeLimit } from './time-limit';
+
+/** The W3C trace context a chunk job carries (`data.trace`). */
+export interface TraceCarrier {
+  traceparent: string;
+  tracestate?: string;
+}
+
+/** The roles that make spans, and their default service names. */
+const SERVICE_NAMES: Record<string, string> = { producer: 'chunkmill-producer', worker: 'chunkmill-worker' };
+
+/** How long the SDK's shutdown (the last spans' export) may hold up a process's exit. */
+const SHUTDOWN_WAIT_MS = 5_000;
+
+const TRACER_NAME = 'chunkmill';
+
+let sdk: { shutdown(): Promise<void> } | undefined;
+let on = false;
+let workerIdentity: string | undefined;
+
+const setting = (env: NodeJS.ProcessEnv, name: string): string | undefined => {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+};
+
+/** Whether the standard variables turn tracing on (see the file's comment). */
+export function tracingWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (setting(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true') return false;
+  const exporters = setting(env, 'OTEL_TRACES_EXPORTER');
+  if (exporters !== undefined) {
+    return exporters
+      .split(',')
+      .map((name) => name.trim().toLowerCase())
+      .some((name) => name !== '' && name !== 'none');
+  }
+  return setting(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined || setting(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') !== undefined;
+}
+
+export interface StartTracingOptions {
+  env?: NodeJS.ProcessEnv;
+  /** This worker host's id (WORKER_ID): a resource attribute and an attribute of every chunk span. */
+  workerId?: string;
+  /** Span processors instead of the exporters the variables name (tests: an in-memory exporter). */
+  spanProcessors?: SpanProcessor[];
+}
+
+/**
+ * Starts the OpenTelemetry Node SDK for `role` when the variables turn tracing on (or `spanProcessors`
+ * are given) and the role makes spans; answers whether tracing is on. Call once, before the role starts.
+ */
+export function startTracing(role: string, options: StartTracingOptions = {}): boolean {
+  const env = options.env ?? process.env;
+  const serviceName = SERVICE_NAMES[role];
+  if (on || serviceName === undefined) return on;
+  if (options.spanProcessors === undefined && !tracingWanted(env)) return false;
+  if (setting(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true') return false;
+  // Loaded here only: a process with tracing off never loads the SDK.
+  const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
+  const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+  const named = setting(env, 'OTEL_SERVICE_NAME') !== undefined || /(^|,)\s*service\.name\s*=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '');
+  workerIdentity = role === 'worker' ? options.workerId : undefined;
+  const started = new NodeSDK({
+    serviceName: named ? undefined : serviceName,
+    resource: resourceFromAttributes({ 'chunkmill.role': role, ...(workerIdentity ? { 'chunkmill.worker.id': workerIdentity } : {}) }),
+    spanProcessors: options.spanProcessors,
+    // Traces only: no OTLP metrics or logs (OTEL_METRICS_EXPORTER / OTEL_LOGS_EXPORTER default to otlp in the SDK).
+    metricReaders: [],
+    logRecordProcessors: [],
+  });
+  started.start();
+  sdk = started;
+  on = true;
+  return true;
+}
+
+/** Ends tracing: the spans still buffered are exported (for SHUTDOWN_WAIT_MS at most). Nothing when it is off. */
+export async function stopTracing(): Promise<void> {
+  const stopping = sdk;
+  if (!stopping) return;
+  sdk = undefined;
+  on = false;
+  workerIdentity = undefined;
+  await timeLimit(
+    stopping.shutdown().catch(() => undefined),
+    SHUTDOWN_WAIT_MS,
+    undefined,
+  );
+}
+
+/** True once startTracing has started the SDK in this process. */
+export function tracingOn(): boolean {
+  return on;
+}
+
+/** The WORKER_ID given to startTracing (worker processes only). */
+export function tracedWorkerId(): string | undefined {
+  return workerIdentity;
+}
+
+/**
+ * The current span's context as a job carries it, or undefined when tracing is off, no span is active,
+ * or it is not sampled (its children would not be either): the job then has no `trace` field.
+ */
+export function currentTraceCarrier(): TraceCarrier | undefined {
+  if (!on) return undefined;
+  const active = context.active();
+  const span = trace.getSpan(active);
+  if (!span || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return undefined;
+  const carrier: Partial<TraceCarrier> = {};
+  propagation.inject(active, carrier);
+  return carrier.traceparent ? (carrier as TraceCarrier) : undefined;
+}
+
+/** Runs `run` inside a new root span (the workload's trace); only `run` when tracing is off. */
+export function inRootSpan<T>(name: string, kind: SpanKind, attributes: Attributes, run: () => Promise<T>): Promise<T> {
+  if (!on) return run();
+  return inSpan(ROOT_CONTEXT, name, kind, attributes, () => run());
+}
+
+/**
+ * Runs `run` inside a span that continues the trace a job carries (`carrier`); only `run` when tracing
+ * is off or the job carries none.
+ */
+export function inCarriedSpan<T>(
+  carrier: TraceCarrier | undefined,
+  name: string,
+  kind: SpanKind,
+  attributes: Attributes,
+  run: (span?: Span) => Promise<T>,
+  /** Whether an error `run` throws fails the span (not, say, a chunk handed back to the queue). @defaultValue every error */
+  isFailure?: (error: unknown) => boolean,
+): Promise<T> {
+  if (!on || !carrier) return run();
+  return inSpan(propagation.extract(ROOT_CONTEXT, carrier), name, kind, attributes, run, isFailure);
+}
+
+/** Runs `run` inside a child of the active span, when there is one that records; otherwise only `run`. */
+export function inChildSpan<T>(name: string, attributes: Attributes, run: (span?: Span) => Promise<T>): Promise<T> {
+  if (!on) return run();
+  const active = context.active();
+  if (!trace.getSpan(active)?.isRecording()) return run();
+  return inSpan(active, name, SpanKind.INTERNAL, attributes, run);
+}
+
+/** Sets attributes on the active span (nothing when tracing is off or no span is active). */
+export function setSpanAttributes(attributes: Attributes): void {
+  if (on) trace.getActiveSpan()?.setAttributes(attributes);
+}
+
+async function inSpan<T>(
+  parent: Context,
+  name: string,
+  kind: SpanKind,
+  attributes: Attributes,
+  run: (span: Span) => Promise<T>,
+  isFailure: (error: unknown) => boolean = () => true,
+): Promise<T> {
+  const span = trace.getTracer(TRACER_NAME).startSpan(name, { kind, attributes }, parent);
+  try {
+    return await context.with(trace.setSpan(parent, span), () => run(span));
+  } catch (error) {
+    if (!isFailure(error)) throw error;
+    if (error instanceof Error) span.recordException(error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    throw error;
+  } finally {
+    span.end();
+  }
+}
