@@ -5,7 +5,7 @@
  *     chunk's write (chunk-recorder.ts; on a chunk's first run, markRunning goes alongside the items
  *     instead of before them, see below)
  *     ─▶ cancelled?        stop quietly (the workload is already final)
- *     ─▶ shutting down?    hand the chunk back to the queue (moveToDelayed + DelayedError): no attempt used
+ *     ─▶ shutting down?    hand the chunk back to the queue (moveToDelayed + HandBackError, a DelayedError): no attempt used
  *     ─▶ retryable failures and attempts left?  throw, so that BullMQ runs the chunk again; the retry runs
  *                          only the items still unfinished (exactly-once recording, see workload-store.ts)
  *     ─▶ otherwise         record the outcomes (the failures as the items' errors); the job completes,
@@ -15,12 +15,13 @@
  * chunk again could not change it.
  */
 import { setMaxListeners } from 'node:events';
-import { DelayedError, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import { ItemError } from '../core/errors';
 import { chunkPosition } from '../core/results-packing';
 import type { WorkloadStore } from '../core/workload-store';
 import type { ChunkJobData, ItemOutcome } from '../core/workload';
 import { ChunkRecorder } from './chunk-recorder';
+import { HandBackError } from './hand-back';
 import { linkedAbort } from './linked-abort';
 import type { RecordingOrder } from './recording-order';
 import type { WorkloadSessions } from './workload-session';
@@ -175,7 +176,7 @@ export async function runChunk(job: Job<ChunkJobData>, token: string | undefined
     // Hand the chunk back: it waits in the queue for another worker, its attempt not counted.
     await recorder.finish();
     await job.moveToDelayed(Date.now(), token);
-    throw new DelayedError();
+    throw new HandBackError('shutdown');
   }
   if (retryable.length > 0 && !isLastAttempt(job)) {
     await recorder.finish();
