@@ -46,6 +46,12 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   DASHBOARD_PORT: port.default(3001),
   WORKER_METRICS_PORT: port.default(9464),
+  /**
+   * When a worker host stops, how long its /metrics stays up after its processes have exited, waiting for
+   * one more scrape (so the last counts, hand-backs included, reach Prometheus); 0: none. Only a host that
+   * has been scraped waits. Longer than Prometheus' scrape_interval; mind the container's stop timeout.
+   */
+  WORKER_METRICS_FINAL_SCRAPE_MS: z.coerce.number().int().min(0).max(60_000).default(6_000),
   WORKER_PROCESSES: positiveInt.max(256).default(availableCores()),
   /** Compute threads per worker process; by default the cores are shared out between the processes. */
   WORKER_THREADS: positiveInt.max(256).optional(),

@@ -8,6 +8,11 @@
  * - `outcome`: the small fixed sets below
  * - `status_class`: 1xx..5xx or error
  * - `state`, `status`: BullMQ job states, workload statuses
+ * - `reason`: why a chunk was handed back (HAND_BACK_REASONS)
+ * - `worker_id`: on every series of a worker host, its WORKER_ID (the hostname by default), the id that
+ *   `GET /v1/workers` shows: a host's series stay its own whatever address it has (workerIdLabel)
+ * - `method`, `route`, `status`: the producer's HTTP requests; `route` is the Express route pattern
+ *   (`/v1/workloads/:id`), never the URL asked for
  * Never workload ids, job ids, URLs or tokens.
  *
  * Who exports what, so that nothing is counted twice:
@@ -15,6 +20,7 @@
  *   the worker host's primary serves them all added up on WORKER_METRICS_PORT.
  * - the dashboard: queue-level facts read from Redis (job counts, workloads by status). Only the
  *   dashboard exports them, so they are never multiplied by the number of worker processes.
+ * - the producer: its HTTP requests and the submissions it accepted or refused (producerMetrics).
  * - every process: CPU, memory, event-loop lag (prom-client's default metrics, with the prefix).
  */
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
@@ -35,6 +41,13 @@ export type ItemMetricOutcome = (typeof ITEM_OUTCOMES)[number];
  */
 export const CHUNK_OUTCOMES = ['completed', 'failed', 'cancelled', 'handed_back'] as const;
 export type ChunkMetricOutcome = (typeof CHUNK_OUTCOMES)[number];
+
+/**
+ * Why a chunk went back to the queue without using an attempt: the process was stopping (`shutdown`:
+ * its grace period ended while the chunk ran), or Redis could not serve its run (`redis_unavailable`).
+ */
+export const HAND_BACK_REASONS = ['shutdown', 'redis_unavailable'] as const;
+export type HandBackReason = (typeof HAND_BACK_REASONS)[number];
 
 export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'error'] as const;
 export type StatusClass = (typeof STATUS_CLASSES)[number];
@@ -63,6 +76,14 @@ export function statusClass(status: number | undefined): StatusClass {
 /** CPU, memory, event-loop lag, GC, handles of this process, as `chunkmill_process_*` and `chunkmill_nodejs_*`. */
 export function processMetrics(registry: Registry): void {
   collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+}
+
+/**
+ * Labels every series of `registry` with the worker host's WORKER_ID. Set on each process's registry
+ * (the children's and the primary's), so that it survives the primary's aggregation.
+ */
+export function workerIdLabel(registry: Registry, workerId: string): void {
+  registry.setDefaultLabels({ worker_id: workerId });
 }
 
 /** Values a worker process reads at scrape time. */
@@ -100,6 +121,13 @@ export function workerProcessMetrics(registry: Registry, readings: WorkerReading
       name: 'chunkmill_chunks_total',
       help: 'Chunk job runs finished, by outcome',
       labelNames: ['queue', 'task', 'outcome'] as const,
+      registers,
+      aggregator: 'sum',
+    }),
+    handedBack: new Counter({
+      name: 'chunkmill_chunks_handed_back_total',
+      help: 'Chunk runs handed back to the queue without using an attempt, by reason (shutdown: grace period over; redis_unavailable)',
+      labelNames: ['queue', 'reason'] as const,
       registers,
       aggregator: 'sum',
     }),
@@ -200,6 +228,39 @@ export function workerHostMetrics(registry: Registry) {
     }),
   };
 }
+
+/** What became of a `POST /v1/workloads`: a new workload, the answer to a repeated Idempotency-Key, refused (4xx) or failed (5xx). */
+export const SUBMISSION_OUTCOMES = ['accepted', 'repeated', 'rejected', 'failed'] as const;
+export type SubmissionOutcome = (typeof SUBMISSION_OUTCOMES)[number];
+/** A submission's `type` label: a workload type, or `invalid` for a body without a known one. */
+export const SUBMISSION_TYPES = ['compute', 'fetch', 'invalid'] as const;
+
+/** What the producer exports besides the default process metrics. */
+export function producerMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    requests: new Counter({
+      name: 'chunkmill_http_requests_total',
+      help: 'HTTP requests the producer answered, by method, route pattern and status code (route "unmatched": no route answered it)',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers,
+    }),
+    requestSeconds: new Histogram({
+      name: 'chunkmill_http_request_duration_seconds',
+      help: 'Time from a request arriving to the last byte of its answer, by method, route pattern and status code',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: REQUEST_BUCKETS_SECONDS,
+      registers,
+    }),
+    submissions: new Counter({
+      name: 'chunkmill_submissions_total',
+      help: 'Workload submissions (POST /v1/workloads), by workload type and outcome (accepted, repeated Idempotency-Key, rejected 4xx, failed 5xx)',
+      labelNames: ['type', 'outcome'] as const,
+      registers,
+    }),
+  };
+}
+export type ProducerMetrics = ReturnType<typeof producerMetrics>;
 
 /** Where the dashboard's gauges get their values, at scrape time. */
 export interface QueueLevelSource {

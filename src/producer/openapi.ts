@@ -167,7 +167,7 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
         'A distributed job queue for chunked work: submit a workload (a list of items and what to do with each), follow it, read its results per item, in order.',
     },
     servers: [{ url: '/' }],
-    tags: [{ name: 'workloads' }, { name: 'arrays' }, { name: 'tasks' }, { name: 'workers' }, { name: 'health' }, { name: 'docs' }],
+    tags: [{ name: 'workloads' }, { name: 'arrays' }, { name: 'tasks' }, { name: 'workers' }, { name: 'health' }, { name: 'metrics' }, { name: 'docs' }],
     paths: {
       '/healthz': {
         get: {
@@ -183,6 +183,19 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
           summary: 'Ready (Redis takes writes: a probe key written within REDIS_COMMAND_TIMEOUT_MS in each slot a submission needs; a 503 says why not)',
           security: [],
           responses: { '200': json({ type: 'object', properties: { status: { const: 'ready' } } }, 'ready'), '503': errorAnswer('REDIS_UNAVAILABLE') },
+        },
+      },
+      '/metrics': {
+        get: {
+          tags: ['metrics'],
+          summary:
+            "The producer's Prometheus metrics: requests by method, route pattern and status, their latency, submissions by type and outcome, process metrics",
+          description: 'Needs METRICS_TOKEN or an admin token as the bearer token; open when no token at all is configured.',
+          responses: {
+            '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
+            '401': errorAnswer('UNAUTHORIZED: METRICS_TOKEN or an admin token is required'),
+            '403': errorAnswer('FORBIDDEN: a tenant token that is not an admin'),
+          },
         },
       },
       '/openapi.json': {

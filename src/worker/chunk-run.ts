@@ -5,7 +5,7 @@
  *     chunk's write (chunk-recorder.ts; on a chunk's first run, markRunning goes alongside the items
  *     instead of before them, see below)
  *     ─▶ cancelled?        stop quietly (the workload is already final)
- *     ─▶ shutting down?    hand the chunk back to the queue (moveToDelayed + DelayedError): no attempt used
+ *     ─▶ shutting down?    hand the chunk back to the queue (moveToDelayed + HandBackError, a DelayedError): no attempt used
  *     ─▶ retryable failures and attempts left?  throw, so that BullMQ runs the chunk again; the retry runs
  *                          only the items still unfinished (exactly-once recording, see workload-store.ts)
  *     ─▶ otherwise         record the outcomes (the failures as the items' errors); the job completes,
@@ -23,6 +23,7 @@ import { inCarriedSpan, inChildSpan, tracedWorkerId, tracingOn } from '../core/t
 import type { WorkloadStore } from '../core/workload-store';
 import type { ChunkJobData, ItemOutcome } from '../core/workload';
 import { ChunkRecorder } from './chunk-recorder';
+import { HandBackError } from './hand-back';
 import { linkedAbort } from './linked-abort';
 import type { RecordingOrder } from './recording-order';
 import type { WorkloadSessions } from './workload-session';
@@ -236,7 +237,7 @@ async function runChunkAttempt(job: Job<ChunkJobData>, token: string | undefined
     // Hand the chunk back: it waits in the queue for another worker, its attempt not counted.
     await record();
     await job.moveToDelayed(Date.now(), token);
-    throw new DelayedError();
+    throw new HandBackError('shutdown');
   }
   if (retryable.length > 0 && !isLastAttempt(job)) {
     await record();

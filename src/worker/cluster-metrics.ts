@@ -8,14 +8,21 @@
  * (a child busy dying, or blocked), it cannot add the primary's own metrics, and the counts of a
  * child that died vanish from the sum, so the host's counters would go down. Here a child that does
  * not answer within `answerTimeoutMs` is left out of that scrape, and the counters and histograms a
- * child last reported are kept when it exits ("retired"), so the host's counters only grow. Limit:
- * what a child counted after its last report (scrape or background refresh) is lost with it.
+ * child last reported are kept when it exits ("retired"), so the host's counters only grow.
+ *
+ * Exits: a child that stops (SIGTERM, its chunks finished or handed back) sends its final values
+ * before it exits and waits until the primary has them (`reportFinalMetrics`), so everything it counted,
+ * hand-backs included, is in the host's totals. A child that dies without stopping (SIGKILL, out of
+ * memory, an uncaught exception) takes what it counted since its last report with it: the primary asks
+ * every `refreshIntervalMs` (1 s), so at most that much.
  */
 import cluster, { type Worker as ClusterChild } from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 
 const REQUEST = 'chunkmill:metrics-request';
 const ANSWER = 'chunkmill:metrics-answer';
+const FINAL = 'chunkmill:metrics-final';
+const FINAL_RECEIVED = 'chunkmill:metrics-final-received';
 
 type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 
@@ -39,6 +46,35 @@ export function answerMetricsRequests(registry: Registry): () => void {
   return () => process.off('message', onMessage);
 }
 
+/**
+ * In a cluster child about to exit: sends the registry's final values to the primary and resolves once
+ * the primary has them (true), or after `timeoutMs` or at once when there is no primary to tell (false).
+ * Call it after the last thing that counts (the chunks finished or handed back).
+ */
+export async function reportFinalMetrics(registry: Registry, timeoutMs = 2_000): Promise<boolean> {
+  if (!process.send || !process.connected) return false;
+  const metrics = await registry.getMetricsAsJSON();
+  return new Promise<boolean>((resolve) => {
+    const finish = (received: boolean): void => {
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      resolve(received);
+    };
+    const onMessage = (message: MetricsMessage): void => {
+      if (message?.type === FINAL_RECEIVED) finish(true);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    process.on('message', onMessage);
+    try {
+      process.send?.({ type: FINAL, requestId: -1, metrics }, undefined, {}, (error) => {
+        if (error) finish(false);
+      });
+    } catch {
+      finish(false);
+    }
+  });
+}
+
 export interface ClusterMetricsOptions {
   /**
    * How long a child may take to answer before a scrape goes on without it.
@@ -46,8 +82,9 @@ export interface ClusterMetricsOptions {
    */
   answerTimeoutMs?: number;
   /**
-   * How often the primary asks its children between scrapes, so that a dying child's counts are recent.
-   * @defaultValue 5000
+   * How often the primary asks its children between scrapes, so that the counts of a child that dies
+   * without stopping are recent.
+   * @defaultValue 1000
    */
   refreshIntervalMs?: number;
 }
@@ -61,6 +98,8 @@ interface PendingRequest {
 export class ClusterMetrics {
   private readonly options: Required<ClusterMetricsOptions>;
   private readonly lastSeen = new Map<number, MetricsJson>();
+  /** Children that sent their final values: an answer of theirs still on its way is older. */
+  private readonly finished = new Set<number>();
   private readonly pending = new Map<number, PendingRequest>();
   private retired: MetricsJson = [];
   private retiring: Promise<void> = Promise.resolve();
@@ -73,7 +112,7 @@ export class ClusterMetrics {
     private readonly own: Registry,
     options: ClusterMetricsOptions = {},
   ) {
-    this.options = { answerTimeoutMs: 2_000, refreshIntervalMs: 5_000, ...options };
+    this.options = { answerTimeoutMs: 2_000, refreshIntervalMs: 1_000, ...options };
     cluster.on('message', this.onMessage);
     cluster.on('exit', this.onExit);
     this.refresher = setInterval(() => void this.refresh(), this.options.refreshIntervalMs).unref();
@@ -96,7 +135,10 @@ export class ClusterMetrics {
 
   /** Asks every connected child for its metrics; resolves when all answered or the timeout passed. */
   private refresh(): Promise<void> {
-    const children = Object.values(cluster.workers ?? {}).filter((child): child is ClusterChild => child?.isConnected() === true);
+    // One that sent its final values answers no more.
+    const children = Object.values(cluster.workers ?? {}).filter(
+      (child): child is ClusterChild => child?.isConnected() === true && !this.finished.has(child.id),
+    );
     if (children.length === 0) return Promise.resolve();
     const requestId = this.nextRequestId++;
     return new Promise<void>((resolve) => {
@@ -118,8 +160,19 @@ export class ClusterMetrics {
   }
 
   private receive(child: ClusterChild, message: MetricsMessage): void {
+    if (message?.type === FINAL) {
+      // Its last values: kept as its last seen, and retired with it when it exits.
+      if (message.metrics) this.lastSeen.set(child.id, message.metrics);
+      this.finished.add(child.id);
+      try {
+        child.send({ type: FINAL_RECEIVED, requestId: message.requestId });
+      } catch {
+        // gone already: it stops waiting after its timeout
+      }
+      return;
+    }
     if (message?.type !== ANSWER) return;
-    if (message.metrics) this.lastSeen.set(child.id, message.metrics);
+    if (message.metrics && !this.finished.has(child.id)) this.lastSeen.set(child.id, message.metrics);
     const request = this.pending.get(message.requestId);
     if (!request) return;
     request.waiting.delete(child.id);
@@ -130,6 +183,7 @@ export class ClusterMetrics {
   private retire(child: ClusterChild): void {
     const last = this.lastSeen.get(child.id);
     this.lastSeen.delete(child.id);
+    this.finished.delete(child.id);
     for (const request of this.pending.values()) {
       request.waiting.delete(child.id);
       if (request.waiting.size === 0) request.done();

@@ -3,6 +3,9 @@
  * the host added up (cluster-metrics.ts). Port 0 picks a free port; the port is logged either way.
  * A port already in use turns the endpoint off with an error in the log, not the worker host off:
  * the work matters more than its metrics.
+ *
+ * When the host stops, `finalScrape` keeps the endpoint up until one more scrape has been answered
+ * after the processes exited, so that their last counts reach Prometheus.
  */
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +14,10 @@ import type { ClusterMetrics } from './cluster-metrics';
 
 export class HostMetricsServer {
   private server?: Server;
+  /** Scrapes answered (200) so far. */
+  private scrapes = 0;
+  /** Called with the start time of each scrape answered. */
+  private readonly scraped = new Set<(startedAt: number) => void>();
 
   constructor(
     private readonly metrics: ClusterMetrics,
@@ -31,6 +38,27 @@ export class HostMetricsServer {
     this.logger.info({ port: (server.address() as AddressInfo).port }, 'worker metrics listening');
   }
 
+  /**
+   * Resolves true once a scrape that started after this call has been answered, false after `timeoutMs`
+   * or at once when nobody has scraped this host (nobody to wait for) or the endpoint is off.
+   */
+  finalScrape(timeoutMs: number): Promise<boolean> {
+    if (!this.server || this.scrapes === 0 || timeoutMs <= 0) return Promise.resolve(false);
+    const since = Date.now();
+    return new Promise<boolean>((resolve) => {
+      const finish = (answered: boolean): void => {
+        clearTimeout(timer);
+        this.scraped.delete(onScrape);
+        resolve(answered);
+      };
+      const onScrape = (startedAt: number): void => {
+        if (startedAt >= since) finish(true);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      this.scraped.add(onScrape);
+    });
+  }
+
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
@@ -46,9 +74,16 @@ export class HostMetricsServer {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
       return;
     }
+    const startedAt = Date.now();
     try {
       const registry = await this.metrics.aggregated();
-      res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
+      const text = await registry.metrics();
+      res.writeHead(200, { 'content-type': registry.contentType });
+      // Counted once the answer is written out: the host may stop right after its final scrape.
+      res.end(text, () => {
+        this.scrapes++;
+        for (const onScrape of [...this.scraped]) onScrape(startedAt);
+      });
     } catch (error) {
       this.logger.warn({ err: error }, 'could not collect the worker metrics');
       res.writeHead(500, { 'content-type': 'text/plain' }).end('could not collect the metrics\n');

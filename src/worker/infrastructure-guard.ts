@@ -11,9 +11,10 @@
  * that stays full is not hammered with chunks that cannot record.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { DelayedError, type Job, type Processor } from 'bullmq';
+import type { Job, Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import { isRedisUnavailable } from '../core/redis-errors';
+import { HandBackError } from './hand-back';
 
 export interface InfrastructureGuardOptions {
   /** How long handing a chunk back is tried (its lock is gone by then anyway: LOCK_DURATION_MS). */
@@ -56,7 +57,7 @@ export class InfrastructureGuard {
           'Redis failed a chunk; handing it back without using an attempt',
         );
         await this.handBack(job, token, laterMs);
-        throw new DelayedError();
+        throw new HandBackError('redis_unavailable');
       }
     };
   }

@@ -12,7 +12,7 @@ import { closeRedis, createRedis, withRedisDeadline } from '../core/redis-connec
 import { runMain } from '../core/run-main';
 import { ReplicaWait } from '../core/replica-wait';
 import { WorkloadStore } from '../core/workload-store';
-import { processMetrics, workerHostMetrics } from '../core/metrics';
+import { processMetrics, workerHostMetrics, workerIdLabel } from '../core/metrics';
 import { WorkerHeartbeat, WorkerRegistry } from '../core/worker-registry';
 import { ClusterMetrics } from './cluster-metrics';
 import { HostMetricsServer } from './host-metrics-server';
@@ -51,6 +51,7 @@ if (cluster.isPrimary) {
     }, config.RECONCILE_INTERVAL_MS);
     const supervisor = new ClusterSupervisor({ processes: config.WORKER_PROCESSES, shutdownGraceMs: config.SHUTDOWN_GRACE_MS }, logger);
     const hostRegistry = new Registry();
+    workerIdLabel(hostRegistry, config.WORKER_ID);
     processMetrics(hostRegistry);
     const { processExits } = workerHostMetrics(hostRegistry);
     cluster.on('exit', () => processExits.inc());
@@ -83,16 +84,22 @@ if (cluster.isPrimary) {
       clearInterval(reconcile);
       // Listed while its children finish their chunks; off the list once they are done.
       await supervisor.stop();
+      // The children's final counts are in: /metrics stays up for one more scrape meanwhile.
+      const finalScrape = metricsServer.finalScrape(config.WORKER_METRICS_FINAL_SCRAPE_MS).then((scraped) => {
+        if (scraped) logger.info('final metrics scraped');
+        else if (config.WORKER_METRICS_FINAL_SCRAPE_MS > 0) logger.info('no final metrics scrape (never scraped, or none in time)');
+      });
       // A Redis that does not answer (away, frozen) holds up the rest for CLEANUP_WAIT_MS at most.
       const finished = await withRedisDeadline([connection], CLEANUP_WAIT_MS, async () => {
         await heartbeat.stop();
-        await metricsServer.close();
-        clusterMetrics.close();
         await Promise.all(reapers.map((reaper) => reaper.close()));
         await closeQueues(queues);
         await closeRedis(connection);
       });
       if (!finished) logger.warn('Redis did not answer in time: connection dropped, this host left to expire from the registry');
+      await finalScrape;
+      await metricsServer.close();
+      clusterMetrics.close();
     };
   });
 } else {

@@ -1,30 +1,38 @@
 /**
  * A worker process's metrics: its own registry (answered to the primary, which adds up the host's
  * processes) and the hooks that feed it. Work done on threads is recorded here, in the process that
- * ran the thread, from the timings the threads send back.
+ * ran the thread, from the timings the threads send back. Every series carries the host's WORKER_ID
+ * (`worker_id`). A chunk handed back to the queue is counted and logged (info) here too.
  */
 import { DelayedError, type Job } from 'bullmq';
+import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { QueueKind } from '../core/keys';
 import { listTasks } from '../core/tasks/task-registry';
 import {
   CHUNK_OUTCOMES,
+  HAND_BACK_REASONS,
   ITEM_OUTCOMES,
   STATUS_CLASSES,
   processMetrics,
   statusClass,
   taskLabel,
+  workerIdLabel,
   workerProcessMetrics,
   type ChunkMetricOutcome,
+  type HandBackReason,
   type WorkerProcessMetrics,
 } from '../core/metrics';
-import { answerMetricsRequests } from './cluster-metrics';
+import { answerMetricsRequests, reportFinalMetrics } from './cluster-metrics';
+import { HandBackError } from './hand-back';
 import type { ThreadPool } from './thread-pool';
 
-/** What a chunk job carries that metrics look at. */
+/** What a chunk job carries that metrics (and the hand-back log line) look at. */
 interface ChunkLabels {
   type: string;
   task?: unknown;
+  workloadId?: string;
+  chunkIndex?: number;
 }
 
 type Processor<D, R> = (job: Job<D>, token?: string, signal?: AbortSignal) => Promise<R>;
@@ -45,7 +53,12 @@ export class WorkerMetrics {
   private readonly detach: () => void;
   private readonly boundItemSeries = new Map<string, { items: { inc(): void }; runSeconds: { observe(value: number): void } }>();
 
-  constructor(pool: ThreadPool) {
+  constructor(
+    pool: ThreadPool,
+    workerId: string,
+    private readonly logger: Logger,
+  ) {
+    workerIdLabel(this.registry, workerId);
     processMetrics(this.registry);
     this.metrics = workerProcessMetrics(this.registry, {
       busyThreads: () => pool.busy,
@@ -105,7 +118,7 @@ export class WorkerMetrics {
 
   /** Wraps a BullMQ processor: chunk outcome, run time, queue wait and the running count. */
   instrument<D extends ChunkLabels, R>(queue: QueueKind, processor: Processor<D, R>): Processor<D, R> {
-    const { chunks, chunkRunSeconds, queueWaitSeconds, activeChunks } = this.metrics;
+    const { chunks, chunkRunSeconds, queueWaitSeconds, activeChunks, handedBack } = this.metrics;
     const active = activeChunks.labels({ queue });
     // Bound to their labels once per task (see itemSeries).
     const bound = new Map<string, { wait: { observe(value: number): void }; run: { startTimer(): () => void }; outcomes: Map<string, { inc(): void }> }>();
@@ -128,13 +141,18 @@ export class WorkerMetrics {
       active.inc();
       const endRun = series.run.startTimer();
       let outcome: ChunkMetricOutcome = 'failed';
+      let handBack: HandBackReason | undefined;
       try {
         const result = await processor(job, token, signal);
         const stopped = (result as { stopped?: string } | undefined)?.stopped;
         outcome = stopped ? 'cancelled' : 'completed';
         return result;
       } catch (error) {
-        if (error instanceof DelayedError) outcome = 'handed_back';
+        if (error instanceof DelayedError) {
+          outcome = 'handed_back';
+          // A DelayedError of another origin (none today) is told as a shutdown's.
+          handBack = error instanceof HandBackError ? error.reason : 'shutdown';
+        }
         throw error;
       } finally {
         endRun();
@@ -142,6 +160,13 @@ export class WorkerMetrics {
         let counter = series.outcomes.get(outcome);
         if (!counter) series.outcomes.set(outcome, (counter = chunks.labels({ queue, task, outcome })));
         counter.inc();
+        if (handBack) {
+          handedBack.inc({ queue, reason: handBack });
+          this.logger.info(
+            { queue, workloadId: job.data.workloadId, chunk: job.data.chunkIndex, jobId: job.id, reason: handBack },
+            'chunk handed back to the queue',
+          );
+        }
       }
     };
   }
@@ -151,12 +176,13 @@ export class WorkerMetrics {
    * rather than "no data", and the first increment is seen by rate() (the label sets are bounded).
    */
   private zeroSeries(): void {
-    const { items, chunks, fetchResponses, fetchRequestSeconds } = this.metrics;
+    const { items, chunks, handedBack, fetchResponses, fetchRequestSeconds } = this.metrics;
     const work = [...listTasks().map((task) => ({ queue: 'compute', task: task.name })), { queue: 'fetch', task: 'fetch' }];
     for (const labels of work) {
       for (const outcome of ITEM_OUTCOMES) items.inc({ ...labels, outcome }, 0);
       for (const outcome of CHUNK_OUTCOMES) chunks.inc({ ...labels, outcome }, 0);
     }
+    for (const queue of ['compute', 'fetch']) for (const reason of HAND_BACK_REASONS) handedBack.inc({ queue, reason }, 0);
     for (const task of listTasks().filter((definition) => definition.deterministic)) {
       this.metrics.cacheHits.inc({ task: task.name }, 0);
       this.metrics.cacheMisses.inc({ task: task.name }, 0);
@@ -167,7 +193,13 @@ export class WorkerMetrics {
     }
   }
 
-  close(): void {
+  /**
+   * Stops answering the primary and sends it this process's final values (see reportFinalMetrics):
+   * call it when nothing counts any more, just before the process exits.
+   */
+  async close(): Promise<void> {
     this.detach();
+    if (!process.send || (await reportFinalMetrics(this.registry))) return;
+    this.logger.warn('the final metrics did not reach the primary; counts since its last poll are lost');
   }
 }

@@ -69,7 +69,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   // WORKER_QUEUES: a host started for one kind of work takes no chunks of the other.
   const runs = new Set(config.WORKER_QUEUES);
   const pool = new ThreadPool({ threads: poolThreads(config), maxOldGenerationMb: config.THREAD_MAX_OLD_GENERATION_MB });
-  const metrics = new WorkerMetrics(pool);
+  const metrics = new WorkerMetrics(pool, config.WORKER_ID, logger);
   // Array slices (megabytes each) go over their own connection, so that they never hold up a lock renewal.
   const arrayConnection = createRedis(config.REDIS_URL, 'worker', 'chunkmill-arrays');
   arrayConnection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
@@ -171,7 +171,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   // Past the grace period and a moment to hand the stopped chunks back, a Redis that does not answer
   // (away, frozen) no longer holds the process up: its connections are dropped.
   const connections = [connection, arrayConnection, subscriber.connection];
-  return async () => {
+  const stop = async (): Promise<void> => {
     const finished = await withRedisDeadline(connections, config.SHUTDOWN_GRACE_MS + HAND_BACK_MS, async () => {
       const grace = setTimeout(() => shutdown.abort(new ShutdownTimeoutError()), config.SHUTDOWN_GRACE_MS);
       try {
@@ -184,12 +184,19 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       await fetcher.close();
       cancellations.close();
       await pool.close();
-      metrics.close();
       await closeQueues(queues);
       await subscriber.close();
       await closeRedis(arrayConnection);
       await closeRedis(connection);
     });
     if (!finished) logger.warn('Redis did not answer in time: connections dropped, running chunks left to the stall check');
+  };
+  return async () => {
+    try {
+      await stop();
+    } finally {
+      // Last: what the chunks counted while stopping (hand-backs too) reaches the primary before the exit.
+      await metrics.close();
+    }
   };
 }

@@ -113,6 +113,8 @@ describe('deployment files', () => {
     const jobs = Object.fromEntries(prometheus.scrape_configs.map((job: any) => [job.job_name, job]));
     expect(jobs['chunkmill-worker'].dns_sd_configs).toEqual([expect.objectContaining({ names: ['worker'], type: 'A', port: metricsPort })]);
     expect(jobs['chunkmill-dashboard'].static_configs[0].targets).toEqual([`dashboard:${services.dashboard.environment!.DASHBOARD_PORT}`]);
+    expect(jobs['chunkmill-producer'].static_configs[0].targets).toEqual([`producer:${services.producer.environment!.PORT}`]);
+    expect(jobs['chunkmill-producer'].authorization).toEqual({ type: 'Bearer', credentials_file: 'secrets/metrics-token' });
   });
 
   it('provisions Grafana from files: the datasource the dashboard uses, the dashboard JSON', () => {
@@ -125,10 +127,12 @@ describe('deployment files', () => {
     expect(provider.options.path).toBe('/var/lib/grafana/dashboards');
 
     const dashboard = JSON.parse(read('deploy/grafana/dashboards/chunkmill.json'));
-    const exprs: string[] = dashboard.panels.flatMap((panel: any) => {
-      expect(panel.datasource.uid).toBe(datasource.uid);
-      return panel.targets.map((target: any) => target.expr);
-    });
+    const exprs: string[] = dashboard.panels
+      .filter((panel: any) => panel.type !== 'row')
+      .flatMap((panel: any) => {
+        expect(panel.datasource.uid).toBe(datasource.uid);
+        return panel.targets.map((target: any) => target.expr);
+      });
     const all = exprs.join('\n');
     for (const needed of [
       'chunkmill_items_total{outcome="succeeded"}', // throughput by type and task
@@ -138,12 +142,18 @@ describe('deployment files', () => {
       'chunkmill_queue_wait_seconds_bucket',
       'chunkmill_queue_jobs',
       'outcome=~"failed|retried"',
-      'sum by (instance) (rate(chunkmill_items_total', // per-host throughput
+      'sum by (worker_id) (rate(chunkmill_items_total', // per-host throughput, by WORKER_ID
       'chunkmill_thread_busy_seconds_total',
-      'chunkmill_nodejs_eventloop_lag_p99_seconds',
+      'sum by (worker_id) (chunkmill_worker_threads_busy)',
+      'max by (worker_id) (chunkmill_nodejs_eventloop_lag_p99_seconds',
+      'sum by (worker_id, reason) (rate(chunkmill_chunks_handed_back_total',
+      'sum by (method, route, status) (rate(chunkmill_http_requests_total', // the API
+      'histogram_quantile(0.95, sum by (le, method, route) (rate(chunkmill_http_request_duration_seconds_bucket',
     ]) {
       expect(all).toContain(needed);
     }
+    // A host's series are told apart by its worker id, never by its address (which replicas may swap).
+    expect(all).not.toContain('instance');
   });
 
   it('builds one multi-stage, non-root image with only production dependencies in the final stage', () => {

@@ -1,7 +1,7 @@
 /**
- * A real Prometheus (Debian's `prometheus`) on loopback scrapes a running chunkmill (a worker host with
- * two processes and the dashboard); after a workload, every PromQL expression of the Grafana dashboard
- * must parse and return data through Prometheus' HTTP API.
+ * A real Prometheus (Debian's `prometheus`) on loopback scrapes a running chunkmill (the producer, a
+ * worker host with two processes and WORKER_ID host-p, and the dashboard); after a workload, every PromQL
+ * expression of the Grafana dashboard must parse and return data through Prometheus' HTTP API.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,8 +18,8 @@ const GRAFANA_VARIABLES: Record<string, string> = { $__rate_interval: '30s', $__
 
 function dashboardExprs(): string[] {
   const dashboard = JSON.parse(fs.readFileSync(path.join(ROOT, 'deploy/grafana/dashboards/chunkmill.json'), 'utf8'));
-  return dashboard.panels.flatMap((panel: { targets: Array<{ expr: string }> }) =>
-    panel.targets.map((target) => target.expr.replace(/\$__\w+/g, (name) => GRAFANA_VARIABLES[name] ?? name)),
+  return dashboard.panels.flatMap((panel: { targets?: Array<{ expr: string }> }) =>
+    (panel.targets ?? []).map((target) => target.expr.replace(/\$__\w+/g, (name) => GRAFANA_VARIABLES[name] ?? name)),
   );
 }
 
@@ -36,7 +36,8 @@ describe('Prometheus scraping chunkmill, and the Grafana dashboard queries', () 
   };
 
   beforeAll(async () => {
-    chunkmill = await startChunkmill('prometheus');
+    chunkmill = await startChunkmill('prometheus', { workerEnv: { WORKER_ID: 'host-p', WORKER_METRICS_FINAL_SCRAPE_MS: '0' } });
+    const producerPort = new URL(chunkmill.api.baseUrl).port;
     const workerPort = Number((await chunkmill.worker.waitForLog((line) => line.msg === 'worker metrics listening')).port);
     const started = await startRole('dashboard', {
       env: { REDIS_URL: testRedisUrl(), CHUNKMILL_PREFIX: chunkmill.prefix, HOST: '127.0.0.1', DASHBOARD_PORT: '0' },
@@ -50,6 +51,7 @@ describe('Prometheus scraping chunkmill, and the Grafana dashboard queries', () 
       [
         'global: {scrape_interval: 1s, evaluation_interval: 1s}',
         'scrape_configs:',
+        `  - {job_name: chunkmill-producer, static_configs: [{targets: ["127.0.0.1:${producerPort}"]}]}`,
         `  - {job_name: chunkmill-dashboard, static_configs: [{targets: ["127.0.0.1:${started.port}"]}]}`,
         `  - {job_name: chunkmill-worker, static_configs: [{targets: ["127.0.0.1:${workerPort}"]}]}`,
         '',
@@ -74,9 +76,12 @@ describe('Prometheus scraping chunkmill, and the Grafana dashboard queries', () 
     await chunkmill?.close();
   });
 
-  it('scrapes both targets; counters equal the items processed', async () => {
+  it('scrapes every target; counters equal the items processed, per worker id', async () => {
     const id = await chunkmill.api.submit({ type: 'compute', task: 'sleep', inputs: new Array(20).fill({ ms: 100 }), chunkSize: 2 });
     expect((await chunkmill.api.results(id)).status).toBe('completed');
+    // Refused requests, for the API errors panel.
+    expect((await chunkmill.api.post('/v1/workloads', { type: 'compute', task: 'nope', inputs: [1] })).status).toBe(400);
+    expect((await chunkmill.api.get('/v1/workloads/no-such-workload')).status).toBe(404);
     await eventually(
       async () => {
         const answer = await query('sum(chunkmill_items_total{outcome="succeeded"})');
@@ -85,17 +90,23 @@ describe('Prometheus scraping chunkmill, and the Grafana dashboard queries', () 
       15_000,
       250,
     );
-    // Both targets answer (each is scraped every second; under load the first scrape of one may lag).
+    // Every target answers (each is scraped every second; under load the first scrape of one may lag).
     const upValues = async (): Promise<string[]> => ((await query('up')).data!.result as Array<{ value: [number, string] }>).map((sample) => sample.value[1]);
-    await eventually(async () => (await upValues()).length === 2, 15_000, 250);
-    expect(await upValues()).toEqual(['1', '1']);
-    const chunks = await query('sum(chunkmill_chunks_total{outcome="completed"})');
-    expect((chunks.data!.result[0] as { value: [number, string] }).value[1]).toBe('10');
+    await eventually(async () => (await upValues()).length === 3, 15_000, 250);
+    expect(await upValues()).toEqual(['1', '1', '1']);
+    const chunks = await query('sum by (worker_id) (chunkmill_chunks_total{outcome="completed"})');
+    expect(chunks.data!.result).toEqual([{ metric: { worker_id: 'host-p' }, value: [expect.any(Number), '10'] }]);
+    // The producer's: one accepted submission, one refused.
+    const submitted = async (outcome: string): Promise<string | undefined> =>
+      ((await query(`sum(chunkmill_submissions_total{type="compute",outcome="${outcome}"})`)).data?.result[0] as { value: [number, string] } | undefined)
+        ?.value[1];
+    await eventually(async () => (await submitted('rejected')) === '1', 15_000, 250);
+    expect(await submitted('accepted')).toBe('1');
   });
 
   it('answers every expression of the Grafana dashboard with data', async () => {
     const exprs = dashboardExprs();
-    expect(exprs.length).toBeGreaterThan(10);
+    expect(exprs.length).toBeGreaterThan(20);
     const empty = async (): Promise<string[]> => {
       const missing: string[] = [];
       for (const expr of exprs) {

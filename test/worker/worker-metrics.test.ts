@@ -1,7 +1,9 @@
 /**
  * A worker host's /metrics (WORKER_METRICS_PORT) with two cluster processes: after a workload, the
  * counters equal the items and chunks actually processed (no process counted twice, none missing),
- * gauges use the right aggregation, and a re-forked process does not make the counters go down.
+ * gauges use the right aggregation, every series carries the host's WORKER_ID, and a re-forked process
+ * does not make the counters go down. A graceful stop: the chunks handed back are counted in the final
+ * scrape the host waits for after its processes exited, and logged at info level.
  */
 import { startChunkmill, eventually, type ChunkmillHarness } from '../utils/chunkmill-harness';
 import { samplesOf, scrape, sumOf, type Sample } from '../utils/prometheus-text';
@@ -12,7 +14,7 @@ describe('worker host /metrics', () => {
   const read = (): Promise<Sample[]> => scrape(metricsUrl);
 
   beforeAll(async () => {
-    chunkmill = await startChunkmill('worker-metrics');
+    chunkmill = await startChunkmill('worker-metrics', { workerEnv: { WORKER_ID: 'host-a', WORKER_METRICS_FINAL_SCRAPE_MS: '0' } });
     const listening = await chunkmill.worker.waitForLog((line) => line.msg === 'worker metrics listening');
     metricsUrl = `http://127.0.0.1:${Number(listening.port)}/metrics`;
   });
@@ -33,6 +35,19 @@ describe('worker host /metrics', () => {
     // Queue-level facts are the dashboard's: a worker host never exports them (no multiplication).
     expect(samplesOf(samples, 'chunkmill_queue_jobs')).toEqual([]);
     expect(samplesOf(samples, 'chunkmill_workloads')).toEqual([]);
+  });
+
+  it('labels every series with the worker id (WORKER_ID), the one GET /v1/workers shows', async () => {
+    const samples = await read();
+    expect(samples.length).toBeGreaterThan(100);
+    expect(samples.filter((sample) => sample.labels.worker_id !== 'host-a')).toEqual([]);
+    // The primary's own series and the children's alike.
+    expect(samplesOf(samples, 'chunkmill_worker_process_exits_total')[0].labels).toEqual({ worker_id: 'host-a' });
+    expect(samplesOf(samples, 'chunkmill_chunks_handed_back_total').map((sample) => sample.labels)).toEqual(
+      expect.arrayContaining([{ queue: 'compute', reason: 'shutdown', worker_id: 'host-a' }]),
+    );
+    await eventually(async () => (await chunkmill.api.get('/v1/workers')).body.workers.length === 1);
+    expect((await chunkmill.api.get('/v1/workers')).body.workers[0].id).toBe('host-a');
   });
 
   it('counts exactly the items and chunks processed, by task and outcome', async () => {
@@ -74,9 +89,41 @@ describe('worker host /metrics', () => {
     await eventually(async () => sumOf((samples = await read()), 'chunkmill_worker_processes') === 2, 10_000, 200);
     expect(sumOf(samples, 'chunkmill_items_total')).toBe(before);
     expect(sumOf(samples, 'chunkmill_worker_process_exits_total')).toBe(1);
+    expect(samples.filter((sample) => sample.labels.worker_id !== 'host-a')).toEqual([]);
 
     const id = await chunkmill.api.submit({ type: 'compute', task: 'sleep', inputs: new Array(4).fill({ ms: 10 }), chunkSize: 1 });
     expect((await chunkmill.api.results(id)).status).toBe('completed');
     expect(sumOf(await read(), 'chunkmill_items_total')).toBe(before + 4);
+  });
+});
+
+describe('worker host /metrics when the host stops', () => {
+  let chunkmill: ChunkmillHarness;
+  afterAll(async () => chunkmill?.close());
+
+  it('counts the chunks handed back in a final scrape after its processes exited, and logs them', async () => {
+    chunkmill = await startChunkmill('worker-metrics-stop', {
+      workerEnv: { WORKER_ID: 'host-b', WORKER_PROCESSES: '1', SHUTDOWN_GRACE_MS: '300', WORKER_METRICS_FINAL_SCRAPE_MS: '20000' },
+    });
+    const { worker } = chunkmill;
+    const listening = await worker.waitForLog((line) => line.msg === 'worker metrics listening');
+    const read = (): Promise<Sample[]> => scrape(`http://127.0.0.1:${Number(listening.port)}/metrics`);
+    const id = await chunkmill.api.submit({ type: 'compute', task: 'sleep', inputs: [{ ms: 60_000 }], chunkSize: 1 });
+    // Running, and scraped at least once (a host nobody scrapes does not wait for a final scrape).
+    await eventually(async () => sumOf(await read(), 'chunkmill_active_chunks') === 1, 15_000, 100);
+
+    worker.signalGroup('SIGTERM');
+    const handedBack = await worker.waitForLog((line) => line.msg === 'chunk handed back to the queue', 15_000);
+    expect(handedBack).toMatchObject({ level: 30, queue: 'compute', workloadId: id, chunk: 0, reason: 'shutdown' });
+
+    // The host is still up, its process gone: a scrape now is the final one, with the hand-back in it.
+    let samples: Sample[] = [];
+    await eventually(async () => sumOf((samples = await read()), 'chunkmill_worker_processes') === 0, 15_000, 100);
+    expect(sumOf(samples, 'chunkmill_chunks_handed_back_total', { queue: 'compute', reason: 'shutdown', worker_id: 'host-b' })).toBe(1);
+    expect(sumOf(samples, 'chunkmill_chunks_total', { queue: 'compute', task: 'sleep', outcome: 'handed_back' })).toBe(1);
+    expect(sumOf(samples, 'chunkmill_worker_process_exits_total')).toBe(1);
+    // That scrape ends the wait: the host exits at once, not after WORKER_METRICS_FINAL_SCRAPE_MS.
+    await worker.waitForLog((line) => line.msg === 'final metrics scraped', 5_000);
+    expect(await Promise.race([worker.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 5_000))])).toEqual({ code: 0, signal: null });
   });
 });
