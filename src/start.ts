@@ -7,7 +7,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { DEFAULT_REDIS_URL, REDIS_INSTALL_HINT, RedisServer, redisAnswers, redisServerInstalled } from './core/redis-server';
+import { ConfigError } from './core/errors';
 import { SignalArrivals } from './core/signal-arrivals';
+import { loadTasks } from './core/tasks/task-registry';
 
 const ROLES = ['producer', 'dashboard', 'worker'] as const;
 
@@ -24,7 +26,19 @@ async function locateRedis(): Promise<{ url: string; server?: RedisServer }> {
   return { url: server.url, server };
 }
 
+/** Task modules (CHUNKMILL_TASK_MODULES) every role could not use: one line and exit code 2, before anything starts. */
+function checkTaskModules(): void {
+  try {
+    loadTasks();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`chunkmill: ${error.message}\n`);
+    process.exit(2);
+  }
+}
+
 async function main(): Promise<void> {
+  checkTaskModules();
   const redis = await locateRedis();
   const children = new Map<string, ChildProcess>();
   let stopping = false;
@@ -62,7 +76,8 @@ async function main(): Promise<void> {
     child.on('exit', (code, signal) => {
       if (stopping) return;
       process.stderr.write(`chunkmill: ${role} exited (code ${code}, signal ${signal}); stopping everything\n`);
-      void stopAll(1);
+      // A role refusing its configuration (code 2, its one line said why) is a configuration error of the whole.
+      void stopAll(code === 2 ? 2 : 1);
     });
   }
   // A second signal means "now" (every role SIGKILLed), unless it is the first one delivered twice.

@@ -1,6 +1,6 @@
 /** What every command gets: a Pool for the URL and token chosen, and how to write its output. */
 import { InvalidArgumentError } from 'commander';
-import { Pool } from '../sdk';
+import { Pool } from '@chunkmill/client';
 
 export interface GlobalOptions {
   url: string;

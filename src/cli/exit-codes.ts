@@ -2,7 +2,7 @@
  * The CLI's exit codes, for scripts. Every command exits with one of these; an error is one line on
  * stderr (`chunkmill: CODE: message`).
  */
-import { ChunkmillApiError, ChunkmillConnectionError } from '../sdk';
+import { ChunkmillApiError, ChunkmillConnectionError } from '@chunkmill/client';
 
 export const EXIT = {
   /** Done: the command did what it was asked; for `watch`/`results`/`submit --wait`, the workload completed. */

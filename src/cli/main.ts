@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { ChunkmillClientError } from '../sdk';
+import { ChunkmillClientError } from '@chunkmill/client';
 import { createContext, integerOption, type CliContext, type GlobalOptions } from './context';
 import { EXIT, exitCodeFor, type ExitCode } from './exit-codes';
 import { showResults, type ResultsFormat } from './commands/results';

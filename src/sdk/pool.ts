@@ -45,7 +45,7 @@ import { apiErrorOf, ChunkmillApiError, ChunkmillConnectionError, ItemFailedErro
 import { HttpClient } from './http-client';
 import { readNdjson } from './ndjson-stream';
 import { readSse } from './sse-stream';
-import type { BuiltInTaskTypes, TaskInput, TaskMap, TaskName, TaskOutput } from './task-types';
+import type { TaskInput, TaskMap, TaskName, TaskOutput } from './task-types';
 
 const FINAL: ReadonlySet<WorkloadStatus> = new Set(['completed', 'failed', 'cancelled']);
 /** How often an event stream that ended without `done` is reopened before giving up. */
@@ -147,9 +147,10 @@ const DEFAULTS = { parallelism: 16, pollMs: 30_000, lookAhead: 1000, resultsPage
 
 /**
  * A client for a chunkmill cluster shaped like `multiprocessing.Pool`. `Tasks` types the task names:
- * the built-in tasks by default; add your own with `new Pool<BuiltInTaskTypes & { fib: { input: number; output: number | string } }>()`.
+ * any name, unknown input and output by default (`chunkmill`'s `Pool` defaults to the built-in tasks);
+ * type your own with `new Pool<BuiltInTaskTypes & { fib: { input: number; output: number | string } }>()`.
  */
-export class Pool<Tasks extends TaskMap = BuiltInTaskTypes> {
+export class Pool<Tasks extends TaskMap = TaskMap> {
   private readonly http: HttpClient;
   private readonly options: Required<Omit<PoolOptions, 'token' | 'fetch'>>;
   private readonly backend: AsyncResultBackend;

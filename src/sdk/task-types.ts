@@ -1,10 +1,9 @@
 /**
- * Types of the built-in tasks, derived from the task registry at compile time only (type imports:
- * the SDK loads no zod schema at run time). `TaskInput<'sumSquares'>` is `number`; outputs are what
- * the task's `run` returns after the trip through JSON, where a BigInt becomes `number | string`.
+ * How a `Pool` types task names, inputs and outputs. The SDK depends on nothing: the built-in tasks'
+ * signatures (`BuiltInTaskTypes`) are derived on the server side (src/core/tasks/built-in-task-types.ts)
+ * and are `Pool`'s default in the `chunkmill` package; `@chunkmill/client`'s `Pool` defaults to any task.
+ * Outputs are what a task's `run` returns after the trip through JSON, where a BigInt becomes `number | string`.
  */
-import type { z } from 'zod';
-import type { BuiltInTasks } from '../core/tasks/task-registry';
 
 /** A value as it comes back through JSON: a BigInt becomes a safe number or a decimal string. */
 export type AsJson<T> = T extends bigint
@@ -21,14 +20,7 @@ export interface TaskSignature {
   output: unknown;
 }
 
-/** Signatures by task name: the built-in tasks. Extend it with `new Pool<MyTasks>()` for your own. */
-export type BuiltInTaskTypes = {
-  [Task in BuiltInTasks[number] as Task['name']]: {
-    input: z.infer<Task['input']>;
-    output: AsJson<Awaited<ReturnType<Task['run']>>>;
-  };
-};
-
+/** Signatures by task name, e.g. `{ fib: { input: number; output: number | string } }`: `new Pool<MyTasks>()`. */
 export type TaskMap = Record<string, TaskSignature>;
 
 /** A task's name: one the map knows (checked input and output), or any other string (unknown types). */

@@ -161,7 +161,8 @@ describe('deployment files', () => {
     const stages = dockerfile.split(/^FROM /m).slice(1);
     expect(stages.length).toBeGreaterThanOrEqual(2);
     expect(stages.every((stage) => stage.startsWith('node:20-bookworm-slim'))).toBe(true);
-    expect(stages[0]).toMatch(/RUN npm ci\n/);
+    // --ignore-scripts: the package's `prepare` (a build) would run before the sources are copied.
+    expect(stages[0]).toMatch(/RUN npm ci --ignore-scripts\n/);
     expect(stages[0]).toContain('npm run build');
     const final = stages[stages.length - 1];
     expect(final).toContain('npm ci --omit=dev');

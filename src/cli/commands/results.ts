@@ -5,7 +5,7 @@
  * JSON document of more than RESULTS_PAGE items is read in pages and written out page by page.
  * Exits 0 when completed, 1 when failed or cancelled, 6 when still running after `--wait`.
  */
-import type { ItemErrorView, ResultsAnswer } from '../../sdk';
+import type { ItemErrorView, ResultsAnswer } from '@chunkmill/client';
 import type { CliContext } from '../context';
 import { EXIT, type ExitCode } from '../exit-codes';
 

@@ -4,7 +4,7 @@
  * (`{"id","status","total","chunks"}`, or only the id with `--quiet`); with `--watch` then follows it
  * with a progress bar, with `--wait` prints its results; both exit by the workload's final status.
  */
-import type { FetchRequest, ReduceOperation, SubmitAnswer } from '../../sdk';
+import type { FetchRequest, ReduceOperation, SubmitAnswer } from '@chunkmill/client';
 import type { CliContext } from '../context';
 import { EXIT, UsageError, type ExitCode } from '../exit-codes';
 import { readItems } from '../inputs';

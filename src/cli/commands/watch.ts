@@ -4,7 +4,7 @@
  * Exits 0 when the workload completed, 1 when it failed or was cancelled.
  */
 import { Presets, SingleBar } from 'cli-progress';
-import type { ProgressData } from '../../sdk';
+import type { ProgressData } from '@chunkmill/client';
 import type { CliContext } from '../context';
 import { EXIT, type ExitCode } from '../exit-codes';
 

@@ -9,6 +9,7 @@
  * run it. Tasks are deployed code: nothing a request sends is ever evaluated as code.
  */
 import path from 'node:path';
+import { ConfigError } from '../errors';
 import type { TaskDefinition } from './task-definition';
 import { countPrimes } from './count-primes';
 import { mulArrays } from './mul-arrays';
@@ -29,19 +30,46 @@ function isTaskDefinition(value: unknown): value is TaskDefinition {
   );
 }
 
-/** Loads the tasks of the modules named in CHUNKMILL_TASK_MODULES (resolved from the working directory). */
-function loadTaskModules(list: string | undefined): TaskDefinition[] {
-  const tasks: TaskDefinition[] = [];
+/** A task module that cannot be used: told like a bad setting (one line naming the variable, exit code 2). */
+function taskModuleError(modulePath: string, reason: string): ConfigError {
+  const message = `CHUNKMILL_TASK_MODULES: ${modulePath}: ${reason}`;
+  return new ConfigError(message, [message]);
+}
+
+/** The first line of what a failed `require` threw (Node appends the require stack on the lines after). */
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0].trim() || (error instanceof Error ? error.name : 'unknown error');
+}
+
+interface LoadedTask {
+  task: TaskDefinition;
+  /** The entry of CHUNKMILL_TASK_MODULES it came from; undefined for a built-in task. */
+  modulePath?: string;
+}
+
+/**
+ * Loads the tasks of the modules named in CHUNKMILL_TASK_MODULES (resolved from the working directory).
+ * A module that is missing, throws while loading or exports no task is a ConfigError.
+ */
+function loadTaskModules(list: string | undefined): LoadedTask[] {
+  const tasks: LoadedTask[] = [];
   for (const modulePath of (list ?? '')
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean)) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const exported: unknown = require(path.resolve(modulePath));
+    const resolved = path.resolve(modulePath);
+    let exported: unknown;
+    try {
+      exported = require(resolved);
+    } catch (error) {
+      const missing = (error as { code?: string }).code === 'MODULE_NOT_FOUND' && firstLine(error).includes(resolved);
+      throw taskModuleError(modulePath, missing ? `no such module (${resolved})` : `failed to load: ${firstLine(error)}`);
+    }
     const candidates = [exported, (exported as { default?: unknown })?.default, ...Object.values(exported ?? {})].flat();
-    const found = candidates.filter(isTaskDefinition);
-    if (found.length === 0) throw new Error(`CHUNKMILL_TASK_MODULES: ${modulePath} exports no task definition`);
-    tasks.push(...found);
+    const found = [...new Set(candidates.filter(isTaskDefinition))];
+    if (found.length === 0) throw taskModuleError(modulePath, 'exports no task definition (export defineTask({...}), or an array of them)');
+    tasks.push(...found.map((task) => ({ task, modulePath })));
   }
   return tasks;
 }
@@ -51,14 +79,26 @@ let registry: Map<string, TaskDefinition> | undefined;
 // A Map, not an object: a task name like "__proto__" or "constructor" must simply be unknown.
 function tasksByName(): Map<string, TaskDefinition> {
   if (registry) return registry;
-  const map = new Map<string, TaskDefinition>();
-  for (const task of [...builtInTasks, ...loadTaskModules(process.env.CHUNKMILL_TASK_MODULES)]) {
-    const existing = map.get(task.name);
-    if (existing && existing !== task) throw new Error(`Two tasks are named "${task.name}"`);
-    map.set(task.name, task as unknown as TaskDefinition);
+  const map = new Map<string, LoadedTask>();
+  const builtIn: LoadedTask[] = builtInTasks.map((task) => ({ task: task as unknown as TaskDefinition }));
+  for (const loaded of [...builtIn, ...loadTaskModules(process.env.CHUNKMILL_TASK_MODULES)]) {
+    const existing = map.get(loaded.task.name);
+    if (existing && existing.task !== loaded.task) {
+      const where = existing.modulePath === undefined ? 'built in' : `in ${existing.modulePath}`;
+      throw taskModuleError(loaded.modulePath ?? '', `a task named "${loaded.task.name}" is defined already (${where})`);
+    }
+    map.set(loaded.task.name, loaded);
   }
-  registry = map;
-  return map;
+  registry = new Map([...map].map(([name, { task }]) => [name, task]));
+  return registry;
+}
+
+/**
+ * Loads the task modules now (the built-in tasks and CHUNKMILL_TASK_MODULES'), so that a role that
+ * runs tasks refuses to start, with a ConfigError, on a module it cannot use.
+ */
+export function loadTasks(): void {
+  tasksByName();
 }
 
 export function findTask(name: string): TaskDefinition | undefined {
