@@ -1,9 +1,9 @@
 /**
  * The TypeScript examples of the README and docs/*.md are what a new user copies first, so they must
  * compile against chunkmill as it is. Every ```ts block is type-checked with the project's compiler
- * settings, the package names mapped to this repository's sources (`chunkmill` and `@chunkmill/client`
- * to src/index.ts, `chunkmill/tasks` to src/tasks.ts). A block not meant to compile says so in its info
- * string (```ts no-check), visibly, and such blocks are few.
+ * settings, the package names mapped to this repository's sources as tsconfig.json maps them
+ * (`chunkmill` to src/index.ts, `@chunkmill/client` to src/sdk, `chunkmill/tasks` to src/tasks.ts). A
+ * block not meant to compile says so in its info string (```ts no-check), visibly, and such blocks are few.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -60,7 +60,8 @@ function compileProblems(blocks: CodeBlock[]): string[] {
       skipLibCheck: true,
       noEmit: true,
       baseUrl: ROOT,
-      paths: { chunkmill: ['src/index.ts'], 'chunkmill/tasks': ['src/tasks.ts'], '@chunkmill/client': ['src/index.ts'] },
+      // The repository's own mapping of the package names to their sources (tsconfig.json's paths).
+      paths: ts.readConfigFile(path.join(ROOT, 'tsconfig.json'), ts.sys.readFile).config.compilerOptions.paths,
     });
     return ts
       .getPreEmitDiagnostics(program)
