@@ -7,6 +7,7 @@
 import { ConfigError } from './errors';
 import { loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
+import { RedisAvailability } from './redis-availability';
 import { SignalArrivals } from './signal-arrivals';
 import { timeLimit } from './time-limit';
 
@@ -30,7 +31,7 @@ export interface RunMainOptions {
 
 export function runMain(
   role: string,
-  start: (config: Config, logger: Logger, stop: (reason: string) => void) => Promise<Shutdown>,
+  start: (config: Config, logger: Logger, stop: (reason: string) => void, redis: RedisAvailability) => Promise<Shutdown>,
   options: RunMainOptions = {},
 ): void {
   let config: Config;
@@ -43,7 +44,10 @@ export function runMain(
     }
     throw error;
   }
-  const logger = createLogger(role, config.LOG_LEVEL);
+  // One account of Redis's availability per process: the logger leaves out what it already tells.
+  let redis: RedisAvailability | undefined;
+  const logger = createLogger(role, config.LOG_LEVEL, { absorb: (error) => redis?.absorb(error) ?? false });
+  redis = new RedisAvailability(config.REDIS_URL, logger);
   let stopping = false;
   let started: Promise<Shutdown>;
   const arrivals = new SignalArrivals();
@@ -59,6 +63,8 @@ export function runMain(
     }
     stopping = true;
     logger.info({ reason }, 'shutting down');
+    // Connections closed on purpose are no outage (and a Redis that goes away now is not waited for).
+    redis?.close();
     timeLimit(started, START_WAIT_ON_STOP_MS, undefined)
       .then(async (shutdown) => {
         if (shutdown) return shutdown();
@@ -78,7 +84,7 @@ export function runMain(
   // Started with an IPC channel (a cluster child, or a role under `npm start`): when the parent is gone, stop.
   if (process.send) process.on('disconnect', () => stop('parent process gone'));
 
-  started = start(config, logger, stop);
+  started = start(config, logger, stop, redis);
   started.catch((error) => {
     // A setting the machine cannot honour (a port in use) is told like a bad value: one line, exit 2.
     if (error instanceof ConfigError) {

@@ -18,11 +18,28 @@ import { DashboardSessions } from './dashboard-sessions';
 import { LiveFeed } from './live-feed';
 import { QueueOverview } from './queue-overview';
 
-runMain('dashboard', async (config, logger) => {
+runMain('dashboard', async (config, logger, _stop, redisAvailability) => {
   const keys = new Keys(config.CHUNKMILL_PREFIX);
   const redis = createRedis(config.REDIS_URL, 'producer', 'chunkmill-dashboard', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  redisAvailability.watch(redis);
   const queues = openQueues(redis, keys);
+  let queuesReady = false;
+  Promise.all(Object.values(queues).map((queue) => queue.waitUntilReady())).then(
+    () => {
+      queuesReady = true;
+      logger.info('dashboard ready');
+    },
+    (error) => logger.error({ err: error }, 'the queues could not be initialised'),
+  );
+  redisAvailability.require(() => (queuesReady ? undefined : 'the queues are not initialised yet'));
+  // Ready: connected, the queues initialised, and Redis answers a PING now (a frozen one does not, within its command deadline).
+  const notReadyReason = async (): Promise<string | undefined> =>
+    redisAvailability.notReadyReason() ??
+    redis.ping().then(
+      () => undefined,
+      (error: Error) => `Redis does not answer: ${error.message}`,
+    );
   const store = new WorkloadStore(redis, keys, config.RESULT_TTL_SECONDS);
   const overview = new QueueOverview(queues, store);
 
@@ -36,7 +53,7 @@ runMain('dashboard', async (config, logger) => {
 
   const sessions = new DashboardSessions(redis, keys, config.DASHBOARD_SESSION_TTL_SECONDS);
   const auth = dashboardAuth({ tokens: new TokenTable(config.TOKENS), sessions, metricsToken: config.METRICS_TOKEN, queueAdmin: config.DASHBOARD_QUEUE_ADMIN });
-  const app = createDashboardApp({ registry, queues, feed, auth, logger });
+  const app = createDashboardApp({ registry, queues, feed, auth, logger, notReadyReason });
   const server = await listenOn(app, config.DASHBOARD_PORT, config.HOST, 'DASHBOARD_PORT');
   logger.info({ port: (server.address() as AddressInfo).port }, 'dashboard listening');
   return async () => {

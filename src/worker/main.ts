@@ -11,6 +11,7 @@ import { closeQueues, openQueues } from '../core/queues';
 import { closeRedis, createRedis, withRedisDeadline } from '../core/redis-connection';
 import { runMain } from '../core/run-main';
 import { ReplicaWait } from '../core/replica-wait';
+import { timeLimit } from '../core/time-limit';
 import { WorkloadStore } from '../core/workload-store';
 import { processMetrics, workerHostMetrics } from '../core/metrics';
 import { WorkerHeartbeat, WorkerRegistry } from '../core/worker-registry';
@@ -25,10 +26,11 @@ import { poolThreads, startWorkerProcess } from './worker-process';
 const CLEANUP_WAIT_MS = 2_000;
 
 if (cluster.isPrimary) {
-  runMain('worker-host', async (config, logger) => {
+  runMain('worker-host', async (config, logger, _stop, redis) => {
     const keys = new Keys(config.CHUNKMILL_PREFIX);
     const connection = createRedis(config.REDIS_URL, 'worker', 'chunkmill-worker-host');
     connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+    redis.watch(connection);
     const store = new WorkloadStore(
       connection,
       keys,
@@ -36,6 +38,8 @@ if (cluster.isPrimary) {
       new ReplicaWait({ replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS }),
     );
     const queues = openQueues(connection, keys);
+    let registered = false;
+    redis.require(() => (registered ? undefined : 'not registered in the worker registry yet'));
     const feeder = new ChunkFeeder(connection, keys, queues, { windowChunks: config.CHUNKS_IN_QUEUE_PER_WORKLOAD, ttlSeconds: config.RESULT_TTL_SECONDS });
     const reapers = config.WORKER_QUEUES.map((kind) => new LostChunkReaper(kind, connection, keys, store, logger, feeder));
     // Repairs what crashes and failovers left behind, so that every accepted workload ends (workload-reconciler.ts).
@@ -55,7 +59,22 @@ if (cluster.isPrimary) {
     const { processExits } = workerHostMetrics(hostRegistry);
     cluster.on('exit', () => processExits.inc());
     const clusterMetrics = new ClusterMetrics(hostRegistry);
-    const metricsServer = new HostMetricsServer(clusterMetrics, logger);
+    // /readyz on the metrics port: Redis answers (a PING within a second: a frozen one does not), the host is
+    // registered, and every worker process has its BullMQ workers connected.
+    const notReadyReason = async (): Promise<string | undefined> => {
+      const reason = redis.notReadyReason() ?? supervisor.notReadyReason();
+      if (reason) return reason;
+      const answered = await timeLimit(
+        connection.ping().then(
+          () => true,
+          () => false,
+        ),
+        1_000,
+        false,
+      );
+      return answered ? undefined : `Redis at ${redis.url} does not answer`;
+    };
+    const metricsServer = new HostMetricsServer(clusterMetrics, logger, notReadyReason);
     await metricsServer.listen(config.WORKER_METRICS_PORT, config.HOST);
     supervisor.start();
     const startedAt = Date.now();
@@ -75,6 +94,7 @@ if (cluster.isPrimary) {
       }),
     });
     await heartbeat.start();
+    registered = true;
     logger.info(
       { workerId: config.WORKER_ID, queues: config.WORKER_QUEUES, processes: config.WORKER_PROCESSES, threads: poolThreads(config) },
       'worker host started',
@@ -99,7 +119,7 @@ if (cluster.isPrimary) {
   runMain(
     'worker',
     // The primary relays Ctrl-C as SIGTERM (and run-main stops the child if the primary vanishes).
-    async (config, logger) => startWorkerProcess(config, logger),
+    async (config, logger, _stop, redis) => startWorkerProcess(config, logger, redis),
     { signals: ['SIGTERM'], ignoredSignals: ['SIGINT'] },
   );
 }
