@@ -3,22 +3,26 @@
 # npm ci runs with --ignore-scripts: the package's `prepare` (a build, for installs from git) would run
 # before the sources are here; the build is its own step.
 
+# The package manifests alone (every package.json and the lock file, workspaces' included without naming
+# them): the `npm ci` layers below are rebuilt only when these change, not on every change to the sources.
+FROM node:20-bookworm-slim AS manifests
+WORKDIR /app
+COPY . .
+RUN find . ! -type d ! -name package.json ! -name package-lock.json -delete && find . -depth -type d -empty -delete
+
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
-COPY packages/client/package.json ./packages/client/
-RUN npm ci --ignore-scripts
-COPY tsconfig.json tsconfig.build.json tsconfig.client.json ./
-COPY src ./src
-COPY bench ./bench
+COPY --from=manifests /app ./
+# No install scripts (a `prepare` that builds would run before the sources are here): the build is the step below.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY . .
 RUN npm run build
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
-COPY package.json package-lock.json ./
-COPY packages/client/package.json ./packages/client/
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY --from=manifests /app ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # The SDK (the CLI's client) is the @chunkmill/client workspace, linked from node_modules.
 COPY --from=build /app/packages/client/dist ./packages/client/dist
@@ -26,4 +30,5 @@ COPY --from=build /app/packages/client/dist ./packages/client/dist
 COPY src/dashboard/live-page ./src/dashboard/live-page
 USER node
 EXPOSE 3000 3001 9464
+# `docker ps` shows health from the compose file's healthchecks (each role's /readyz).
 CMD ["node", "dist/src/producer/main.js"]

@@ -32,6 +32,9 @@ const REDIS_DOWN = new RegExp(
     'ETIMEDOUT',
     'EPIPE',
     'EHOSTUNREACH',
+    'ENETUNREACH',
+    'ENOTFOUND',
+    'EAI_AGAIN',
     'OOM command not allowed',
     'LOADING',
     'MISCONF',
@@ -56,4 +59,36 @@ export function isRedisUnavailable(error: unknown): boolean {
   // A MULTI that Redis refused (EXECABORT) carries the real reasons, e.g. OOM when Redis is full.
   const previous = (error as { previousErrors?: unknown }).previousErrors;
   return Array.isArray(previous) && previous.some(isRedisUnavailable);
+}
+
+/**
+ * The part of those that means the connection itself is lost or not answering (refused, reset, closed,
+ * unresolvable, timed out, the offline queue off), as opposed to a Redis that answers but refuses (full,
+ * read-only, loading). An error given as its message (a log line's `err` string) counts too.
+ */
+const CONNECTION_LOST = new RegExp(
+  [
+    'Connection is closed',
+    'enableOfflineQueue',
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ETIMEDOUT',
+    'EPIPE',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'Reached the max retries',
+    'Command timed out',
+    'Socket timeout',
+    "Stream isn't writeable",
+    'None of startup nodes is available',
+    "Cluster isn't ready",
+  ].join('|'),
+);
+
+export function isRedisConnectionFailure(error: unknown): boolean {
+  if (typeof error === 'string') return CONNECTION_LOST.test(error);
+  if (!(error instanceof Error)) return false;
+  return error.name === 'MaxRetriesPerRequestError' || CONNECTION_LOST.test(error.message);
 }

@@ -7,6 +7,7 @@
 import { ConfigError } from './errors';
 import { loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
+import { RedisAvailability } from './redis-availability';
 import { SignalArrivals } from './signal-arrivals';
 import { timeLimit } from './time-limit';
 import { startTracing, stopTracing } from './tracing';
@@ -31,7 +32,7 @@ export interface RunMainOptions {
 
 export function runMain(
   role: string,
-  start: (config: Config, logger: Logger, stop: (reason: string) => void) => Promise<Shutdown>,
+  start: (config: Config, logger: Logger, stop: (reason: string) => void, redis: RedisAvailability) => Promise<Shutdown>,
   options: RunMainOptions = {},
 ): void {
   let config: Config;
@@ -44,7 +45,10 @@ export function runMain(
     }
     throw error;
   }
-  const logger = createLogger(role, config.LOG_LEVEL);
+  // One account of Redis's availability per process: the logger leaves out what it already tells.
+  let redis: RedisAvailability | undefined;
+  const logger = createLogger(role, config.LOG_LEVEL, { absorb: (error) => redis?.absorb(error) ?? false });
+  redis = new RedisAvailability(config.REDIS_URL, logger);
   // Off unless the OTEL_* variables turn it on (core/tracing.ts); its last spans are exported on the way out.
   if (startTracing(role, { workerId: config.WORKER_ID })) logger.info('tracing on (OpenTelemetry)');
   let stopping = false;
@@ -62,6 +66,8 @@ export function runMain(
     }
     stopping = true;
     logger.info({ reason }, 'shutting down');
+    // Connections closed on purpose are no outage (and a Redis that goes away now is not waited for).
+    redis?.close();
     timeLimit(started, START_WAIT_ON_STOP_MS, undefined)
       .then(async (shutdown) => {
         if (shutdown) return shutdown();
@@ -82,7 +88,7 @@ export function runMain(
   // Started with an IPC channel (a cluster child, or a role under `npm start`): when the parent is gone, stop.
   if (process.send) process.on('disconnect', () => stop('parent process gone'));
 
-  started = start(config, logger, stop);
+  started = start(config, logger, stop, redis);
   started.catch((error) => {
     // A setting the machine cannot honour (a port in use) is told like a bad value: one line, exit 2.
     if (error instanceof ConfigError) {

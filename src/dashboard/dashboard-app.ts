@@ -5,7 +5,8 @@
  * - `/queues`          bull-board, for inspecting (and, for admins with DASHBOARD_QUEUE_ADMIN, retrying) jobs
  * - `/api/overview`    queue depths and recent workloads as JSON
  * - `/signin`, `/signout`  the browser's sign-in (see dashboard-auth.ts for who may see what)
- * - `/healthz`
+ * - `/healthz`         alive (answers at once, from the start)
+ * - `/readyz`          200 once Redis answers and the queues are initialised; 503 with the reason until then
  */
 import path from 'node:path';
 import fs from 'node:fs';
@@ -15,6 +16,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import express, { type Express, type Router } from 'express';
 import type { Logger } from 'pino';
 import { errorHandler, notFoundHandler } from '../core/error-handler';
+import { errorEnvelope, RedisUnavailableError } from '../core/errors';
 import { identityOf } from '../core/tenants';
 import type { DashboardAuth } from './dashboard-auth';
 import type { Registry } from 'prom-client';
@@ -27,6 +29,8 @@ export interface DashboardAppDeps {
   feed: LiveFeed;
   auth: DashboardAuth;
   logger: Logger;
+  /** Why the dashboard cannot serve now (waiting for Redis, queues not initialised), or undefined. */
+  notReadyReason?: () => Promise<string | undefined>;
 }
 
 export const BULL_BOARD_PATH = '/queues';
@@ -62,6 +66,13 @@ export function createDashboardApp(deps: DashboardAppDeps): Express {
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+  // Open to everyone, like /healthz (a health check carries no token); polled, so not logged.
+  app.get('/readyz', async (_req, res) => {
+    const reason = await deps.notReadyReason?.();
+    if (!reason) return void res.json({ status: 'ready' });
+    const notReady = new RedisUnavailableError('Not ready: waiting for Redis.', [{ reason }]);
+    res.status(503).set('Retry-After', String(notReady.retryAfterSeconds)).json(errorEnvelope(notReady));
   });
   app.use(auth.routes);
   app.use(auth.identify);

@@ -12,6 +12,7 @@ import { closeQueues, openQueues } from '../core/queues';
 import { closeRedis, createRedis } from '../core/redis-connection';
 import { listenOn } from '../core/http-listen';
 import type { Logger } from '../core/logger';
+import { RedisAvailability } from '../core/redis-availability';
 import { runMain, type Shutdown } from '../core/run-main';
 import { WorkloadStore } from '../core/workload-store';
 import { TokenTable } from '../core/token-table';
@@ -28,11 +29,33 @@ export type { Shutdown } from '../core/run-main';
 export { createDashboardApp, type DashboardAppDeps } from './dashboard-app';
 
 /** Starts the dashboard on `config.DASHBOARD_PORT` and `config.HOST`; answers the function that stops it. */
-export async function startDashboard(config: Config, logger: Logger): Promise<Shutdown> {
+export async function startDashboard(
+  config: Config,
+  logger: Logger,
+  _stop?: (reason: string) => void,
+  redisAvailability = new RedisAvailability(config.REDIS_URL, logger),
+): Promise<Shutdown> {
   const keys = new Keys(config.CHUNKMILL_PREFIX);
   const redis = createRedis(config.REDIS_URL, 'producer', 'chunkmill-dashboard', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  redisAvailability.watch(redis);
   const queues = openQueues(redis, keys);
+  let queuesReady = false;
+  Promise.all(Object.values(queues).map((queue) => queue.waitUntilReady())).then(
+    () => {
+      queuesReady = true;
+      logger.info('dashboard ready');
+    },
+    (error) => logger.error({ err: error }, 'the queues could not be initialised'),
+  );
+  redisAvailability.require(() => (queuesReady ? undefined : 'the queues are not initialised yet'));
+  // Ready: connected, the queues initialised, and Redis answers a PING now (a frozen one does not, within its command deadline).
+  const notReadyReason = async (): Promise<string | undefined> =>
+    redisAvailability.notReadyReason() ??
+    redis.ping().then(
+      () => undefined,
+      (error: Error) => `Redis does not answer: ${error.message}`,
+    );
   const store = new WorkloadStore(redis, keys, config.RESULT_TTL_SECONDS);
   const overview = new QueueOverview(queues, store);
 
@@ -46,7 +69,7 @@ export async function startDashboard(config: Config, logger: Logger): Promise<Sh
 
   const sessions = new DashboardSessions(redis, keys, config.DASHBOARD_SESSION_TTL_SECONDS);
   const auth = dashboardAuth({ tokens: new TokenTable(config.TOKENS), sessions, metricsToken: config.METRICS_TOKEN, queueAdmin: config.DASHBOARD_QUEUE_ADMIN });
-  const app = createDashboardApp({ registry, queues, feed, auth, logger });
+  const app = createDashboardApp({ registry, queues, feed, auth, logger, notReadyReason });
   const server = await listenOn(app, config.DASHBOARD_PORT, config.HOST, 'DASHBOARD_PORT');
   logger.info({ port: (server.address() as AddressInfo).port }, 'dashboard listening');
   return async () => {

@@ -3,7 +3,8 @@ import express, { type Express } from 'express';
 import type { RedisClient } from '../core/redis-connection';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config';
-import { RedisUnavailableError } from '../core/errors';
+import { errorEnvelope, RedisUnavailableError } from '../core/errors';
+import { timeLimit } from '../core/time-limit';
 import { probeWrites } from '../core/redis-write-probe';
 import type { ArrayStore } from '../core/array-store';
 import { apiDocsRoutes } from './api-docs';
@@ -23,6 +24,10 @@ export interface ProducerAppDeps extends RouteDeps {
   logger: Logger;
   arrays: ArrayStore;
   workers: WorkerRegistry;
+  /** Resolves once Redis answered and the queues are initialised: /v1 requests wait for it (REDIS_COMMAND_TIMEOUT_MS at most, then 503). */
+  started?: Promise<void>;
+  /** Why the producer cannot serve now (starting, Redis away), or undefined: /readyz says it. */
+  notReadyReason?: () => string | undefined;
 }
 
 export function createProducerApp(deps: ProducerAppDeps): Express {
@@ -35,11 +40,13 @@ export function createProducerApp(deps: ProducerAppDeps): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  // Ready means Redis takes writes (redis-write-probe.ts): a full, read-only or stalled Redis is a 503 with the reason.
+  // Ready means connected, started and Redis takes writes (redis-write-probe.ts): waiting for Redis at start-up,
+  // or a full, read-only or stalled Redis, is a 503 with the reason. Answered here, not logged: it is polled.
   app.get('/readyz', async (_req, res) => {
-    const probe = await probeWrites(deps.redis, deps.keys, deps.config.REDIS_COMMAND_TIMEOUT_MS);
-    if (!probe.writable) throw new RedisUnavailableError('Redis cannot take writes now.', [{ reason: probe.reason }]);
-    res.json({ status: 'ready' });
+    const waiting = deps.notReadyReason?.();
+    const probe = waiting ? { writable: false as const, reason: waiting } : await probeWrites(deps.redis, deps.keys, deps.config.REDIS_COMMAND_TIMEOUT_MS);
+    if (probe.writable) return void res.json({ status: 'ready' });
+    answer503(res, new RedisUnavailableError(waiting ? 'Not ready: waiting for Redis.' : 'Redis cannot take writes now.', [{ reason: probe.reason }]));
   });
 
   app.get('/metrics', metrics.requireReader, metrics.serve);
@@ -51,6 +58,7 @@ export function createProducerApp(deps: ProducerAppDeps): Express {
   app.use(
     '/v1',
     metrics.mounted,
+    startedGate(deps.started, deps.config.REDIS_COMMAND_TIMEOUT_MS),
     bearerAuth(deps.config.TOKENS),
     tenantRateLimit(deps.redis, deps.keys, deps.config.RATE_LIMIT_PER_MINUTE),
     arrayRoutes({ arrays: deps.arrays, maxArrayBytes: deps.config.MAX_ARRAY_BYTES, defaultTtlSeconds: deps.config.RESULT_TTL_SECONDS }),
@@ -60,4 +68,32 @@ export function createProducerApp(deps: ProducerAppDeps): Express {
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;
+}
+
+/**
+ * Until start-up is done (Redis answered, queues initialised), a request waits for it, for `waitMs` at
+ * most, and is then refused with a 503: the listener opens at once, before Redis is there.
+ */
+function startedGate(started: Promise<void> | undefined, waitMs: number): express.RequestHandler {
+  let done = started === undefined;
+  started?.then(
+    () => (done = true),
+    () => undefined,
+  );
+  return (_req, res, next) => {
+    if (done) return next();
+    timeLimit(
+      started!.then(() => true),
+      waitMs,
+      false,
+    ).then((ready) => {
+      if (ready) return next();
+      answer503(res, new RedisUnavailableError('chunkmill is starting and waiting for Redis; nothing was enqueued. Try again shortly.'));
+    }, next);
+  };
+}
+
+/** A 503 answered at once, without a log line (the outage is logged once, by redis-availability.ts). */
+function answer503(res: express.Response, error: RedisUnavailableError): void {
+  res.status(503).set('Retry-After', String(error.retryAfterSeconds)).json(errorEnvelope(error));
 }

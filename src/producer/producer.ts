@@ -6,9 +6,11 @@ import { ArrayStore } from '../core/array-store';
 import { ChunkFeeder } from '../core/chunk-feeder';
 import { Keys } from '../core/keys';
 import { closeQueues, openQueues, type ChunkQueues } from '../core/queues';
-import { closeRedis, createRedis, waitUntilReady } from '../core/redis-connection';
+import { RedisAvailability } from '../core/redis-availability';
+import { closeRedis, createRedis } from '../core/redis-connection';
 import { RedisSubscriber } from '../core/redis-subscriber';
 import { ReplicaWait } from '../core/replica-wait';
+import { timeLimit } from '../core/time-limit';
 import { WorkloadStore } from '../core/workload-store';
 import { WorkerRegistry } from '../core/worker-registry';
 import { createProducerApp } from './app';
@@ -22,6 +24,8 @@ export interface Producer {
   app: Express;
   queues: ChunkQueues;
   store: WorkloadStore;
+  /** Resolves once Redis answered and the queues are initialised (requests to /v1 wait for it, briefly). */
+  started: Promise<void>;
   /** Closes what `createProducer` opened, in reverse order. Idempotent. */
   close(): Promise<void>;
 }
@@ -36,7 +40,18 @@ export function arrayCommandTimeoutMs(config: Pick<Config, 'REDIS_COMMAND_TIMEOU
   return config.REDIS_COMMAND_TIMEOUT_MS + Math.ceil((config.MAX_ARRAY_BYTES / ARRAY_TRANSFER_FLOOR_BYTES_PER_SECOND) * 1000);
 }
 
-export async function createProducer(config: Config, logger: Logger): Promise<Producer> {
+/** The producer, waiting up to REDIS_WAIT_AT_START_MS for Redis (then serving anyway, 503 until Redis is there). */
+export async function createProducer(config: Config, logger: Logger, redisAvailability?: RedisAvailability): Promise<Producer> {
+  const producer = openProducer(config, logger, redisAvailability);
+  await timeLimit(producer.started, REDIS_WAIT_AT_START_MS, undefined);
+  return producer;
+}
+
+/**
+ * The producer, at once: its app answers /healthz straight away and /readyz 503 (with the reason) until
+ * Redis answers and the queues are initialised; `started` resolves then.
+ */
+export function openProducer(config: Config, logger: Logger, redisAvailability = new RedisAvailability(config.REDIS_URL, logger)): Producer {
   const keys = new Keys(config.CHUNKMILL_PREFIX);
   const deadline = { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS };
   const redis = createRedis(config.REDIS_URL, 'producer', undefined, deadline);
@@ -61,11 +76,21 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
   const presence = new WorkloadPresence(store);
   const service = new WorkloadService(config, store, queues, finished, logger, feeder, arrays, presence, new MissingWorkloads(store));
   const idempotency = new IdempotencyKeys(redis, keys);
-  // Fail-fast connections refuse commands until connected: give Redis a moment before the first request.
-  const redisReady = await waitUntilReady([redis, arrayRedis, subscriber.connection], REDIS_WAIT_AT_START_MS);
-  // BullMQ writes each queue's meta hash once its connection is initialised: let that happen before the
-  // first request, so that a refused request never sees keys appear that it did not write.
-  if (redisReady) await Promise.all(Object.values(queues).map((queue) => queue.waitUntilReady().catch(() => undefined)));
+  redisAvailability.watch(redis, arrayRedis, subscriber.connection);
+  // Fail-fast connections refuse commands until connected, and BullMQ writes each queue's meta hash once
+  // its connection is initialised: requests wait for both (app.ts), so that a refused request never sees
+  // keys appear that it did not write.
+  let queuesReady = false;
+  const connected = [redis, arrayRedis, subscriber.connection].map((connection) =>
+    connection.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => connection.once('ready', () => resolve())),
+  );
+  const started = Promise.all(connected)
+    .then(() => Promise.all(Object.values(queues).map((queue) => queue.waitUntilReady())))
+    .then(() => {
+      queuesReady = true;
+    });
+  started.catch((error) => logger.error({ err: error }, 'the queues could not be initialised'));
+  redisAvailability.require(() => (queuesReady ? undefined : 'the queues are not initialised yet'));
   const workers = new WorkerRegistry(redis, keys, config.WORKER_HEARTBEAT_MS);
   const app = createProducerApp({
     config,
@@ -80,6 +105,8 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
     workers,
     presence,
     subscribeTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+    started,
+    notReadyReason: () => redisAvailability.notReadyReason(),
   });
 
   let closing: Promise<void> | undefined;
@@ -87,8 +114,10 @@ export async function createProducer(config: Config, logger: Logger): Promise<Pr
     app,
     queues,
     store,
+    started,
     close: () =>
       (closing ??= (async () => {
+        redisAvailability.close();
         await closeQueues(queues);
         presence.close();
         finished.close();

@@ -7,6 +7,9 @@
 import cluster, { type Worker as ClusterChild } from 'node:cluster';
 import type { Logger } from 'pino';
 
+/** What a worker process sends its primary once its BullMQ workers are connected (worker-process.ts). */
+export const WORKER_READY_MESSAGE = 'chunkmill:worker-process-ready';
+
 /** A child that dies sooner than this after its start counts as a crash loop. */
 const EARLY_DEATH_MS = 5_000;
 const MAX_REFORK_DELAY_MS = 10_000;
@@ -21,6 +24,8 @@ export class ClusterSupervisor {
   private stopping = false;
   private readonly startedAt = new Map<number, number>();
   private earlyDeaths = 0;
+  /** Children (by cluster id) that said they are ready, until they exit. */
+  private readonly ready = new Set<number>();
 
   constructor(
     private readonly options: ClusterSupervisorOptions,
@@ -29,11 +34,22 @@ export class ClusterSupervisor {
 
   start(): void {
     cluster.on('exit', (child, code, signal) => this.onExit(child, code, signal));
+    cluster.on('message', (child, message: { type?: unknown } | undefined) => {
+      if (message?.type === WORKER_READY_MESSAGE) this.ready.add(child.id);
+    });
     for (let i = 0; i < this.options.processes; i++) this.fork();
   }
 
   get children(): ClusterChild[] {
     return Object.values(cluster.workers ?? {}).filter((child): child is ClusterChild => child !== undefined);
+  }
+
+  /** Why not every worker process takes work, or undefined when all of them (at least one) do. */
+  notReadyReason(): string | undefined {
+    const alive = this.children.filter((child) => !child.isDead()).length;
+    const ready = this.children.filter((child) => this.ready.has(child.id) && !child.isDead()).length;
+    if (alive > 0 && ready === alive) return undefined;
+    return `${ready} of ${this.options.processes} worker processes ready`;
   }
 
   async stop(): Promise<void> {
@@ -67,6 +83,7 @@ export class ClusterSupervisor {
   private onExit(child: ClusterChild, code: number | null, signal: string | null): void {
     const lived = Date.now() - (this.startedAt.get(child.id) ?? 0);
     this.startedAt.delete(child.id);
+    this.ready.delete(child.id);
     if (this.stopping) return;
     this.logger.warn({ childPid: child.process.pid, code, signal, livedMs: lived }, 'worker process died; forking a new one');
     this.earlyDeaths = lived < EARLY_DEATH_MS ? this.earlyDeaths + 1 : 0;

@@ -2,7 +2,8 @@
  * The worker host's `/metrics` on WORKER_METRICS_PORT, served by the cluster primary: every process of
  * the host added up (cluster-metrics.ts). Port 0 picks a free port; the port is logged either way.
  * A port already in use turns the endpoint off with an error in the log, not the worker host off:
- * the work matters more than its metrics.
+ * the work matters more than its metrics. The same port answers `/healthz` (alive: at once, from the
+ * start) and `/readyz` (200 once the host takes work; 503 with the reason until then), for health checks.
  *
  * When the host stops, `finalScrape` keeps the endpoint up until one more scrape has been answered
  * after the processes exited, so that their last counts reach Prometheus.
@@ -22,6 +23,8 @@ export class HostMetricsServer {
   constructor(
     private readonly metrics: ClusterMetrics,
     private readonly logger: Logger,
+    /** Why the host is not ready (e.g. waiting for Redis), or undefined: what /readyz answers. */
+    private readonly notReadyReason: () => Promise<string | undefined> = async () => undefined,
   ) {}
 
   async listen(port: number, host: string): Promise<void> {
@@ -70,7 +73,9 @@ export class HostMetricsServer {
   }
 
   private async answer(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) return this.answerHealth(path, res);
+    if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
       return;
     }
@@ -88,5 +93,13 @@ export class HostMetricsServer {
       this.logger.warn({ err: error }, 'could not collect the worker metrics');
       res.writeHead(500, { 'content-type': 'text/plain' }).end('could not collect the metrics\n');
     }
+  }
+
+  private async answerHealth(path: string, res: http.ServerResponse): Promise<void> {
+    const reason = path === '/readyz' ? await this.notReadyReason().catch((error: unknown) => String(error)) : undefined;
+    const [status, body] = reason
+      ? [503, { error: { code: 'NOT_READY', message: 'Not ready: this worker host takes no work yet.', details: [{ reason }] } }]
+      : [200, { status: path === '/readyz' ? 'ready' : 'ok' }];
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   }
 }

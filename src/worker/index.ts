@@ -15,6 +15,8 @@ import { closeQueues, openQueues } from '../core/queues';
 import { closeRedis, createRedis, withRedisDeadline } from '../core/redis-connection';
 import { runMain, type Shutdown } from '../core/run-main';
 import { ReplicaWait } from '../core/replica-wait';
+import { RedisAvailability } from '../core/redis-availability';
+import { timeLimit } from '../core/time-limit';
 import { loadTasks } from '../core/tasks/task-registry';
 import { WorkloadStore } from '../core/workload-store';
 import { processMetrics, workerHostMetrics, workerIdLabel } from '../core/metrics';
@@ -40,12 +42,18 @@ const CLEANUP_WAIT_MS = 2_000;
  * heartbeat, host metrics) and WORKER_PROCESSES forked worker processes. The forks run this process's
  * main script again (cluster.fork): there, `runWorker()` (or your own code) runs `startWorkerProcess`.
  */
-export async function startWorkerHost(config: Config, logger: Logger): Promise<Shutdown> {
+export async function startWorkerHost(
+  config: Config,
+  logger: Logger,
+  _stop?: (reason: string) => void,
+  redis = new RedisAvailability(config.REDIS_URL, logger),
+): Promise<Shutdown> {
   // A task module it cannot use (CHUNKMILL_TASK_MODULES) stops the start with a ConfigError, before any fork.
   loadTasks();
   const keys = new Keys(config.CHUNKMILL_PREFIX);
   const connection = createRedis(config.REDIS_URL, 'worker', 'chunkmill-worker-host');
   connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  redis.watch(connection);
   const store = new WorkloadStore(
     connection,
     keys,
@@ -53,6 +61,8 @@ export async function startWorkerHost(config: Config, logger: Logger): Promise<S
     new ReplicaWait({ replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS }),
   );
   const queues = openQueues(connection, keys);
+  let registered = false;
+  redis.require(() => (registered ? undefined : 'not registered in the worker registry yet'));
   const feeder = new ChunkFeeder(connection, keys, queues, { windowChunks: config.CHUNKS_IN_QUEUE_PER_WORKLOAD, ttlSeconds: config.RESULT_TTL_SECONDS });
   const reapers = config.WORKER_QUEUES.map((kind) => new LostChunkReaper(kind, connection, keys, store, logger, feeder));
   // Repairs what crashes and failovers left behind, so that every accepted workload ends (workload-reconciler.ts).
@@ -73,7 +83,22 @@ export async function startWorkerHost(config: Config, logger: Logger): Promise<S
   const { processExits } = workerHostMetrics(hostRegistry);
   cluster.on('exit', () => processExits.inc());
   const clusterMetrics = new ClusterMetrics(hostRegistry);
-  const metricsServer = new HostMetricsServer(clusterMetrics, logger);
+  // /readyz on the metrics port: Redis answers (a PING within a second: a frozen one does not), the host is
+  // registered, and every worker process has its BullMQ workers connected.
+  const notReadyReason = async (): Promise<string | undefined> => {
+    const reason = redis.notReadyReason() ?? supervisor.notReadyReason();
+    if (reason) return reason;
+    const answered = await timeLimit(
+      connection.ping().then(
+        () => true,
+        () => false,
+      ),
+      1_000,
+      false,
+    );
+    return answered ? undefined : `Redis at ${redis.url} does not answer`;
+  };
+  const metricsServer = new HostMetricsServer(clusterMetrics, logger, notReadyReason);
   await metricsServer.listen(config.WORKER_METRICS_PORT, config.HOST);
   supervisor.start();
   const startedAt = Date.now();
@@ -93,6 +118,7 @@ export async function startWorkerHost(config: Config, logger: Logger): Promise<S
     }),
   });
   await heartbeat.start();
+  registered = true;
   logger.info(
     { workerId: config.WORKER_ID, queues: config.WORKER_QUEUES, processes: config.WORKER_PROCESSES, threads: poolThreads(config) },
     'worker host started',
@@ -128,9 +154,9 @@ export function runWorker(): void {
     runMain(
       'worker',
       // The primary relays Ctrl-C as SIGTERM (and run-main stops the child if the primary vanishes).
-      async (config, logger) => {
+      async (config, logger, _stop, redis) => {
         loadTasks();
-        return startWorkerProcess(config, logger);
+        return startWorkerProcess(config, logger, redis);
       },
       { signals: ['SIGTERM'], ignoredSignals: ['SIGINT'] },
     );

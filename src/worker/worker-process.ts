@@ -6,8 +6,9 @@
  * running items are aborted and their chunks handed back to the queue. Then everything is closed in
  * reverse order of creation.
  */
+import cluster from 'node:cluster';
 import { setMaxListeners } from 'node:events';
-import { Worker } from 'bullmq';
+import { DelayedError, type Processor, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config';
 import { ArrayStore } from '../core/array-store';
@@ -17,6 +18,7 @@ import { closeQueues, openQueues } from '../core/queues';
 import { ResultCache } from '../core/result-cache';
 import { closeRedis, createRedis, withRedisDeadline } from '../core/redis-connection';
 import { RedisSubscriber } from '../core/redis-subscriber';
+import type { RedisAvailability } from '../core/redis-availability';
 import type { Shutdown } from '../core/run-main';
 import { ReplicaWait } from '../core/replica-wait';
 import { WorkloadStore } from '../core/workload-store';
@@ -24,6 +26,7 @@ import type { ChunkJobData, ComputeChunkData, FetchChunkData } from '../core/wor
 import { AddressGuard } from './address-guard';
 import { ArrayItemRunners } from './array-item-runner';
 import { CancellationRegistry } from './cancellation-registry';
+import { WORKER_READY_MESSAGE } from './cluster-supervisor';
 import { createComputeProcessor } from './compute-chunk-processor';
 import { createFetchProcessor } from './fetch-chunk-processor';
 import { CompletionFeeding } from './completion-feeding';
@@ -53,12 +56,13 @@ export function poolThreads(config: Config): number {
   return config.WORKER_QUEUES.includes('compute') ? config.WORKER_THREADS : 1;
 }
 
-export async function startWorkerProcess(config: Config, logger: Logger): Promise<Shutdown> {
+export async function startWorkerProcess(config: Config, logger: Logger, redisAvailability?: RedisAvailability): Promise<Shutdown> {
   const keys = new Keys(config.CHUNKMILL_PREFIX);
   const connection = createRedis(config.REDIS_URL, 'worker');
   connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const subscriber = new RedisSubscriber(createRedis(config.REDIS_URL, 'subscriber'));
   subscriber.connection.on('error', (error) => logger.warn({ err: error }, 'redis subscriber connection error'));
+  redisAvailability?.watch(connection, subscriber.connection);
   const store = new WorkloadStore(
     connection,
     keys,
@@ -73,6 +77,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   // Array slices (megabytes each) go over their own connection, so that they never hold up a lock renewal.
   const arrayConnection = createRedis(config.REDIS_URL, 'worker', 'chunkmill-arrays');
   arrayConnection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  redisAvailability?.watch(arrayConnection);
   const arrays = new ArrayItemRunners(pool, new ArrayStore(arrayConnection, keys));
   // Fetch chunks run on this event loop, not on the threads: a compute chunk and a fetch chunk in the
   // same process do not compete, the threads do the CPU work and the loop only waits for sockets.
@@ -95,6 +100,18 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   // A chunk that Redis fails (full, frozen, failing over) goes back to the queue without using an attempt.
   const guard = new InfrastructureGuard(logger, { handBackForMs: config.LOCK_DURATION_MS, shutdownSignal: shutdown.signal });
 
+  // A chunk stopped by the shutdown goes back to the queue (chunk-run.ts): said once per chunk, at info.
+  const logHandBack =
+    <D, R>(queue: 'compute' | 'fetch', processor: Processor<D, R>): Processor<D, R> =>
+    async (job, token, signal) => {
+      try {
+        return await processor(job, token, signal);
+      } catch (error) {
+        if (error instanceof DelayedError && shutdown.signal.aborted) logger.info({ queue, jobId: job.id }, 'chunk handed back: this process is shutting down');
+        throw error;
+      }
+    };
+
   const workerOptions = (concurrency: number) => ({
     connection,
     prefix: keys.bullPrefix,
@@ -109,19 +126,22 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       keys.queueName('compute'),
       metrics.instrument(
         'compute',
-        guard.wrap(
-          createComputeProcessor({
-            store,
-            recordingOrder,
-            pool,
-            sessions,
-            shutdownSignal: shutdown.signal,
-            logger,
-            onItemDone: metrics.computeItemDone,
-            cache: new ResultCache(connection, keys, config.CACHE_TTL_SECONDS),
-            onCacheLookup: metrics.cacheLookup,
-            arrays,
-          }),
+        logHandBack(
+          'compute',
+          guard.wrap(
+            createComputeProcessor({
+              store,
+              recordingOrder,
+              pool,
+              sessions,
+              shutdownSignal: shutdown.signal,
+              logger,
+              onItemDone: metrics.computeItemDone,
+              cache: new ResultCache(connection, keys, config.CACHE_TTL_SECONDS),
+              onCacheLookup: metrics.cacheLookup,
+              arrays,
+            }),
+          ),
         ),
       ),
       workerOptions(config.WORKER_CONCURRENCY),
@@ -133,15 +153,18 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       keys.queueName('fetch'),
       metrics.instrument(
         'fetch',
-        guard.wrap(
-          createFetchProcessor({
-            store,
-            recordingOrder,
-            sessions,
-            shutdownSignal: shutdown.signal,
-            fetcher,
-            onItemDone: (item) => metrics.itemDone('fetch', item),
-          }),
+        logHandBack(
+          'fetch',
+          guard.wrap(
+            createFetchProcessor({
+              store,
+              recordingOrder,
+              sessions,
+              shutdownSignal: shutdown.signal,
+              fetcher,
+              onItemDone: (item) => metrics.itemDone('fetch', item),
+            }),
+          ),
         ),
       ),
       workerOptions(config.WORKER_FETCH_CONCURRENCY),
@@ -167,6 +190,8 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     { queues: config.WORKER_QUEUES, threads: pool.threads, concurrency: config.WORKER_CONCURRENCY, fetchConcurrency: config.WORKER_FETCH_CONCURRENCY },
     'worker process ready',
   );
+  // Its host's /readyz counts it (only in a cluster child: an in-process run has no primary to tell).
+  if (cluster.isWorker) process.send?.({ type: WORKER_READY_MESSAGE });
 
   // Past the grace period and a moment to hand the stopped chunks back, a Redis that does not answer
   // (away, frozen) no longer holds the process up: its connections are dropped.

@@ -22,6 +22,9 @@ interface ComposeService {
   expose?: Array<string | number>;
   volumes?: string[];
   image?: string;
+  healthcheck?: { test: string[]; start_period?: string };
+  depends_on?: Record<string, { condition: string }>;
+  stop_grace_period?: string;
 }
 
 function portOf(port: NonNullable<ComposeService['ports']>[number]): { hostIp?: string; published: number; target: number } {
@@ -89,6 +92,39 @@ describe('deployment files', () => {
       expect(services[role].environment?.REDIS_URL).toBe('redis://redis:6379');
       expect(services[role].image).toBe('chunkmill:local');
     }
+  });
+
+  it("checks every role's health on its /readyz; what depends on a role waits until it is healthy", () => {
+    const readyzPort: Record<string, string> = {
+      producer: services.producer.environment!.PORT,
+      worker: services.worker.environment!.WORKER_METRICS_PORT,
+      dashboard: services.dashboard.environment!.DASHBOARD_PORT,
+    };
+    for (const [role, port] of Object.entries(readyzPort)) {
+      const check = services[role].healthcheck!;
+      // The image has no curl: Node's fetch, exit 0 only for a 2xx.
+      expect(check.test).toEqual([
+        'CMD',
+        'node',
+        '-e',
+        `fetch('http://127.0.0.1:${port}/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+      ]);
+      expect(check.start_period).toBeDefined();
+      expect(services[role].depends_on!.redis).toEqual({ condition: 'service_healthy' });
+    }
+    expect(services.redis.healthcheck!.test).toEqual(['CMD', 'redis-cli', 'ping']);
+    expect(services.prometheus.depends_on).toEqual({ dashboard: { condition: 'service_healthy' }, worker: { condition: 'service_healthy' } });
+    expect(services.dashboard.depends_on!.secrets).toEqual({ condition: 'service_completed_successfully' });
+  });
+
+  it('sizes a worker replica to one process and one thread by default, so that `--scale worker=N` uses N cores', () => {
+    expect(services.worker.environment!.WORKER_PROCESSES).toBe('1');
+    expect(services.worker.environment!.WORKER_THREADS).toBe('1');
+    const compose = read('docker-compose.yml');
+    // Passed through: `WORKER_THREADS=4 docker compose up` makes bigger replicas.
+    for (const variable of ['WORKER_PROCESSES', 'WORKER_THREADS']) expect(compose).toContain(`${variable}: \${${variable}:-1}`);
+    // The shutdown grace stays below the time Docker gives a stopping container.
+    expect(Number(services.worker.environment!.SHUTDOWN_GRACE_MS)).toBeLessThan(Number.parseInt(String(services.worker.stop_grace_period), 10) * 1000);
   });
 
   it('runs Redis with AOF and noeviction', () => {
@@ -161,11 +197,15 @@ describe('deployment files', () => {
     const stages = dockerfile.split(/^FROM /m).slice(1);
     expect(stages.length).toBeGreaterThanOrEqual(2);
     expect(stages.every((stage) => stage.startsWith('node:20-bookworm-slim'))).toBe(true);
-    // --ignore-scripts: the package's `prepare` (a build) would run before the sources are copied.
-    expect(stages[0]).toMatch(/RUN npm ci --ignore-scripts\n/);
-    expect(stages[0]).toContain('npm run build');
+    // The manifests alone first (workspaces' package.json files too), so that `npm ci` is cached across source changes.
+    const manifests = stages.find((stage) => stage.startsWith('node:20-bookworm-slim AS manifests'))!;
+    expect(manifests).toMatch(/! -name package\.json ! -name package-lock\.json -delete/);
+    const build = stages.find((stage) => stage.startsWith('node:20-bookworm-slim AS build'))!;
+    expect(build).toContain('COPY --from=manifests /app ./');
+    // No install scripts (a `prepare` would build before the sources are there); then the build, explicitly.
+    expect(build).toMatch(/RUN npm ci --ignore-scripts[^\n]*\nCOPY \. \.\nRUN npm run build\n/);
     const final = stages[stages.length - 1];
-    expect(final).toContain('npm ci --omit=dev');
+    expect(final).toContain('npm ci --omit=dev --ignore-scripts');
     expect(final).toMatch(/^USER node$/m);
     expect(final).toContain('COPY --from=build /app/dist ./dist');
     expect(final).toContain('src/dashboard/live-page');

@@ -146,5 +146,7 @@ export async function startRole(role: Role, options: StartRoleOptions): Promise<
     return { process: roleProcess };
   }
   const listening = await roleProcess.waitForLog((line) => line.msg === `${role} listening`);
+  // It listens at once, before Redis: ready (Redis answered, queues initialised) comes next.
+  await roleProcess.waitForLog((line) => line.msg === `${role} ready`);
   return { process: roleProcess, port: Number(listening.port) };
 }
