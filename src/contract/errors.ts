@@ -6,9 +6,7 @@ export const apiErrorSchema = z
     error: z.object({
       code: z.string().meta({ description: 'A stable upper-case code, e.g. VALIDATION_FAILED' }),
       message: z.string().meta({ description: 'What went wrong, for a person' }),
-      details: z
-        .array(z.unknown())
-        .meta({ description: 'More about it: for VALIDATION_FAILED `{path, message}` per problem; for WORKLOAD_LOST `{id}`' }),
+      details: z.array(z.unknown()).meta({ description: 'More about it: for VALIDATION_FAILED `{path, message}` per problem; for WORKLOAD_LOST `{id}`' }),
     }),
   })
   .meta({ description: 'The error envelope' });

@@ -12,13 +12,7 @@ export type ListQuery = z.infer<typeof listQuery>;
 
 /** `GET /v1/workloads/{id}/results` */
 export const resultsQuery = z.object({
-  wait: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(LIMITS.maxWaitMs)
-    .default(0)
-    .meta({ description: 'Long-poll up to this many ms for the workload to finish' }),
+  wait: z.coerce.number().int().min(0).max(LIMITS.maxWaitMs).default(0).meta({ description: 'Long-poll up to this many ms for the workload to finish' }),
   offset: z.coerce.number().int().min(0).default(0).meta({ description: 'The first item of the answer' }),
   limit: z.coerce.number().int().min(1).max(LIMITS.maxResultsLimit).optional().meta({ description: 'Items at most; default: every item from offset' }),
 });
@@ -26,6 +20,12 @@ export type ResultsQuery = z.infer<typeof resultsQuery>;
 
 /** `PUT /v1/arrays/{name}` */
 export const arrayPutQuery = z.object({
-  ttl: z.coerce.number().int().min(1).max(LIMITS.maxArrayTtlSeconds).optional().meta({ description: 'Seconds until the array expires; default RESULT_TTL_SECONDS' }),
+  ttl: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(LIMITS.maxArrayTtlSeconds)
+    .optional()
+    .meta({ description: 'Seconds until the array expires; default RESULT_TTL_SECONDS' }),
 });
 export type ArrayPutQuery = z.infer<typeof arrayPutQuery>;

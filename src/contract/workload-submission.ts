@@ -150,12 +150,10 @@ export function computeSubmissionSchema(maxItems: number) {
         .optional()
         .meta({ description: `Array workloads: elements per item. Default ${DEFAULT_ELEMENTS_PER_ITEM}` }),
       reduce: reduceOperation.optional(),
-      cache: z
-        .boolean()
-        .optional()
-        .meta({
-          description: 'Answer items computed before (same task, same input, within CACHE_TTL_SECONDS) from the result cache; deterministic tasks and `inputs` only',
-        }),
+      cache: z.boolean().optional().meta({
+        description:
+          'Answer items computed before (same task, same input, within CACHE_TTL_SECONDS) from the result cache; deterministic tasks and `inputs` only',
+      }),
       ...commonOptions,
     })
     .superRefine((submission, context) => {

@@ -56,7 +56,9 @@ const v1Errors = {
 };
 
 export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; version?: string }): Record<string, unknown> {
-  const taskInputs = Object.fromEntries(listTasks().map((task) => [`TaskInput.${task.name}`, { description: task.description, ...toJsonSchema(task.input, 'input') }]));
+  const taskInputs = Object.fromEntries(
+    listTasks().map((task) => [`TaskInput.${task.name}`, { description: task.description, ...toJsonSchema(task.input, 'input') }]),
+  );
   // No `jsonSchemaDialect`: 2020-12 is OpenAPI 3.1's default, and Swagger UI flags the field.
   return {
     openapi: '3.1.0',

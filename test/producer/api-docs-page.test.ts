@@ -17,7 +17,15 @@ describe('the API reference page (/docs)', () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       // No network but loopback: Chromium must not try to reach its update and sync services.
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
   });
   afterAll(async () => {

@@ -89,13 +89,27 @@ describe('OpenAPI document', () => {
 
   it("takes its schemas from the contract: the fields' descriptions and bounds", () => {
     const fetchSubmission = document.components.schemas.FetchSubmission;
-    expect(fetchSubmission.properties.concurrency).toMatchObject({ maximum: LIMITS.maxFetchConcurrency, description: expect.stringContaining('whole workload') });
+    expect(fetchSubmission.properties.concurrency).toMatchObject({
+      maximum: LIMITS.maxFetchConcurrency,
+      description: expect.stringContaining('whole workload'),
+    });
     expect(fetchSubmission.properties.maxResponseBytes).toMatchObject({ maximum: LIMITS.maxMaxResponseBytes });
     expect(document.components.schemas.WorkloadSubmission.oneOf).toEqual([
       { $ref: '#/components/schemas/ComputeSubmission' },
       { $ref: '#/components/schemas/FetchSubmission' },
     ]);
-    for (const name of ['Workload', 'SubmitAnswer', 'WorkloadResults', 'ResultsLine', 'ProgressData', 'ResultEvent', 'WorkerList', 'TaskList', 'StoredArray', 'Error']) {
+    for (const name of [
+      'Workload',
+      'SubmitAnswer',
+      'WorkloadResults',
+      'ResultsLine',
+      'ProgressData',
+      'ResultEvent',
+      'WorkerList',
+      'TaskList',
+      'StoredArray',
+      'Error',
+    ]) {
       expect(document.components.schemas[name]).toBeDefined();
     }
     const events = document.paths['/v1/workloads/{id}/events'].get.responses['200']['x-event-data'];
@@ -116,16 +130,20 @@ describe('OpenAPI document', () => {
     expect(() => validator.check({ method: 'GET', path: '/healthz', status: 201, contentType: 'application/json', text: '{"status":"ok"}' })).toThrow(
       /not documented/,
     );
-    expect(() =>
-      validator.check({ method: 'GET', path: '/v1/workloads/w1', status: 200, contentType: 'text/html', text: '<html></html>' }),
-    ).toThrow(/Content-Type/);
+    expect(() => validator.check({ method: 'GET', path: '/v1/workloads/w1', status: 200, contentType: 'text/html', text: '<html></html>' })).toThrow(
+      /Content-Type/,
+    );
     const lines = (text: string) => () =>
       validator.check({ method: 'GET', path: '/v1/workloads/w1/results?offset=1', status: 200, contentType: 'application/x-ndjson', text });
     expect(lines('{"id":"w1","status":"running","total":2,"completed":1,"failed":0}\n{"index":1,"value":4}\n')).not.toThrow();
     expect(lines('{"id":"w1","status":"running","total":2,"completed":1,"failed":0}\n{"index":"1","value":4}\n')).toThrow(/line 2/);
     const events = (text: string) => () =>
       validator.check({ method: 'GET', path: '/v1/workloads/w1/events', status: 200, contentType: 'text/event-stream; charset=utf-8', text });
-    expect(events('event: progress\ndata: {"status":"running","completed":1,"failed":0,"total":2}\n\n: keep-alive\n\nevent: result\ndata: {"index":0,"value":1}\n\n')).not.toThrow();
+    expect(
+      events(
+        'event: progress\ndata: {"status":"running","completed":1,"failed":0,"total":2}\n\n: keep-alive\n\nevent: result\ndata: {"index":0,"value":1}\n\n',
+      ),
+    ).not.toThrow();
     expect(events('event: progress\ndata: {"status":"running","completed":1}\n\n')).toThrow(/event progress/);
     expect(events('event: surprise\ndata: {}\n\n')).toThrow(/not documented/);
     // A path the document does not describe is not the API's: not checked.

@@ -89,10 +89,13 @@ export class OpenApiValidator {
     const statusKey = String(answer.status) in operation.responses ? String(answer.status) : 'default';
     const response = operation.responses[statusKey];
     if (!response) {
-      throw new OpenApiViolation(`${where}: status ${answer.status} is not documented for ${method.toUpperCase()} ${template} (${Object.keys(operation.responses).join(', ')})`);
+      throw new OpenApiViolation(
+        `${where}: status ${answer.status} is not documented for ${method.toUpperCase()} ${template} (${Object.keys(operation.responses).join(', ')})`,
+      );
     }
     if (!response.content || answer.text.length === 0) {
-      if (response.content && method !== 'head') throw new OpenApiViolation(`${where}: an empty body, but the document promises ${Object.keys(response.content).join(', ')}`);
+      if (response.content && method !== 'head')
+        throw new OpenApiViolation(`${where}: an empty body, but the document promises ${Object.keys(response.content).join(', ')}`);
       return;
     }
     const mediaType = (answer.contentType ?? '').split(';')[0].trim().toLowerCase();
@@ -102,10 +105,8 @@ export class OpenApiValidator {
     const schemaAt = `#/paths/${pointer(template)}/${method}/responses/${statusKey}/content/${pointer(mediaType)}/schema`;
     if (mediaType === 'application/json') this.validate(schemaAt, parse(answer.text, where), where);
     else if (mediaType === 'application/x-ndjson') {
-      answer.text
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .forEach((line, index) => this.validate(schemaAt, parse(line, `${where}, line ${index + 1}`), `${where}, line ${index + 1}`));
+      const lines = answer.text.split('\n').filter((line) => line.trim() !== '');
+      for (const [index, line] of lines.entries()) this.validate(schemaAt, parse(line, `${where}, line ${index + 1}`), `${where}, line ${index + 1}`);
     } else if (mediaType === 'text/event-stream') {
       const eventData = response['x-event-data'] ?? {};
       for (const { event, data } of parseEventStream(answer.text)) {
@@ -143,7 +144,11 @@ function parse(text: string, where: string): unknown {
 
 let shared: OpenApiValidator | undefined;
 
-/** One validator for the producer's document (answers do not depend on the producer's configuration). */
+/**
+ * One validator for the producer's document (answers do not depend on the producer's configuration).
+ * Made on first use, not before: the document lists the tasks, and loading the task registry early
+ * would miss the task modules a harness names (CHUNKMILL_TASK_MODULES) when it starts.
+ */
 export function openApiValidator(): OpenApiValidator {
   shared ??= new OpenApiValidator(buildOpenApiDocument({ maxItemsPerWorkload: 100_000 }) as unknown as OpenApiDocument);
   return shared;
@@ -154,10 +159,11 @@ export function openApiValidator(): OpenApiValidator {
  * Pool sees it (a mismatch rejects the call), a stream (NDJSON, events) once it has ended, as read
  * through a copy; its mismatches land in `violations` (assert it stays empty).
  */
-export function validatingFetch(validator = openApiValidator(), inner: typeof fetch = globalThis.fetch): typeof fetch & { violations: Error[] } {
+export function validatingFetch(given?: OpenApiValidator, inner: typeof fetch = globalThis.fetch): typeof fetch & { violations: Error[] } {
   const violations: Error[] = [];
   const wrapped = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const response = await inner(input, init);
+    const validator = given ?? openApiValidator();
     const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
     const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
     const contentType = response.headers.get('content-type');
