@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { WorkerInfo } from '../contract';
-import type { Keys, QueueKind } from './keys';
+import type { Keys } from './keys';
 import type { RedisClient } from './redis-connection';
 import { timeLimit } from './time-limit';
 

@@ -80,7 +80,7 @@ export function workloadRoutes(deps: RouteDeps, jsonBody: RequestHandler): Route
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }
-    let answer;
+    let answer: SubmitAnswer;
     try {
       answer = await service.submit(submission, id, tenant);
     } catch (error) {

@@ -646,7 +646,7 @@ function toLittleEndian(values: Float64Array | ArrayLike<number>): Uint8Array {
   const floats = values instanceof Float64Array ? values : Float64Array.from(values);
   if (LITTLE_ENDIAN_HOST) return new Uint8Array(floats.buffer, floats.byteOffset, floats.byteLength);
   const bytes = new DataView(new ArrayBuffer(floats.byteLength));
-  floats.forEach((value, index) => bytes.setFloat64(index * 8, value, true));
+  for (const [index, value] of floats.entries()) bytes.setFloat64(index * 8, value, true);
   return new Uint8Array(bytes.buffer);
 }
 

@@ -4,7 +4,7 @@
  * (`{"id","status","total","chunks"}`, or only the id with `--quiet`); with `--watch` then follows it
  * with a progress bar, with `--wait` prints its results; both exit by the workload's final status.
  */
-import type { ComputeOptions, FetchRequest, FetchSubmissionOptions } from '../../sdk';
+import type { ComputeOptions, FetchRequest, FetchSubmissionOptions, SubmitAnswer } from '../../sdk';
 import type { CliContext } from '../context';
 import { EXIT, UsageError, type ExitCode } from '../exit-codes';
 import { readItems } from '../inputs';
@@ -40,7 +40,7 @@ function submissionFields(options: SubmitOptions, kind: WorkloadKind): Record<st
 
 export async function submit(context: CliContext, args: string[], options: SubmitOptions): Promise<ExitCode> {
   const call = { idempotencyKey: options.idempotencyKey, signal: context.signal };
-  let answer;
+  let answer: SubmitAnswer;
   if (options.fetch) {
     const fields = submissionFields(options, 'fetch');
     const urls = await readItems(args, options.file);
