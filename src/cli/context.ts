@@ -26,11 +26,15 @@ export function createContext(options: GlobalOptions, signal: AbortSignal): CliC
   };
 }
 
-/** Parses an integer option of at least `min`, for commander. */
-export function integerOption(name: string, min = 0) {
+/** Parses an integer option of at least `min` (and at most `max`), for commander. */
+export function integerOption(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
   return (text: string): number => {
     const value = Number(text);
-    if (!Number.isInteger(value) || value < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new InvalidArgumentError(
+        max === Number.MAX_SAFE_INTEGER ? `${name} must be an integer ≥ ${min}` : `${name} must be an integer from ${min} to ${max}`,
+      );
+    }
     return value;
   };
 }

@@ -12,6 +12,7 @@ import { EXIT, exitCodeFor, type ExitCode } from './exit-codes';
 import { showResults, type ResultsFormat } from './commands/results';
 import { submit, type SubmitOptions } from './commands/submit';
 import { watchWorkload } from './commands/watch';
+import { submissionOptions } from './submission-flags';
 
 /** chunkmill's version, from the package.json above this file (in src/ or dist/src/ alike). */
 function packageVersion(): string {
@@ -41,21 +42,12 @@ export function buildProgram(run: (action: (context: CliContext) => Promise<Exit
     .showHelpAfterError()
     .exitOverride();
 
-  program
+  const submitCommand = program
     .command('submit')
     .description('submit a compute workload (<task> [inputs...]) or, with --fetch, a fetch workload ([urls...])')
     .argument('[args...]', 'the task and its inputs (each read as JSON when it parses), or the URLs with --fetch')
     .option('--fetch', 'a fetch workload: the arguments (or file, or stdin) are URLs or request objects')
     .option('-f, --file <path>', 'read the items from a JSON array or NDJSON file ("-" for stdin)')
-    .option('--chunk-size <n>', 'items per chunk (default: chosen by the SDK)', integerOption('--chunk-size', 1))
-    .option('--attempts <n>', 'runs per chunk', integerOption('--attempts', 1))
-    .option('--timeout-ms <ms>', 'per item', integerOption('--timeout-ms', 1))
-    .option('--priority <n>', '1 (most urgent) to 100', integerOption('--priority', 1))
-    .addOption(new Option('--reduce <op>', 'reduce the results (compute)').choices(['sum', 'min', 'max', 'count']))
-    .option('--extract <path>', 'fetch: dotted path into each JSON body, e.g. main.temp')
-    .option('--concurrency <n>', 'fetch: requests at once per chunk', integerOption('--concurrency', 1))
-    .option('--per-host-concurrency <n>', 'fetch: requests at once per host', integerOption('--per-host-concurrency', 1))
-    .option('--retries <n>', 'fetch: retries per request', integerOption('--retries', 0))
     .option('--idempotency-key <key>', 'a repeat with the same key answers the first workload')
     .option('-q, --quiet', 'print only the workload id')
     .option('-w, --watch', 'then follow it with a progress bar; exit by its final status')
@@ -63,6 +55,8 @@ export function buildProgram(run: (action: (context: CliContext) => Promise<Exit
     .addOption(formatOption())
     .addOption(intervalOption())
     .action((args: string[], options: SubmitOptions) => run((context) => submit(context, args, options)));
+  // The submission's options (--chunk-size, --concurrency, --max-response-bytes, ...): from the API contract.
+  for (const option of submissionOptions()) submitCommand.addOption(option);
 
   program
     .command('status')

@@ -9,6 +9,7 @@
  * for a MULTI of GETRANGEs. Redis reads a large argument across event-loop turns, so other clients are
  * served meanwhile; the size cap (MAX_ARRAY_BYTES) stays below Redis's 512 MB string limit.
  */
+import type { StoredArray } from '../contract';
 import { execOrThrow, type RedisClient } from './redis-connection';
 import type { Keys } from './keys';
 import { dropArrayIfCreated } from './redis/array-scripts';
@@ -17,16 +18,9 @@ export const FLOAT64_BYTES = Float64Array.BYTES_PER_ELEMENT;
 /** Bytes per GETRANGE when a worker reads an item's range (see readRangeInto). */
 export const READ_PART_BYTES = 1024 * 1024;
 
-/** An array name: the same alphabet as a workload id (it becomes part of a key and a URL). */
-export const ARRAY_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-
-export interface StoredArray {
-  name: string;
-  /** Elements. */
-  length: number;
-  bytes: number;
-  expiresAt: string;
-}
+// An array name: the same alphabet as a workload id (it becomes part of a key and a URL). What `PUT`
+// answers (StoredArray) is the contract's.
+export { ARRAY_NAME, type StoredArray } from '../contract';
 
 export class ArrayStore {
   constructor(

@@ -6,8 +6,9 @@
 import { asExactInteger, bigintToJson } from './json-numbers';
 import { ValidationError } from './errors';
 
-export const REDUCE_OPERATIONS = ['sum', 'min', 'max', 'count'] as const;
-export type ReduceOperation = (typeof REDUCE_OPERATIONS)[number];
+import type { ReduceOperation } from '../contract';
+
+export { REDUCE_OPERATIONS, type ReduceOperation } from '../contract';
 
 /** Correctly rounded sum of doubles (msum with Python's final half-even correction). */
 export function exactFloatSum(values: Iterable<number>): number {

@@ -10,33 +10,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Keys, QueueKind } from './keys';
+import type { WorkerInfo } from '../contract';
+import type { Keys } from './keys';
 import type { RedisClient } from './redis-connection';
 import { timeLimit } from './time-limit';
 
 /** Heartbeats a host may miss before it drops off. */
 export const MISSED_BEATS_UNTIL_GONE = 3;
 
-/** What `GET /v1/workers` says about one live worker host. */
-export interface WorkerHostInfo {
-  /** `WORKER_ID`, by default the hostname. */
-  id: string;
-  hostname: string;
-  /** The host's cluster primary. */
-  pid: number;
-  queues: QueueKind[];
-  processes: number;
-  /** Compute threads per process. */
-  threads: number;
-  /** Chunks a process holds at once, per queue. */
-  concurrency: Record<QueueKind, number>;
-  /** Chunks running on the host at the last heartbeat, per queue. */
-  activeChunks: Record<QueueKind, number>;
-  startedAt: number;
-  lastSeenAt: number;
-  /** After this (ms since epoch, by the host's clock) without a heartbeat the host is gone. */
-  expiresAt: number;
-}
+/** What `GET /v1/workers` says about one live worker host: the contract's WorkerInfo (src/contract/workers.ts). */
+export type WorkerHostInfo = WorkerInfo;
 
 /** Tells two processes that use the same WORKER_ID apart. */
 interface StoredEntry extends WorkerHostInfo {

@@ -11,15 +11,21 @@
  * Every transition happens inside one Lua script in workload-store.ts, so two workers (or a worker and a
  * DELETE) racing each other always leave one consistent answer.
  */
-import type { ReduceOperation } from './reduce';
 import type { TraceCarrier } from './tracing';
-import type { ArrayBindings } from './workload-schema';
+import type { ArrayBindings, ReduceOperation, WorkloadStatus, WorkloadType, WorkloadView } from '../contract';
 
-export const WORKLOAD_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
-export type WorkloadStatus = (typeof WORKLOAD_STATUSES)[number];
+// The views the API answers are the contract's (src/contract/workload-answers.ts).
+export {
+  WORKLOAD_STATUSES,
+  type FetchItemResult,
+  type ItemErrorView,
+  type WorkloadResults,
+  type WorkloadStatus,
+  type WorkloadType,
+  type WorkloadView,
+} from '../contract';
+
 export const FINAL_STATUSES: ReadonlySet<WorkloadStatus> = new Set(['completed', 'failed', 'cancelled']);
-
-export type WorkloadType = 'compute' | 'fetch';
 
 /** A workload as stored in Redis (times in ms since the epoch). */
 export interface WorkloadRecord {
@@ -44,36 +50,6 @@ export interface WorkloadRecord {
   acceptedAt?: number;
   /** The tenant that submitted it (a name or a token digest, never a token); absent: the open tenant. */
   tenant?: string;
-}
-
-/** A workload as the HTTP API shows it. */
-export interface WorkloadView {
-  id: string;
-  type: WorkloadType;
-  task: string | null;
-  status: WorkloadStatus;
-  total: number;
-  completed: number;
-  failed: number;
-  chunks: number;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  durationMs: number | null;
-}
-
-export interface ItemErrorView {
-  index: number;
-  code: string;
-  message: string;
-}
-
-export interface WorkloadResults {
-  id: string;
-  status: WorkloadStatus;
-  results: unknown[];
-  errors: ItemErrorView[];
-  reduced: number | string | null;
 }
 
 /** One finished item, on its way from a worker into the workload's results. */
@@ -154,19 +130,6 @@ export interface FetchChunkData {
   windowed?: boolean;
   /** The workload's trace context (W3C), only when the producer traces (core/tracing.ts). */
   trace?: TraceCarrier;
-}
-
-/** A fetch item's result: `results[i]` of a fetch workload. */
-export interface FetchItemResult {
-  /** The URL as requested (before any redirect). */
-  url: string;
-  status: number;
-  ok: boolean;
-  /** From the first attempt's start to the last answer's end, retries included. */
-  ms: number;
-  /** Body bytes of the last answer. */
-  bytes: number;
-  value: unknown;
 }
 
 export type ChunkJobData = ComputeChunkData | FetchChunkData;

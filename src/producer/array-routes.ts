@@ -4,7 +4,7 @@
  * parser hands the bytes over as one Buffer, which goes to Redis as it is (core/array-store.ts).
  */
 import express, { Router, type RequestHandler, type Response } from 'express';
-import { z } from 'zod';
+import { arrayPutQuery, LIMITS, type StoredArray } from '../contract';
 import { ARRAY_NAME, FLOAT64_BYTES, type ArrayStore } from '../core/array-store';
 import { ChunkmillError, NotFoundError, ValidationError } from '../core/errors';
 import { parseOrThrow } from '../core/workload-schema';
@@ -12,7 +12,7 @@ import { identityOf, tenantArrayName } from '../core/tenants';
 
 const OCTET_STREAM = 'application/octet-stream';
 /** The longest TTL an array may ask for: 30 days. */
-export const MAX_ARRAY_TTL_SECONDS = 30 * 24 * 60 * 60;
+export const MAX_ARRAY_TTL_SECONDS = LIMITS.maxArrayTtlSeconds;
 
 export interface ArrayRouteOptions {
   arrays: ArrayStore;
@@ -39,7 +39,6 @@ function arrayName(value: unknown): string {
 export function arrayRoutes(options: ArrayRouteOptions): Router {
   const router = Router();
   const { arrays } = options;
-  const putQuery = z.object({ ttl: z.coerce.number().int().min(1).max(MAX_ARRAY_TTL_SECONDS).default(options.defaultTtlSeconds) });
   const rawBody = express.raw({ type: () => true, limit: options.maxArrayBytes });
 
   // Each tenant has its own names (core/tenants.ts): another tenant's array is one that does not exist.
@@ -47,7 +46,7 @@ export function arrayRoutes(options: ArrayRouteOptions): Router {
 
   router.put('/arrays/:name', requireOctetStream, rawBody, async (req, res) => {
     const name = arrayName(req.params.name);
-    const { ttl } = parseOrThrow(putQuery, req.query, 'The query');
+    const ttl = parseOrThrow(arrayPutQuery, req.query, 'The query').ttl ?? options.defaultTtlSeconds;
     const body = req.body as unknown;
     if (!Buffer.isBuffer(body) || body.length === 0 || body.length % FLOAT64_BYTES !== 0) {
       const bytes = Buffer.isBuffer(body) ? body.length : 0;
@@ -55,7 +54,8 @@ export function arrayRoutes(options: ArrayRouteOptions): Router {
         { path: 'body', message: `${bytes} bytes` },
       ]);
     }
-    res.json({ ...(await arrays.put(owned(res, name), body, ttl)), name });
+    const stored: StoredArray = { ...(await arrays.put(owned(res, name), body, ttl)), name };
+    res.json(stored);
   });
 
   router.get('/arrays/:name', async (req, res) => {

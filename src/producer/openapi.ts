@@ -1,133 +1,32 @@
 /**
- * The OpenAPI 3.1 document of the producer API, built from the zod schemas the routes validate with
- * (`submissionSchema`, the list and results queries, each task's input) plus the answers' shapes below.
- * OpenAPI 3.1 uses JSON Schema draft 2020-12, which is what `z.toJSONSchema` emits. Served at
- * `/openapi.json`; test/producer/openapi.test.ts checks that every route the app answers is in it.
+ * The OpenAPI 3.1 document of the producer API, built from the contract (src/contract): its named
+ * request and answer schemas become `components.schemas` (JSON Schema draft 2020-12, OpenAPI 3.1's
+ * default dialect, which is what `z.toJSONSchema` emits), its query schemas the parameters, each
+ * task's input schema a `TaskInput.<name>`. Nothing is written twice here: a field added to the
+ * contract appears in the document. Served at `/openapi.json`; test/producer/openapi.test.ts checks
+ * that every route the app answers is in it, and test/utils/openapi-validator.ts checks every answer
+ * the tests receive against it.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { arrayPutQuery, contractJsonSchemas, EVENT_SCHEMA_NAMES, listQuery, resultsQuery, toJsonSchema, WORKLOAD_ID, type JsonSchema } from '../contract';
 import { listTasks } from '../core/tasks/task-registry';
-import { submissionSchema } from '../core/workload-schema';
-import { WORKLOAD_STATUSES } from '../core/workload';
-import { MAX_ARRAY_TTL_SECONDS } from './array-routes';
-import { listQuery, resultsQuery } from './workload-routes';
 
-type JsonSchema = Record<string, unknown>;
-
-/** JSON Schema of what a request may send (zod's input side: defaults optional, coercions as given). */
-function inputSchema(schema: z.ZodType): JsonSchema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' });
-  return rest;
-}
-
-/** JSON Schema of what an answer holds. */
-function outputSchema(schema: z.ZodType): JsonSchema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'output', target: 'draft-2020-12', unrepresentable: 'any' });
-  return rest;
-}
-
-const status = z.enum(WORKLOAD_STATUSES);
-const isoTime = z.iso.datetime();
-const apiError = z.object({
-  error: z.object({
-    code: z.string().meta({ description: 'A stable upper-case code, e.g. VALIDATION_FAILED' }),
-    message: z.string(),
-    details: z.array(z.unknown()),
-  }),
-});
-const submitAnswer = z.object({ id: z.string(), status, total: z.number().int(), chunks: z.number().int() });
-const workloadView = z.object({
-  id: z.string(),
-  type: z.enum(['compute', 'fetch']),
-  task: z.string().nullable(),
-  status,
-  total: z.number().int(),
-  completed: z.number().int(),
-  failed: z.number().int(),
-  chunks: z.number().int(),
-  createdAt: isoTime,
-  startedAt: isoTime.nullable(),
-  finishedAt: isoTime.nullable(),
-  durationMs: z.number().nullable(),
-});
-const itemError = z.object({ code: z.string(), message: z.string() });
-const workloadResults = z.object({
-  id: z.string(),
-  status,
-  total: z.number().int().meta({ description: "the workload's item count (results may hold fewer: a page)" }),
-  offset: z.number().int().meta({ description: 'the index of results[0]' }),
-  results: z.array(z.unknown()).meta({ description: 'results[i] answers inputs[offset + i] (urls[offset + i]); null for a failed or unfinished item' }),
-  errors: z.array(z.object({ index: z.number().int(), ...itemError.shape })).meta({ description: 'the failed items of this page' }),
-  reduced: z
-    .union([z.number(), z.string(), z.null()])
-    .meta({ description: 'over every result of the workload, whatever the page; integers beyond 2^53 as decimal strings' }),
-});
-/** One line of the NDJSON results stream. */
-const resultsLine = z.union([
-  z
-    .object({ id: z.string(), status, total: z.number().int(), completed: z.number().int(), failed: z.number().int() })
-    .strict()
-    .meta({ title: 'ResultsHead', description: 'the first line: the workload when the stream began' }),
-  z
-    .object({ index: z.number().int(), value: z.unknown() })
-    .strict()
-    .meta({ title: 'ResultItem', description: 'an item: its result, or null when it has no outcome yet' }),
-  z.object({ index: z.number().int(), value: z.null(), error: itemError }).strict().meta({ title: 'FailedItem', description: 'a failed item' }),
-  apiError.strict().meta({
-    title: 'StreamError',
-    description: 'the last line when the stream cannot go on: the workload vanished (WORKLOAD_LOST, NOT_FOUND) or Redis failed (REDIS_UNAVAILABLE)',
-  }),
-]);
-const taskList = z.object({
-  tasks: z.array(
-    z.object({
-      name: z.string(),
-      description: z.string(),
-      input: z.record(z.string(), z.unknown()).meta({ description: 'JSON Schema of one input' }),
-      output: z.enum(['integer', 'number', 'other']),
-      deterministic: z.boolean(),
-    }),
-  ),
-});
-
-const storedArray = z.object({
-  name: z.string(),
-  length: z.number().int().meta({ description: 'elements (Float64)' }),
-  bytes: z.number().int(),
-  expiresAt: isoTime,
-});
 const octetStream = { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } };
-const perQueue = z.object({ compute: z.number().int(), fetch: z.number().int() });
-const workerList = z.object({
-  workers: z.array(
-    z.object({
-      id: z.string().meta({ description: 'WORKER_ID (by default the hostname)' }),
-      hostname: z.string(),
-      pid: z.number().int(),
-      queues: z.array(z.enum(['compute', 'fetch'])),
-      processes: z.number().int(),
-      threads: z.number().int().meta({ description: 'compute threads per process' }),
-      concurrency: perQueue.meta({ description: 'chunks a process holds at once, per queue' }),
-      activeChunks: perQueue.meta({ description: 'chunks running on the host at its last heartbeat' }),
-      startedAt: z.number().int().meta({ description: 'ms since epoch' }),
-      lastSeenAt: z.number().int().meta({ description: 'ms since epoch, the last heartbeat' }),
-      expiresAt: z.number().int().meta({ description: 'ms since epoch: gone from this list if no heartbeat by then (3 × WORKER_HEARTBEAT_MS)' }),
-    }),
-  ),
-});
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown, description: string) => ({ description, content: { 'application/json': { schema } } });
 const errorAnswer = (description: string) => json(ref('Error'), description);
 const arrayNameParameter = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } };
-const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } };
+const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: WORKLOAD_ID.source } };
 
 /** Query parameters from a zod object schema, one per property. */
 function queryParameters(schema: z.ZodObject): unknown[] {
-  const json = inputSchema(schema) as { properties: Record<string, JsonSchema>; required?: string[] };
-  return Object.entries(json.properties).map(([name, property]) => ({
+  const json = toJsonSchema(schema, 'input') as { properties: Record<string, JsonSchema>; required?: string[] };
+  return Object.entries(json.properties).map(([name, { description, ...property }]) => ({
     name,
     in: 'query',
     required: json.required?.includes(name) ?? false,
+    ...(description === undefined ? {} : { description }),
     schema: property,
   }));
 }
@@ -153,18 +52,22 @@ const v1Errors = {
     headers: { 'WWW-Authenticate': { schema: { type: 'string' }, description: 'Bearer realm="chunkmill"' } },
   },
   '503': { ...errorAnswer('REDIS_UNAVAILABLE'), headers: retryAfter },
+  default: errorAnswer('any other error, e.g. INTERNAL_ERROR (500)'),
 };
 
 export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; version?: string }): Record<string, unknown> {
-  const taskInputs = Object.fromEntries(listTasks().map((task) => [`TaskInput.${task.name}`, { description: task.description, ...inputSchema(task.input) }]));
+  const taskInputs = Object.fromEntries(
+    listTasks().map((task) => [`TaskInput.${task.name}`, { description: task.description, ...toJsonSchema(task.input, 'input') }]),
+  );
+  // No `jsonSchemaDialect`: 2020-12 is OpenAPI 3.1's default, and Swagger UI flags the field.
   return {
     openapi: '3.1.0',
-    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     info: {
       title: 'chunkmill',
       version: options.version ?? '0.1.0',
       description:
-        'A distributed job queue for chunked work: submit a workload (a list of items and what to do with each), follow it, read its results per item, in order.',
+        'A distributed job queue for chunked work: submit a workload (a list of items and what to do with each), follow it, read its results ' +
+        'per item, in order.',
     },
     servers: [{ url: '/' }],
     tags: [{ name: 'workloads' }, { name: 'arrays' }, { name: 'tasks' }, { name: 'workers' }, { name: 'health' }, { name: 'metrics' }, { name: 'docs' }],
@@ -240,7 +143,7 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
           operationId: 'listWorkloads',
           parameters: queryParameters(listQuery),
           responses: {
-            '200': json({ type: 'object', properties: { workloads: { type: 'array', items: ref('Workload') } }, required: ['workloads'] }, 'the workloads'),
+            '200': json(ref('WorkloadList'), 'the workloads'),
             '400': errorAnswer('VALIDATION_FAILED'),
             ...v1Errors,
           },
@@ -272,13 +175,19 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
         get: {
           tags: ['workloads'],
           summary:
-            'Results per item, in input order; `offset`/`limit` answer a page (`total` tells the item count); `wait` long-polls for the workload to finish (a workload whose state vanishes meanwhile ends the wait within seconds, with 410). With `Accept: application/x-ndjson`, a stream of any size instead of one body',
+            'Results per item, in input order; `offset`/`limit` answer a page (`total` tells the item count); `wait` long-polls for the ' +
+            'workload to finish (a workload whose state vanishes meanwhile ends the wait within seconds, with 410). With `Accept: ' +
+            'application/x-ndjson`, a stream of any size instead of one body',
           operationId: 'getResults',
           parameters: [idParameter, ...queryParameters(resultsQuery)],
           responses: {
             '200': {
               description:
-                'the results so far. As `application/x-ndjson` (asked for with `Accept`): one JSON text per line, the first `{id, status, total, completed, failed}`, then one line per item of [offset, offset + limit) clipped to total, in index order: `{index, value}` (value null when the item has no outcome yet) or `{index, value: null, error}`. When the stream cannot go on (the workload vanished, Redis failed) its last line is the error envelope; a stream with fewer item lines and no error line broke off',
+                'the results so far. As `application/x-ndjson` (asked for with `Accept`): one JSON text per line, the first `{id, status, ' +
+                'total, completed, failed}`, then one line per item of [offset, offset + limit) clipped to total, in index order: `{index, ' +
+                'value}` (value null when the item has no outcome yet) or `{index, value: null, error}`. When the stream cannot go on (the ' +
+                'workload vanished, Redis failed) its last line is the error envelope; a stream with fewer item lines and no error line broke ' +
+                'off',
               content: {
                 'application/json': { schema: ref('WorkloadResults') },
                 'application/x-ndjson': { schema: ref('ResultsLine') },
@@ -295,14 +204,19 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
         get: {
           tags: ['workloads'],
           summary:
-            "Server-Sent Events: `progress` {status, completed, failed, total}; `result` {index, value[, error]} in completion order; `done`; `error` (the error envelope) when the workload's state vanishes",
+            'Server-Sent Events: `progress` {status, completed, failed, total}; `result` {index, value[, error]} in completion order; `done`; ' +
+            "`error` (the error envelope) when the workload's state vanishes",
           operationId: 'streamEvents',
           parameters: [idParameter],
           responses: {
             '200': {
               description:
-                "an event stream, ending after `done`, or after an `error` event whose data is the error envelope (WORKLOAD_LOST; NOT_FOUND if it may have expired) when the workload's record vanishes while the stream is open (checked every few seconds)",
+                "an event stream (each event's data: `x-event-data`), ending after `done`, or after an `error` event whose data is the error " +
+                "envelope (WORKLOAD_LOST; NOT_FOUND if it may have expired) when the workload's record vanishes while the stream is open " +
+                '(checked every few seconds)',
               content: { 'text/event-stream': { schema: { type: 'string' } } },
+              // Each event's `data` (one JSON text) by the event's name: the schemas of src/contract/events.ts.
+              'x-event-data': Object.fromEntries(Object.entries(EVENT_SCHEMA_NAMES).map(([event, name]) => [event, ref(name)])),
             },
             '404': errorAnswer('NOT_FOUND: never seen, or expired'),
             '410': lostAnswer,
@@ -315,16 +229,7 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
           tags: ['arrays'],
           summary: 'Store (or replace) a named array: raw little-endian Float64 bytes, stored as bytes with a TTL',
           operationId: 'putArray',
-          parameters: [
-            arrayNameParameter,
-            {
-              name: 'ttl',
-              in: 'query',
-              required: false,
-              schema: { type: 'integer', minimum: 1, maximum: MAX_ARRAY_TTL_SECONDS },
-              description: 'seconds; default RESULT_TTL_SECONDS',
-            },
-          ],
+          parameters: [arrayNameParameter, ...queryParameters(arrayPutQuery)],
           requestBody: { required: true, content: octetStream },
           responses: {
             '200': json(ref('StoredArray'), 'stored'),
@@ -378,22 +283,12 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
           type: 'http',
           scheme: 'bearer',
           description:
-            "a token of API_TOKENS or ADMIN_TOKENS (when set): it names the tenant the request acts for; another tenant's workloads and arrays answer 404 as if they did not exist",
+            "a token of API_TOKENS or ADMIN_TOKENS (when set): it names the tenant the request acts for; another tenant's workloads and arrays " +
+            'answer 404 as if they did not exist',
         },
       },
       schemas: {
-        WorkloadSubmission: inputSchema(submissionSchema(options.maxItemsPerWorkload)),
-        SubmitAnswer: outputSchema(submitAnswer),
-        Workload: outputSchema(workloadView),
-        WorkloadResults: outputSchema(workloadResults),
-        ResultsLine: {
-          description: 'one line of the NDJSON results stream (the schema applies to each line, not to the whole body)',
-          ...outputSchema(resultsLine),
-        },
-        TaskList: outputSchema(taskList),
-        StoredArray: outputSchema(storedArray),
-        WorkerList: outputSchema(workerList),
-        Error: outputSchema(apiError),
+        ...contractJsonSchemas({ maxItems: options.maxItemsPerWorkload, ref: (name) => `#/components/schemas/${name}` }),
         ...taskInputs,
       },
     },

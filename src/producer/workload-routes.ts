@@ -2,13 +2,13 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
+import { LIMITS, listQuery, resultsQuery, WORKLOAD_ID, type SubmitAnswer, type TaskList } from '../contract';
 import { ChunkmillError, NotFoundError } from '../core/errors';
 import type { Keys } from '../core/keys';
 import type { RedisSubscriber } from '../core/redis-subscriber';
 import { listTasks } from '../core/tasks/task-registry';
 import { parseOrThrow } from '../core/workload-schema';
 import type { WorkloadStore } from '../core/workload-store';
-import { WORKLOAD_STATUSES } from '../core/workload';
 import { identityOf } from '../core/tenants';
 import { IdempotencyKeys } from './idempotency';
 import { limitJsonDepth } from './json-depth';
@@ -18,22 +18,14 @@ import type { WorkloadPresence } from './workload-presence';
 import { resultsBody, type WorkloadService } from './workload-service';
 
 /** How long a results request may long-poll. */
-export const MAX_WAIT_MS = 300_000;
+export const MAX_WAIT_MS = LIMITS.maxWaitMs;
 /** How long a repeated Idempotency-Key waits for the first submission to be written. */
 const IDEMPOTENT_REPEAT_WAIT_MS = 5_000;
-const WORKLOAD_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-export const listQuery = z.object({
-  status: z.enum(WORKLOAD_STATUSES).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
-});
 /** Items a results page may ask for: one JSON body of that many items is assembled in memory. */
-export const MAX_RESULTS_LIMIT = 100_000;
-export const resultsQuery = z.object({
-  wait: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(0),
-  offset: z.coerce.number().int().min(0).default(0).meta({ description: 'the first item of the answer' }),
-  limit: z.coerce.number().int().min(1).max(MAX_RESULTS_LIMIT).optional().meta({ description: 'items at most; default: every item from offset' }),
-});
+export const MAX_RESULTS_LIMIT = LIMITS.maxResultsLimit;
+// The query schemas are the contract's (src/contract/queries.ts).
+export { listQuery, resultsQuery };
 
 export interface RouteDeps {
   service: WorkloadService;
@@ -79,7 +71,8 @@ export function workloadRoutes(deps: RouteDeps, jsonBody: RequestHandler): Route
         const existing = await deps.store.get(claim.workloadId);
         if (existing) {
           res.status(200).location(`/v1/workloads/${existing.id}`);
-          res.json({ id: existing.id, status: existing.status, total: existing.total, chunks: existing.chunks });
+          const repeat: SubmitAnswer = { id: existing.id, status: existing.status, total: existing.total, chunks: existing.chunks };
+          res.json(repeat);
           return;
         }
         if (Date.now() > deadline)
@@ -87,7 +80,7 @@ export function workloadRoutes(deps: RouteDeps, jsonBody: RequestHandler): Route
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }
-    let answer: Awaited<ReturnType<typeof service.submit>>;
+    let answer: SubmitAnswer;
     try {
       answer = await service.submit(submission, id, tenant);
     } catch (error) {
@@ -138,7 +131,7 @@ export function workloadRoutes(deps: RouteDeps, jsonBody: RequestHandler): Route
   });
 
   router.get('/tasks', (_req, res) => {
-    res.json({
+    const answer: TaskList = {
       tasks: listTasks().map((task) => ({
         name: task.name,
         description: task.description,
@@ -146,7 +139,8 @@ export function workloadRoutes(deps: RouteDeps, jsonBody: RequestHandler): Route
         output: task.output,
         deterministic: task.deterministic,
       })),
-    });
+    };
+    res.json(answer);
   });
 
   return router;

@@ -23,6 +23,7 @@ import { reduceValues } from '../core/reduce';
 import { WorkloadReductions } from './results-reduction';
 import { separateHeaders } from '../core/request-headers';
 import { currentTraceCarrier, inRootSpan, setSpanAttributes } from '../core/tracing';
+import { DEFAULT_ATTEMPTS, type SubmitAnswer } from '../contract';
 import {
   LIMITS,
   parseOrThrow,
@@ -155,15 +156,7 @@ const ENQUEUE_BATCH = 1000;
 /** How long, and how often, the rollback of a failed submission is retried while Redis is away. */
 const ROLLBACK_RETRY_MS = 10 * 60_000;
 const ROLLBACK_RETRY_INTERVAL_MS = 500;
-/** Default attempts per chunk, as in BullMQ's own examples and the API contract. */
-const DEFAULT_ATTEMPTS = 3;
-
-export interface SubmitAnswer {
-  id: string;
-  status: WorkloadStatus;
-  total: number;
-  chunks: number;
-}
+export type { SubmitAnswer };
 
 export class WorkloadService {
   private readonly schema;

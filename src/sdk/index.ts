@@ -11,6 +11,5 @@ export {
   ResultTimeoutError,
   WorkloadLostError,
 } from './errors';
-export { autoChunkSize, CHUNKS_PER_THREAD, MAX_AUTO_CHUNK_SIZE } from './chunk-size';
 export type * from './api-types';
 export type { AsJson, TaskMap, TaskSignature, TaskName, TaskInput, TaskOutput } from './task-types';

@@ -20,27 +20,28 @@
  * server ends streams and long-polls with WORKLOAD_LOST, and every call throws `WorkloadLostError`.
  */
 import { AsyncResult, type AsyncResultBackend } from './async-result';
-import type {
-  ComputeSubmission,
-  FetchRequest,
-  FetchResult,
-  FetchSubmission,
-  ProgressData,
-  ReduceOperation,
-  ResultsAnswer,
-  Submission,
-  SubmitAnswer,
-  StoredArray,
-  TaskInfo,
-  WorkerInfo,
-  WorkloadEvent,
-  WorkloadOptions,
-  WorkloadStatus,
-  WorkloadView,
-  ResultEntry,
-  ResultsStreamHead,
+import {
+  COMPUTE_OPTION_FIELDS,
+  FETCH_OPTION_FIELDS,
+  type ComputeOptions,
+  type ComputeSubmission,
+  type FetchRequest,
+  type FetchSubmissionOptions,
+  type FetchResult,
+  type FetchSubmission,
+  type ProgressData,
+  type ResultsAnswer,
+  type Submission,
+  type SubmitAnswer,
+  type StoredArray,
+  type TaskInfo,
+  type WorkerInfo,
+  type WorkloadEvent,
+  type WorkloadStatus,
+  type WorkloadView,
+  type ResultEntry,
+  type ResultsStreamHead,
 } from './api-types';
-import { autoChunkSize } from './chunk-size';
 import { apiErrorOf, ChunkmillApiError, ChunkmillConnectionError, ItemFailedError, WorkloadCancelledError } from './errors';
 import { HttpClient } from './http-client';
 import { readNdjson } from './ndjson-stream';
@@ -62,11 +63,6 @@ export interface PoolOptions {
   url?: string;
   /** Bearer token for `/v1`. @defaultValue `process.env.CHUNKMILL_TOKEN` (none when unset) */
   token?: string;
-  /**
-   * How many compute threads the cluster has, roughly: the automatic chunk size aims for 4 chunks per
-   * thread (see chunk-size.ts). @defaultValue 16
-   */
-  parallelism?: number;
   /** The longest single long-poll request while waiting for results, in ms. @defaultValue 30000 */
   pollMs?: number;
   /**
@@ -92,7 +88,12 @@ export interface SubmitOptions extends CallOptions {
 export type ErrorMode = 'throw' | 'yield';
 export type Outcome<Output, Mode extends ErrorMode> = Mode extends 'yield' ? Output | ItemFailedError : Output;
 
-export interface MapOptions<Mode extends ErrorMode = 'throw'> extends WorkloadOptions, SubmitOptions {
+/**
+ * The options of `map`, `imap`, `imapUnordered` and `applyAsync`: the contract's compute submission
+ * options (chunkSize, attempts, timeoutMs, priority, cache, ...; `chunkSize` is sent only when given,
+ * else the server picks it), and the call's own.
+ */
+export interface MapOptions<Mode extends ErrorMode = 'throw'> extends Omit<ComputeOptions, 'reduce'>, SubmitOptions {
   /** What a failed item does. @defaultValue `'throw'` (an `ItemFailedError` for the lowest failed index) */
   errors?: Mode;
 }
@@ -106,17 +107,10 @@ export interface ImapOptions<Mode extends ErrorMode = 'throw'> extends MapOption
   lookAhead?: number;
 }
 
-export interface FetchOptions<Mode extends ErrorMode = 'throw'> extends MapOptions<Mode> {
-  /** A dotted path into each JSON body (`"main.temp"`); the item's `value` is what it points at. @defaultValue whole body */
-  extract?: string;
-  /** Requests in flight at once for the whole workload, across every worker. @defaultValue 16 (the server's) */
-  concurrency?: number;
-  /** Requests in flight at once to one origin from one worker process. @defaultValue 8 (the server's) */
-  perHostConcurrency?: number;
-  /** Retries per request inside one run (network errors, timeouts, 5xx, 429). @defaultValue 2 (the server's) */
-  retries?: number;
-  /** A longer response body is an item error (`FETCH_TOO_LARGE`). @defaultValue 1 MiB (the server's) */
-  maxResponseBytes?: number;
+/** The options of `fetch` and `submitFetch`: the contract's fetch submission options, and the call's own. */
+export interface FetchOptions<Mode extends ErrorMode = 'throw'> extends FetchSubmissionOptions, SubmitOptions {
+  /** What a failed item does. @defaultValue `'throw'` (an `ItemFailedError` for the lowest failed index) */
+  errors?: Mode;
 }
 
 export interface ResultsOptions extends CallOptions {
@@ -143,7 +137,7 @@ interface StreamItem {
   error?: { code: string; message: string };
 }
 
-const DEFAULTS = { parallelism: 16, pollMs: 30_000, lookAhead: 1000, resultsPageSize: 100_000 } as const;
+const DEFAULTS = { pollMs: 30_000, lookAhead: 1000, resultsPageSize: 100_000 } as const;
 
 /**
  * A client for a chunkmill cluster shaped like `multiprocessing.Pool`. `Tasks` types the task names:
@@ -328,25 +322,23 @@ export class Pool<Tasks extends TaskMap = TaskMap> {
   }
 
   /**
-   * Submits a compute workload without waiting for it (automatic chunk size when none is given);
+   * Submits a compute workload without waiting for it (the server's chunk size when none is given);
    * follow it with `status`, `results`, `events`, or the CLI.
    */
   submitCompute<Name extends TaskName<Tasks>>(
     task: Name,
     inputs: ReadonlyArray<TaskInput<Tasks, Name>>,
-    options: WorkloadOptions & SubmitOptions & { reduce?: ReduceOperation } = {},
+    options: ComputeOptions & SubmitOptions = {},
   ): Promise<SubmitAnswer> {
-    const submission = this.computeSubmission(task, inputs, options);
-    if (options.reduce) (submission as ComputeSubmission).reduce = options.reduce;
-    return this.submit(submission, options);
+    return this.submit(this.computeSubmission(task, inputs, options), options);
   }
 
-  /** Submits a fetch workload without waiting for it (automatic chunk size when none is given). */
+  /** Submits a fetch workload without waiting for it (the server's chunk size when none is given). */
   submitFetch(urls: ReadonlyArray<string | FetchRequest>, options: Omit<FetchOptions, 'errors'> = {}): Promise<SubmitAnswer> {
     return this.submit(this.fetchSubmission(urls, options), options);
   }
 
-  /** Submits a workload exactly as given (no automatic chunk size): `POST /v1/workloads`. */
+  /** Submits a workload exactly as given: `POST /v1/workloads`. */
   submit(submission: Submission, options: SubmitOptions = {}): Promise<SubmitAnswer> {
     return this.http.json<SubmitAnswer>('POST', '/v1/workloads', {
       body: submission,
@@ -563,37 +555,31 @@ export class Pool<Tasks extends TaskMap = TaskMap> {
     await this.cancel(id).catch(() => undefined);
   }
 
-  private computeSubmission(task: string, inputs: readonly unknown[], options: WorkloadOptions): ComputeSubmission {
-    return {
-      type: 'compute',
-      task,
-      inputs: [...inputs],
-      ...workloadOptions(options),
-      chunkSize: options.chunkSize ?? autoChunkSize(inputs.length, this.options.parallelism),
-    };
+  private computeSubmission(task: string, inputs: readonly unknown[], options: ComputeOptions): ComputeSubmission {
+    return { type: 'compute', task, inputs: [...inputs], ...pick(options, COMPUTE_OPTION_FIELDS) };
   }
 
-  private fetchSubmission(urls: ReadonlyArray<string | FetchRequest>, options: Omit<FetchOptions<ErrorMode>, 'errors'>): FetchSubmission {
+  private fetchSubmission(urls: ReadonlyArray<string | FetchRequest>, options: FetchSubmissionOptions): FetchSubmission {
     const plain = urls.every((entry): entry is string => typeof entry === 'string');
-    const submission: FetchSubmission = {
+    return {
       type: 'fetch',
       ...(plain ? { urls: [...urls] } : { requests: urls.map((entry) => (typeof entry === 'string' ? { url: entry } : entry)) }),
-      ...workloadOptions(options),
-      chunkSize: options.chunkSize ?? autoChunkSize(urls.length, this.options.parallelism),
+      ...pick(options, FETCH_OPTION_FIELDS),
     };
-    for (const key of ['extract', 'concurrency', 'perHostConcurrency', 'retries', 'maxResponseBytes'] as const) {
-      if (options[key] !== undefined) (submission as unknown as Record<string, unknown>)[key] = options[key];
-    }
-    return submission;
   }
 }
 
-function workloadOptions(options: WorkloadOptions): WorkloadOptions {
-  const picked: WorkloadOptions = {};
-  if (options.attempts !== undefined) picked.attempts = options.attempts;
-  if (options.timeoutMs !== undefined) picked.timeoutMs = options.timeoutMs;
-  if (options.priority !== undefined) picked.priority = options.priority;
-  return picked;
+/**
+ * The submission options among a call's options: the contract's option fields (COMPUTE_OPTION_FIELDS,
+ * FETCH_OPTION_FIELDS, generated) that are given. The call's own (signal, errors, ...) stay behind.
+ */
+function pick<Options extends object>(options: Options, fields: readonly string[]): Partial<Options> {
+  const picked: Record<string, unknown> = {};
+  for (const field of fields) {
+    const value = (options as Record<string, unknown>)[field];
+    if (value !== undefined) picked[field] = value;
+  }
+  return picked as Partial<Options>;
 }
 
 /** The results of a final workload as outputs, failed items thrown or in place. */
@@ -661,7 +647,7 @@ function toLittleEndian(values: Float64Array | ArrayLike<number>): Uint8Array {
   const floats = values instanceof Float64Array ? values : Float64Array.from(values);
   if (LITTLE_ENDIAN_HOST) return new Uint8Array(floats.buffer, floats.byteOffset, floats.byteLength);
   const bytes = new DataView(new ArrayBuffer(floats.byteLength));
-  floats.forEach((value, index) => bytes.setFloat64(index * 8, value, true));
+  for (const [index, value] of floats.entries()) bytes.setFloat64(index * 8, value, true);
   return new Uint8Array(bytes.buffer);
 }
 

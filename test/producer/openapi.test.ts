@@ -5,7 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
 import Ajv2020 from 'ajv/dist/2020';
+import { LIMITS } from '../../src/contract';
+import { OpenApiValidator, OpenApiViolation } from '../utils/openapi-validator';
 import { startProducerHarness, type ProducerHarness } from '../utils/producer-harness';
 
 interface Layer {
@@ -39,6 +42,20 @@ function curlBodies(markdown: string): unknown[] {
   return bodies;
 }
 
+/** Reads a document on stdin and validates it with @apidevtools/swagger-parser (schema and semantics). */
+const SWAGGER_PARSER_SCRIPT = `
+const SwaggerParser = require('@apidevtools/swagger-parser');
+let text = '';
+process.stdin.on('data', (chunk) => (text += chunk)).on('end', async () => {
+  try {
+    const api = await SwaggerParser.validate(JSON.parse(text));
+    process.stdout.write('valid ' + api.openapi + '\\n');
+  } catch (error) {
+    process.stderr.write(String(error && error.message) + '\\n');
+    process.exitCode = 1;
+  }
+});`;
+
 describe('OpenAPI document', () => {
   let producer: ProducerHarness;
   let document: any;
@@ -56,6 +73,81 @@ describe('OpenAPI document', () => {
     expect(routes).toEqual(expect.arrayContaining(['POST /v1/workloads', 'GET /v1/workloads/{id}/events', 'GET /healthz']));
     // The reference page's own script is an asset of /docs, not an API route.
     expect(new Set(documentRoutes(document))).toEqual(new Set(routes.filter((route) => route !== 'GET /docs/docs-init.js')));
+  });
+
+  it('is a valid OpenAPI 3.1 document to a third-party validator (swagger-parser), without jsonSchemaDialect', async () => {
+    expect(document.jsonSchemaDialect).toBeUndefined();
+    // In a child process: swagger-parser's dependencies are ES modules, which Jest's CommonJS runtime cannot load.
+    const verdict = await new Promise<{ code: number; output: string }>((resolve) => {
+      const child = execFile(process.execPath, ['-e', SWAGGER_PARSER_SCRIPT], (error, stdout, stderr) =>
+        resolve({ code: error ? 1 : 0, output: `${stdout}${stderr}` }),
+      );
+      child.stdin!.end(JSON.stringify(document));
+    });
+    expect(verdict).toEqual({ code: 0, output: 'valid 3.1.0\n' });
+  });
+
+  it("takes its schemas from the contract: the fields' descriptions and bounds", () => {
+    const fetchSubmission = document.components.schemas.FetchSubmission;
+    expect(fetchSubmission.properties.concurrency).toMatchObject({
+      maximum: LIMITS.maxFetchConcurrency,
+      description: expect.stringContaining('whole workload'),
+    });
+    expect(fetchSubmission.properties.maxResponseBytes).toMatchObject({ maximum: LIMITS.maxMaxResponseBytes });
+    expect(document.components.schemas.WorkloadSubmission.oneOf).toEqual([
+      { $ref: '#/components/schemas/ComputeSubmission' },
+      { $ref: '#/components/schemas/FetchSubmission' },
+    ]);
+    for (const name of [
+      'Workload',
+      'SubmitAnswer',
+      'WorkloadResults',
+      'ResultsLine',
+      'ProgressData',
+      'ResultEvent',
+      'WorkerList',
+      'TaskList',
+      'StoredArray',
+      'Error',
+    ]) {
+      expect(document.components.schemas[name]).toBeDefined();
+    }
+    const events = document.paths['/v1/workloads/{id}/events'].get.responses['200']['x-event-data'];
+    expect(Object.keys(events).sort()).toEqual(['done', 'error', 'progress', 'result']);
+  });
+
+  it('the answer validator refuses an answer that does not match the document', () => {
+    const validator = new OpenApiValidator(document);
+    const ok = { id: 'w1', status: 'queued', total: 1, chunks: 1 };
+    const submit = (body: unknown, status = 202) =>
+      validator.check({ method: 'POST', path: '/v1/workloads', status, contentType: 'application/json; charset=utf-8', text: JSON.stringify(body) });
+    expect(() => submit(ok)).not.toThrow();
+    expect(() => submit({ ...ok, chunks: 'one' })).toThrow(OpenApiViolation);
+    expect(() => submit({ ...ok, status: 'sleeping' })).toThrow(/SubmitAnswer|status/);
+    expect(() => submit({ id: 'w1', status: 'queued', total: 1 })).toThrow(/chunks/);
+    expect(() => submit({ ...ok, surplus: 1 })).toThrow(OpenApiViolation);
+    expect(() => submit({ error: { code: 'X', message: 'm' } }, 400)).toThrow(/details/);
+    expect(() => validator.check({ method: 'GET', path: '/healthz', status: 201, contentType: 'application/json', text: '{"status":"ok"}' })).toThrow(
+      /not documented/,
+    );
+    expect(() => validator.check({ method: 'GET', path: '/v1/workloads/w1', status: 200, contentType: 'text/html', text: '<html></html>' })).toThrow(
+      /Content-Type/,
+    );
+    const lines = (text: string) => () =>
+      validator.check({ method: 'GET', path: '/v1/workloads/w1/results?offset=1', status: 200, contentType: 'application/x-ndjson', text });
+    expect(lines('{"id":"w1","status":"running","total":2,"completed":1,"failed":0}\n{"index":1,"value":4}\n')).not.toThrow();
+    expect(lines('{"id":"w1","status":"running","total":2,"completed":1,"failed":0}\n{"index":"1","value":4}\n')).toThrow(/line 2/);
+    const events = (text: string) => () =>
+      validator.check({ method: 'GET', path: '/v1/workloads/w1/events', status: 200, contentType: 'text/event-stream; charset=utf-8', text });
+    expect(
+      events(
+        'event: progress\ndata: {"status":"running","completed":1,"failed":0,"total":2}\n\n: keep-alive\n\nevent: result\ndata: {"index":0,"value":1}\n\n',
+      ),
+    ).not.toThrow();
+    expect(events('event: progress\ndata: {"status":"running","completed":1}\n\n')).toThrow(/event progress/);
+    expect(events('event: surprise\ndata: {}\n\n')).toThrow(/not documented/);
+    // A path the document does not describe is not the API's: not checked.
+    expect(() => validator.check({ method: 'GET', path: '/dashboard/x', status: 200, contentType: 'text/html', text: 'x' })).not.toThrow();
   });
 
   it('documents 410 WORKLOAD_LOST wherever a workload id is answered', () => {
@@ -77,7 +169,8 @@ describe('OpenAPI document', () => {
 
   it('validates what the server accepts and rejects what it refuses (same schema)', () => {
     const ajv = new Ajv2020({ strict: false });
-    const validate = ajv.compile({ ...document.components.schemas.WorkloadSubmission, $defs: undefined });
+    ajv.addSchema(document, 'openapi.json');
+    const validate = ajv.getSchema('openapi.json#/components/schemas/WorkloadSubmission')!;
     expect(validate({ type: 'compute', task: 'sumSquares', inputs: [1] })).toBe(true);
     expect(validate({ type: 'compute', task: 'sumSquares', inputs: [1], chunksize: 2 })).toBe(false);
     expect(validate({ type: 'fetch', urls: ['http://api.example/x'], concurrency: 17 })).toBe(true);

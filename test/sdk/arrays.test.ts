@@ -4,14 +4,18 @@
  */
 import { ChunkmillApiError, Pool } from '../../src';
 import { startChunkmill, type ChunkmillHarness } from '../utils/chunkmill-harness';
+import { validatingFetch } from '../utils/openapi-validator';
 
 describe('Pool arrays (SDK)', () => {
+  // Every answer the Pool received matches the OpenAPI document (streams are checked when they end).
+  const validating = validatingFetch();
+  afterEach(() => expect(validating.violations.map((violation) => violation.message)).toEqual([]));
   let chunkmill: ChunkmillHarness;
   let pool: Pool;
 
   beforeAll(async () => {
     chunkmill = await startChunkmill('sdk-arrays');
-    pool = new Pool({ url: chunkmill.api.baseUrl });
+    pool = new Pool({ url: chunkmill.api.baseUrl, fetch: validating });
   });
   afterAll(async () => {
     await chunkmill?.close();

@@ -8,8 +8,11 @@ import { ChunkmillApiError, Pool, WorkloadLostError } from '../../src';
 import { Keys } from '../../src/core/keys';
 import { startProducerHarness, type ProducerHarness } from '../utils/producer-harness';
 import { testRedisUrl } from '../utils/redis';
+import { validatingFetch } from '../utils/openapi-validator';
 
 describe('Pool (SDK) and lost workloads', () => {
+  // Every answer the Pool received matches the OpenAPI document (streams are checked when they end).
+  const validating = validatingFetch();
   let harness: ProducerHarness;
   let redis: Redis;
   let keys: Keys;
@@ -19,11 +22,12 @@ describe('Pool (SDK) and lost workloads', () => {
     harness = await startProducerHarness('sdk-lost');
     redis = new Redis(testRedisUrl());
     keys = new Keys(harness.prefix);
-    pool = new Pool({ url: harness.api.baseUrl });
+    pool = new Pool({ url: harness.api.baseUrl, fetch: validating });
   });
   afterEach(async () => {
     redis.disconnect();
     await harness.close();
+    expect(validating.violations.map((violation) => violation.message)).toEqual([]);
   });
 
   /** Waits until a workload exists, then removes all of its state, index entry included. */

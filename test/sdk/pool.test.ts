@@ -7,6 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { ChunkmillApiError, ChunkmillConnectionError, ItemFailedError, Pool, ResultTimeoutError, WorkloadCancelledError } from '../../src';
 import { startChunkmill, eventually, type ChunkmillHarness } from '../utils/chunkmill-harness';
 import { startProducerHarness } from '../utils/producer-harness';
+import { validatingFetch } from '../utils/openapi-validator';
+import { LIMITS } from '../../src/contract';
+import { defaultChunkSize, planChunks } from '../../src/core/chunk-planner';
 
 const NOTEBOOK_INPUTS = new Array<number>(20).fill(2000);
 
@@ -36,9 +39,12 @@ describe('Pool (SDK)', () => {
   beforeAll(async () => {
     // The fetch test's server is on loopback.
     chunkmill = await startChunkmill('sdk', { workerEnv: { FETCH_ALLOW_PRIVATE: 'true' }, producerEnv: { FETCH_ALLOW_PRIVATE: 'true' } });
-    pool = new Pool({ url: chunkmill.api.baseUrl });
+    pool = new Pool({ url: chunkmill.api.baseUrl, fetch: validating });
   });
   afterAll(async () => chunkmill.close());
+  // Every answer the Pool received matches the OpenAPI document (streams are checked when they end).
+  const validating = validatingFetch();
+  afterEach(() => expect(validating.violations.map((violation) => violation.message)).toEqual([]));
 
   const statusOf = async (id: string) => (await pool.status(id)).status;
 
@@ -252,6 +258,13 @@ describe('Pool (SDK)', () => {
       const temps = await pool.fetch<number>(urls, { extract: 'main.temp', concurrency: 17, timeoutMs: 5000 });
       expect(temps.map((result) => result.value)).toEqual(cities.map((city) => city.length));
       expect(temps[0]).toMatchObject({ url: urls[0], status: 200, ok: true });
+      // One chunk-size rule, the server's: the SDK sends no chunkSize, so 17 requests at concurrency 17 are one chunk.
+      const [notebook] = await pool.list({ limit: 1 });
+      expect(notebook).toMatchObject({ type: 'fetch', total: 17, chunks: planChunks(17, defaultChunkSize(17, 17)).length });
+      expect(notebook.chunks).toBe(1);
+      const plain = await pool.submitFetch(urls);
+      expect(plain.chunks).toBe(planChunks(17, defaultChunkSize(17, LIMITS.defaultFetchConcurrency)).length);
+      await pool.results(plain.id, { waitMs: 10_000 });
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

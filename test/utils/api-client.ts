@@ -1,4 +1,9 @@
-/** A tiny HTTP client for the producer API, for tests (loopback only). */
+/**
+ * A tiny HTTP client for the producer API, for tests (loopback only). Every answer is checked against
+ * the producer's OpenAPI document (openapi-validator.ts): one that does not match fails the test.
+ */
+import { openApiValidator, type OpenApiValidator } from './openapi-validator';
+
 export interface ApiAnswer<T = any> {
   status: number;
   body: T;
@@ -9,6 +14,8 @@ export class ApiClient {
   constructor(
     readonly baseUrl: string,
     private readonly token?: string,
+    /** Checks each answer (by default against the producer's document); `null` checks nothing. */
+    private readonly validator?: OpenApiValidator | null,
   ) {}
 
   async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer<T>> {
@@ -22,6 +29,13 @@ export class ApiClient {
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await response.text();
+    (this.validator === undefined ? openApiValidator() : this.validator)?.check({
+      method,
+      path,
+      status: response.status,
+      contentType: response.headers.get('content-type'),
+      text,
+    });
     let parsed: unknown = text;
     try {
       parsed = text.length > 0 ? JSON.parse(text) : undefined;

@@ -4,25 +4,18 @@
  * (`{"id","status","total","chunks"}`, or only the id with `--quiet`); with `--watch` then follows it
  * with a progress bar, with `--wait` prints its results; both exit by the workload's final status.
  */
-import type { FetchRequest, ReduceOperation, SubmitAnswer } from '@chunkmill/client';
+import type { ComputeOptions, FetchRequest, FetchSubmissionOptions, SubmitAnswer } from '@chunkmill/client';
 import type { CliContext } from '../context';
 import { EXIT, UsageError, type ExitCode } from '../exit-codes';
 import { readItems } from '../inputs';
+import { kindsOf, SUBMISSION_FLAGS, type SubmissionField, type WorkloadKind } from '../submission-flags';
 import { showResults, type ResultsFormat } from './results';
 import { watchWorkload } from './watch';
 
-export interface SubmitOptions {
+/** The submission's options (named as the contract's fields: see submission-flags.ts), and the command's own. */
+export interface SubmitOptions extends ComputeOptions, FetchSubmissionOptions {
   fetch?: boolean;
   file?: string;
-  chunkSize?: number;
-  attempts?: number;
-  timeoutMs?: number;
-  priority?: number;
-  reduce?: ReduceOperation;
-  extract?: string;
-  concurrency?: number;
-  perHostConcurrency?: number;
-  retries?: number;
   idempotencyKey?: string;
   quiet?: boolean;
   watch?: boolean;
@@ -31,36 +24,35 @@ export interface SubmitOptions {
   intervalMs: number;
 }
 
+/** The submission options given, for a workload of `kind`; a flag of the other kind is a usage error. */
+function submissionFields(options: SubmitOptions, kind: WorkloadKind): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const field of Object.keys(SUBMISSION_FLAGS) as SubmissionField[]) {
+    const value = options[field];
+    if (value === undefined) continue;
+    if (!kindsOf(field).includes(kind)) {
+      throw new UsageError(`${SUBMISSION_FLAGS[field].split(' ')[0]} applies to ${kind === 'compute' ? '--fetch' : 'compute'} workloads only`);
+    }
+    fields[field] = value;
+  }
+  return fields;
+}
+
 export async function submit(context: CliContext, args: string[], options: SubmitOptions): Promise<ExitCode> {
-  const common = {
-    chunkSize: options.chunkSize,
-    attempts: options.attempts,
-    timeoutMs: options.timeoutMs,
-    priority: options.priority,
-    idempotencyKey: options.idempotencyKey,
-    signal: context.signal,
-  };
+  const call = { idempotencyKey: options.idempotencyKey, signal: context.signal };
   let answer: SubmitAnswer;
   if (options.fetch) {
-    if (options.reduce) throw new UsageError('--reduce applies to compute workloads only');
+    const fields = submissionFields(options, 'fetch');
     const urls = await readItems(args, options.file);
     if (urls.length === 0) throw new UsageError('no URLs: give them as arguments, with --file, or on stdin');
-    answer = await context.pool.submitFetch(urls as Array<string | FetchRequest>, {
-      ...common,
-      extract: options.extract,
-      concurrency: options.concurrency,
-      perHostConcurrency: options.perHostConcurrency,
-      retries: options.retries,
-    });
+    answer = await context.pool.submitFetch(urls as Array<string | FetchRequest>, { ...fields, ...call });
   } else {
     const [task, ...rest] = args;
     if (!task) throw new UsageError('name a task (see `chunkmill tasks`), or use --fetch for URLs');
-    for (const flag of ['extract', 'concurrency', 'perHostConcurrency', 'retries'] as const) {
-      if (options[flag] !== undefined) throw new UsageError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to --fetch workloads only`);
-    }
+    const fields = submissionFields(options, 'compute');
     const inputs = await readItems(rest, options.file);
     if (inputs.length === 0) throw new UsageError('no inputs: give them as arguments, with --file, or on stdin');
-    answer = await context.pool.submitCompute(task, inputs, { ...common, reduce: options.reduce });
+    answer = await context.pool.submitCompute(task, inputs, { ...fields, ...call });
   }
   context.print(options.quiet ? answer.id : JSON.stringify(answer));
   if (options.watch) {
