@@ -54,7 +54,7 @@ export type WorkloadList = z.infer<typeof workloadListSchema>;
 
 /** Why an item failed. */
 export const itemErrorSchema = z.object({
-  code: z.string().meta({ description: 'TASK_ERROR, TASK_TIMEOUT, THREAD_CRASHED, FETCH_* …' }),
+  code: z.string().meta({ description: 'TASK_ERROR, ITEM_TIMEOUT, THREAD_CRASHED, FETCH_* …' }),
   message: z.string(),
 });
 export type ItemError = z.infer<typeof itemErrorSchema>;

@@ -44,7 +44,7 @@ const commonOptions = {
     .min(1)
     .max(LIMITS.maxTimeoutMs)
     .optional()
-    .meta({ description: 'Per item, in ms: an item running longer fails with TASK_TIMEOUT. Default: none' }),
+    .meta({ description: 'Per item, in ms: an item running longer fails with ITEM_TIMEOUT. Default: none' }),
   priority: z
     .number()
     .int()

@@ -37,7 +37,8 @@ export type ItemMetricOutcome = (typeof ITEM_OUTCOMES)[number];
 /**
  * What became of one chunk run: `completed` (its items are recorded), `failed` (the attempt threw; BullMQ
  * retries it or gives it up), `cancelled` (its workload was cancelled or already final), `handed_back`
- * (the worker shut down and returned it to the queue).
+ * (returned to the queue without using an attempt: the worker was shutting down, or Redis was away; see
+ * `chunkmill_chunks_handed_back_total` for which).
  */
 export const CHUNK_OUTCOMES = ['completed', 'failed', 'cancelled', 'handed_back'] as const;
 export type ChunkMetricOutcome = (typeof CHUNK_OUTCOMES)[number];

@@ -5,7 +5,7 @@
  *   chunkmill.submit (producer)                      the root; its context goes into every chunk's job data
  *   └─ chunkmill.chunk (worker, one per attempt)     parent: the submit span, read from `data.trace`
  *      ├─ chunkmill.items                            running the chunk's items (thread pool or requests)
- *      │  └─ chunkmill.fetch (fetch chunks)          one per request
+ *      │  └─ chunkmill.item                          one per fetch request or array item
  *      └─ chunkmill.record                           writing the outcomes to the workload store
  *
  * The context travels in the job data (`data.trace`: W3C `traceparent`/`tracestate`), written once at

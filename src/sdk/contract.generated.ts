@@ -80,7 +80,7 @@ export interface ComputeSubmission {
    */
   attempts?: number;
   /**
-   * Per item, in ms: an item running longer fails with TASK_TIMEOUT. Default: none
+   * Per item, in ms: an item running longer fails with ITEM_TIMEOUT. Default: none
    */
   timeoutMs?: number;
   /**
@@ -252,7 +252,7 @@ export interface WorkloadList {
 }
 export interface ItemError {
   /**
-   * TASK_ERROR, TASK_TIMEOUT, THREAD_CRASHED, FETCH_* …
+   * TASK_ERROR, ITEM_TIMEOUT, THREAD_CRASHED, FETCH_* …
    */
   code: string;
   message: string;
@@ -263,7 +263,7 @@ export interface ItemErrorView {
    */
   index: number;
   /**
-   * TASK_ERROR, TASK_TIMEOUT, THREAD_CRASHED, FETCH_* …
+   * TASK_ERROR, ITEM_TIMEOUT, THREAD_CRASHED, FETCH_* …
    */
   code: string;
   message: string;

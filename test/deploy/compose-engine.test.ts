@@ -202,9 +202,12 @@ describeWithEngine(`docker-compose.yml in a Docker engine${skipReason ? ` (skipp
         const fetched = await api.results(fetchId, 60_000);
         expect(fetched.status).toBe('completed');
         fetched.results.forEach((result: any, i: number) => expect(result).toMatchObject({ status: 200, ok: true, value: { path: `/item/${i}` } }));
+        // A refused submission and an unknown id: the API panels' 4xx series have something to show.
+        expect((await api.post('/v1/workloads', { type: 'compute', task: 'sumSquares', inputs: ['x'] })).status).toBe(400);
+        expect((await api.get('/v1/workloads/no-such-workload')).status).toBe(404);
       });
 
-      // 4. Prometheus: both worker replicas (Docker DNS) and the dashboard (with the metrics token) are up;
+      // 4. Prometheus: both worker replicas (Docker DNS), the producer and the dashboard (with the metrics token) are up;
       //    every query of the Grafana dashboard answers with data.
       const prometheus = async (route: string): Promise<any> => (await fetch(`http://127.0.0.1:${ports.prometheus}${route}`)).json();
       await timed('prometheus', async () => {
@@ -212,7 +215,7 @@ describeWithEngine(`docker-compose.yml in a Docker engine${skipReason ? ` (skipp
           async () => {
             const targets = (await prometheus('/api/v1/targets')).data.activeTargets as any[];
             const up = (job: string) => targets.filter((target) => target.labels.job === job && target.health === 'up').length;
-            return up('chunkmill-worker') === 2 && up('chunkmill-dashboard') === 1;
+            return up('chunkmill-worker') === 2 && up('chunkmill-dashboard') === 1 && up('chunkmill-producer') === 1;
           },
           60_000,
           1_000,
