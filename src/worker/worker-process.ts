@@ -8,7 +8,7 @@
  */
 import cluster from 'node:cluster';
 import { setMaxListeners } from 'node:events';
-import { DelayedError, type Processor, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config';
 import { ArrayStore } from '../core/array-store';
@@ -100,18 +100,6 @@ export async function startWorkerProcess(config: Config, logger: Logger, redisAv
   // A chunk that Redis fails (full, frozen, failing over) goes back to the queue without using an attempt.
   const guard = new InfrastructureGuard(logger, { handBackForMs: config.LOCK_DURATION_MS, shutdownSignal: shutdown.signal });
 
-  // A chunk stopped by the shutdown goes back to the queue (chunk-run.ts): said once per chunk, at info.
-  const logHandBack =
-    <D, R>(queue: 'compute' | 'fetch', processor: Processor<D, R>): Processor<D, R> =>
-    async (job, token, signal) => {
-      try {
-        return await processor(job, token, signal);
-      } catch (error) {
-        if (error instanceof DelayedError && shutdown.signal.aborted) logger.info({ queue, jobId: job.id }, 'chunk handed back: this process is shutting down');
-        throw error;
-      }
-    };
-
   const workerOptions = (concurrency: number) => ({
     connection,
     prefix: keys.bullPrefix,
@@ -126,22 +114,19 @@ export async function startWorkerProcess(config: Config, logger: Logger, redisAv
       keys.queueName('compute'),
       metrics.instrument(
         'compute',
-        logHandBack(
-          'compute',
-          guard.wrap(
-            createComputeProcessor({
-              store,
-              recordingOrder,
-              pool,
-              sessions,
-              shutdownSignal: shutdown.signal,
-              logger,
-              onItemDone: metrics.computeItemDone,
-              cache: new ResultCache(connection, keys, config.CACHE_TTL_SECONDS),
-              onCacheLookup: metrics.cacheLookup,
-              arrays,
-            }),
-          ),
+        guard.wrap(
+          createComputeProcessor({
+            store,
+            recordingOrder,
+            pool,
+            sessions,
+            shutdownSignal: shutdown.signal,
+            logger,
+            onItemDone: metrics.computeItemDone,
+            cache: new ResultCache(connection, keys, config.CACHE_TTL_SECONDS),
+            onCacheLookup: metrics.cacheLookup,
+            arrays,
+          }),
         ),
       ),
       workerOptions(config.WORKER_CONCURRENCY),
@@ -153,18 +138,15 @@ export async function startWorkerProcess(config: Config, logger: Logger, redisAv
       keys.queueName('fetch'),
       metrics.instrument(
         'fetch',
-        logHandBack(
-          'fetch',
-          guard.wrap(
-            createFetchProcessor({
-              store,
-              recordingOrder,
-              sessions,
-              shutdownSignal: shutdown.signal,
-              fetcher,
-              onItemDone: (item) => metrics.itemDone('fetch', item),
-            }),
-          ),
+        guard.wrap(
+          createFetchProcessor({
+            store,
+            recordingOrder,
+            sessions,
+            shutdownSignal: shutdown.signal,
+            fetcher,
+            onItemDone: (item) => metrics.itemDone('fetch', item),
+          }),
         ),
       ),
       workerOptions(config.WORKER_FETCH_CONCURRENCY),

@@ -257,7 +257,7 @@ describeWithEngine(`docker-compose.yml in a Docker engine${skipReason ? ` (skipp
           .split('\n')
           .filter((text) => text.startsWith('{'))
           .map((text) => JSON.parse(text));
-        expect(lines.filter((line) => line.msg === 'chunk handed back: this process is shutting down' && line.level === 30)).toHaveLength(1);
+        expect(lines.filter((line) => line.msg === 'chunk handed back to the queue' && line.level === 30 && line.reason === 'shutdown')).toHaveLength(1);
         expect(lines.some((line) => line.role === 'worker-host' && line.msg === 'stopped')).toBe(true);
         const answer = await api.results(id, 90_000);
         expect(answer.status).toBe('completed');

@@ -113,7 +113,11 @@ describe('deployment files', () => {
       expect(services[role].depends_on!.redis).toEqual({ condition: 'service_healthy' });
     }
     expect(services.redis.healthcheck!.test).toEqual(['CMD', 'redis-cli', 'ping']);
-    expect(services.prometheus.depends_on).toEqual({ dashboard: { condition: 'service_healthy' }, worker: { condition: 'service_healthy' } });
+    expect(services.prometheus.depends_on).toEqual({
+      producer: { condition: 'service_healthy' },
+      dashboard: { condition: 'service_healthy' },
+      worker: { condition: 'service_healthy' },
+    });
     expect(services.dashboard.depends_on!.secrets).toEqual({ condition: 'service_completed_successfully' });
   });
 
