@@ -18,40 +18,48 @@ export class ReplicaWaitError extends Error {
 }
 
 /**
- * Connection failures (closed, refused, reset, timed out, offline queue off), and the refusals of a
- * Redis that is up but cannot take the command now: full (OOM), loading or failing to persist
- * (LOADING, MISCONF), a replica or a master without its replicas (READONLY, NOREPLICAS, MASTERDOWN), a
- * cluster without a full slot map (CLUSTERDOWN, TRYAGAIN, redirections, slot refresh).
+ * Messages that mean the connection itself is lost or not answering (refused, reset, closed,
+ * unresolvable, timed out, the offline queue off), as opposed to a Redis that answers but refuses.
  */
-const REDIS_DOWN = new RegExp(
-  [
-    'Connection is closed',
-    'enableOfflineQueue',
-    'ECONNREFUSED',
-    'ECONNRESET',
-    'ETIMEDOUT',
-    'EPIPE',
-    'EHOSTUNREACH',
-    'ENETUNREACH',
-    'ENOTFOUND',
-    'EAI_AGAIN',
-    'OOM command not allowed',
-    'LOADING',
-    'MISCONF',
-    'Reached the max retries',
-    'READONLY',
-    'NOREPLICAS',
-    'MASTERDOWN',
-    'CLUSTERDOWN',
-    'TRYAGAIN',
-    'Command timed out',
-    'Socket timeout',
-    'Too many Cluster redirections',
-    'Failed to refresh slots cache',
-    'None of startup nodes is available',
-    "Cluster isn't ready",
-  ].join('|'),
-);
+const CONNECTION_LOST_MESSAGES = [
+  'Connection is closed',
+  'enableOfflineQueue',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'Reached the max retries',
+  'Command timed out',
+  'Socket timeout',
+  "Stream isn't writeable",
+  'None of startup nodes is available',
+  "Cluster isn't ready",
+];
+
+/**
+ * The refusals of a Redis that is up but cannot take the command now: full (OOM), loading or failing to
+ * persist (LOADING, MISCONF), a replica or a master without its replicas (READONLY, NOREPLICAS,
+ * MASTERDOWN), a cluster without a full slot map (CLUSTERDOWN, TRYAGAIN, redirections, slot refresh).
+ */
+const REFUSAL_MESSAGES = [
+  'OOM command not allowed',
+  'LOADING',
+  'MISCONF',
+  'READONLY',
+  'NOREPLICAS',
+  'MASTERDOWN',
+  'CLUSTERDOWN',
+  'TRYAGAIN',
+  'Too many Cluster redirections',
+  'Failed to refresh slots cache',
+];
+
+const REDIS_DOWN = new RegExp([...CONNECTION_LOST_MESSAGES, ...REFUSAL_MESSAGES].join('|'));
+const CONNECTION_LOST = new RegExp(CONNECTION_LOST_MESSAGES.join('|'));
 
 export function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
@@ -61,32 +69,7 @@ export function isRedisUnavailable(error: unknown): boolean {
   return Array.isArray(previous) && previous.some(isRedisUnavailable);
 }
 
-/**
- * The part of those that means the connection itself is lost or not answering (refused, reset, closed,
- * unresolvable, timed out, the offline queue off), as opposed to a Redis that answers but refuses (full,
- * read-only, loading). An error given as its message (a log line's `err` string) counts too.
- */
-const CONNECTION_LOST = new RegExp(
-  [
-    'Connection is closed',
-    'enableOfflineQueue',
-    'ECONNREFUSED',
-    'ECONNRESET',
-    'ETIMEDOUT',
-    'EPIPE',
-    'EHOSTUNREACH',
-    'ENETUNREACH',
-    'ENOTFOUND',
-    'EAI_AGAIN',
-    'Reached the max retries',
-    'Command timed out',
-    'Socket timeout',
-    "Stream isn't writeable",
-    'None of startup nodes is available',
-    "Cluster isn't ready",
-  ].join('|'),
-);
-
+/** A lost connection (see CONNECTION_LOST_MESSAGES); an error given as its message (a log line's `err` string) counts too. */
 export function isRedisConnectionFailure(error: unknown): boolean {
   if (typeof error === 'string') return CONNECTION_LOST.test(error);
   if (!(error instanceof Error)) return false;

@@ -5,13 +5,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../utils/chromium';
 import { startChunkmill, eventually, type ChunkmillHarness } from '../utils/chunkmill-harness';
 import { startRole, type RoleProcess } from '../utils/role-process';
 import { testRedisUrl } from '../utils/redis';
 
 const ROOT = path.resolve(__dirname, '../..');
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('the live page', () => {
   let chunkmill: ChunkmillHarness;
@@ -25,19 +25,7 @@ describe('the live page', () => {
       env: { REDIS_URL: testRedisUrl(), CHUNKMILL_PREFIX: chunkmill.prefix, HOST: '127.0.0.1', DASHBOARD_PORT: '0' },
     });
     dashboard = started.process;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // No network but loopback: Chromium must not try to reach its update and sync services.
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
     await page.goto(`http://127.0.0.1:${started.port}/`);
   });

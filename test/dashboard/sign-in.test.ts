@@ -3,13 +3,13 @@
  * tenants: signed out, every page leads to the sign-in page; signed in as tenant A, the live page lists
  * A's workloads and not B's, under an HttpOnly, SameSite=Strict cookie, with no token in any URL.
  */
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../utils/chromium';
 import { ApiClient } from '../utils/api-client';
 import { startProducerHarness, type ProducerHarness } from '../utils/producer-harness';
 import { startRole, type RoleProcess } from '../utils/role-process';
 import { testRedisUrl, uniquePrefix } from '../utils/redis';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKENS = { a: 'tenant-a-token-83f1c2d4e5', b: 'tenant-b-token-47a9b0c1d2' };
 
 describe('dashboard sign-in (Chromium)', () => {
@@ -33,18 +33,7 @@ describe('dashboard sign-in (Chromium)', () => {
     });
     dashboard = started.process;
     base = `http://127.0.0.1:${started.port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     context = await browser.newContext();
     page = await context.newPage();
     page.on('request', (request) => urls.push(request.url()));

@@ -1,12 +1,11 @@
 /**
  * `/docs` in a real browser (Debian's Chromium through playwright-core): Swagger UI renders the
- * document's operations and shows no error or warning box (it once did, for `jsonSchemaDialect`),
- * and the page logs no error.
+ * document's operations and shows no error or warning box (Swagger UI warns of a `jsonSchemaDialect`
+ * field, so the document has none), and the page logs no error.
  */
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../utils/chromium';
 import { startProducerHarness, type ProducerHarness } from '../utils/producer-harness';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('the API reference page (/docs)', () => {
   let producer: ProducerHarness;
@@ -14,19 +13,7 @@ describe('the API reference page (/docs)', () => {
 
   beforeAll(async () => {
     producer = await startProducerHarness('api-docs-page');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // No network but loopback: Chromium must not try to reach its update and sync services.
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

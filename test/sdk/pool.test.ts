@@ -10,6 +10,7 @@ import { startProducerHarness } from '../utils/producer-harness';
 import { validatingFetch } from '../utils/openapi-validator';
 import { LIMITS } from '../../src/contract';
 import { defaultChunkSize, planChunks } from '../../src/core/chunk-planner';
+import { CITIES } from '../../bench/lib/weather-server';
 
 const NOTEBOOK_INPUTS = new Array<number>(20).fill(2000);
 
@@ -224,25 +225,7 @@ describe('Pool (SDK)', () => {
   });
 
   it("fetch: the notebook's 17-city weather fetch, in input order, with extract", async () => {
-    const cities = [
-      'Boulder',
-      'Atlanta',
-      'San Francisco',
-      'Reno',
-      'Honolulu',
-      'Zurich',
-      'Dubai',
-      'Dublin',
-      'Stuttgart',
-      'Rome',
-      'Singapore',
-      'Bangalore',
-      'Hyderabad',
-      'Hong Kong',
-      'Durham',
-      'New Orleans',
-      'Portland',
-    ];
+    const cities: string[] = [...CITIES];
     const server: Server = createServer((req, res) => {
       const city = new URL(req.url ?? '/', 'http://x').searchParams.get('q') ?? '';
       // Slower for earlier cities, so completion order differs from input order.
