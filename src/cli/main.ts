@@ -1,10 +1,8 @@
 #!/usr/bin/env node
 /**
  * `chunkmill`: submit, follow and fetch workloads from the shell. The server is `--url` or
- * `CHUNKMILL_URL`, the token `--token` or `CHUNKMILL_TOKEN`. Exit codes: see exit-codes.ts (and README).
+ * `CHUNKMILL_URL`, the token `--token` or `CHUNKMILL_TOKEN`. Exit codes: see exit-codes.ts (and docs/cli.md).
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ChunkmillClientError } from '@chunkmill/client';
 import { createContext, integerOption, type CliContext, type GlobalOptions } from './context';
@@ -12,20 +10,8 @@ import { EXIT, exitCodeFor, type ExitCode } from './exit-codes';
 import { showResults, type ResultsFormat } from './commands/results';
 import { submit, type SubmitOptions } from './commands/submit';
 import { watchWorkload } from './commands/watch';
+import { packageVersion } from '../core/package-version';
 import { submissionOptions } from './submission-flags';
-
-/** chunkmill's version, from the package.json above this file (in src/ or dist/src/ alike). */
-function packageVersion(): string {
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    try {
-      const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (manifest.name === 'chunkmill') return manifest.version ?? '0.0.0';
-    } catch {
-      // no package.json here: look further up
-    }
-  }
-  return '0.0.0';
-}
 
 const formatOption = (): Option => new Option('--format <format>', 'json: one document; ndjson: one line per item').choices(['json', 'ndjson']).default('json');
 const intervalOption = (): Option =>

@@ -5,7 +5,7 @@
  * contract field has no flag (and is not listed in NOT_IN_CLI with the reason).
  */
 import { Option } from 'commander';
-import { computeSubmissionSchema, fetchSubmissionSchema, SUBMISSION_ITEM_FIELDS, toJsonSchema, type JsonSchema } from '../contract';
+import { computeSubmissionSchema, fetchSubmissionSchema, submissionOptionFields, toJsonSchema, type JsonSchema } from '../contract';
 import { integerOption } from './context';
 
 /** Each submission option field, and its flag (commander camel-cases the flag back into the field's name). */
@@ -31,12 +31,6 @@ export const NOT_IN_CLI: Record<string, string> = {
 export type SubmissionField = keyof typeof SUBMISSION_FLAGS;
 export type WorkloadKind = 'compute' | 'fetch';
 
-/** The option fields of each kind of submission, as the contract has them. */
-export function optionFields(kind: WorkloadKind): string[] {
-  const schema = kind === 'compute' ? computeSubmissionSchema(1) : fetchSubmissionSchema(1);
-  return Object.keys(schema.shape).filter((field) => !(SUBMISSION_ITEM_FIELDS as readonly string[]).includes(field));
-}
-
 function properties(kind: WorkloadKind): Record<string, JsonSchema> {
   const schema = kind === 'compute' ? computeSubmissionSchema(1) : fetchSubmissionSchema(1);
   return (toJsonSchema(schema, 'input') as { properties: Record<string, JsonSchema> }).properties;
@@ -44,7 +38,7 @@ function properties(kind: WorkloadKind): Record<string, JsonSchema> {
 
 /** The kinds of workload a field applies to. */
 export function kindsOf(field: string): WorkloadKind[] {
-  return (['compute', 'fetch'] as const).filter((kind) => optionFields(kind).includes(field));
+  return (['compute', 'fetch'] as const).filter((kind) => submissionOptionFields(kind).includes(field));
 }
 
 /** The submit command's options for every field of SUBMISSION_FLAGS, described by the contract. */

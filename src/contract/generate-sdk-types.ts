@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { computeSubmissionSchema, fetchSubmissionSchema, SUBMISSION_ITEM_FIELDS } from './workload-submission';
+import { submissionOptionFields } from './workload-submission';
 import { contractJsonSchemas, type JsonSchema } from './json-schema';
 
 /** Where the generated file goes, from the repository's root (where `npm run` runs). */
@@ -17,13 +17,7 @@ export const GENERATED_SDK_TYPES = 'src/sdk/contract.generated.ts';
 const BANNER = `/**
  * GENERATED from the API contract (src/contract) by \`npm run contract\`: do not edit by hand.
  * The types of what the chunkmill API accepts and answers; src/sdk/api-types.ts gives them the SDK's names.
- */
-/* eslint-disable */`;
-
-/** A submission's option fields (not its items, type or task), in the contract's order. */
-function optionFields(shape: Record<string, unknown>): string[] {
-  return Object.keys(shape).filter((field) => !(SUBMISSION_ITEM_FIELDS as readonly string[]).includes(field));
-}
+ */`;
 
 /** A component's name as a TypeScript type: `Error` would shadow the global Error. */
 const sdkName = (name: string): string => (name === 'Error' ? 'ApiError' : name);
@@ -59,12 +53,10 @@ export async function generateSdkTypes(): Promise<string> {
   });
   // The root only gathers the definitions: drop it.
   const withoutRoot = types.replace(/export interface ContractTypes \{[\s\S]*?\n\}\n/, '');
-  const fields = (name: string, shape: Record<string, unknown>): string =>
+  const fields = (name: 'compute' | 'fetch'): string =>
     `/** The option fields of a ${name} (every field but its items, type and task). */\n` +
-    `export const ${name.toUpperCase()}_OPTION_FIELDS = ${JSON.stringify(optionFields(shape))} as const;\n`;
-  const text = [BANNER, '', withoutRoot.trim(), '', fields('compute', computeSubmissionSchema(1).shape), fields('fetch', fetchSubmissionSchema(1).shape)].join(
-    '\n',
-  );
+    `export const ${name.toUpperCase()}_OPTION_FIELDS = ${JSON.stringify(submissionOptionFields(name))} as const;\n`;
+  const text = [BANNER, '', withoutRoot.trim(), '', fields('compute'), fields('fetch')].join('\n');
   return formatted(wrapDocComments(text));
 }
 

@@ -250,3 +250,9 @@ export function submissionSchemas(maxItems: number) {
 export function submissionSchema(maxItems: number) {
   return submissionSchemas(maxItems).submission;
 }
+
+/** A kind of submission's option fields: every field but its items, its type and its task, in the contract's order. */
+export function submissionOptionFields(kind: 'compute' | 'fetch'): string[] {
+  const schema = kind === 'compute' ? computeSubmissionSchema(1) : fetchSubmissionSchema(1);
+  return Object.keys(schema.shape).filter((field) => !(SUBMISSION_ITEM_FIELDS as readonly string[]).includes(field));
+}

@@ -11,7 +11,7 @@
  * Why that is fair: jobs are FIFO within a BullMQ priority and each workload holds at most W jobs in the
  * queue, so a newcomer waits behind at most W × (active workloads) chunks, not behind the whole backlog,
  * and equal-priority workloads share the workers in proportion to their windows. Between priorities,
- * BullMQ's order holds: a more urgent workload's chunks go first (see README, "Fair share").
+ * BullMQ's order holds: a more urgent workload's chunks go first (see docs/architecture.md).
  *
  * Crash safety (no chunk is ever lost; none runs twice in the normal case):
  *   claim (Lua, one workload's slot: mark the finished chunk done, and if the window has room, advance

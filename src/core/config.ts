@@ -127,7 +127,7 @@ const envSchema = z.object({
   RECONCILE_INTERVAL_MS: positiveInt.default(5_000),
   /**
    * Replicas that must have a write before chunkmill acknowledges it (a 202, an item's outcome); 0 trusts
-   * the master alone. See core/replica-wait.ts and the README's guarantees.
+   * the master alone. See core/replica-wait.ts and docs/guarantees.md.
    */
   REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).default(0),
   /** How long a write may wait for those replicas before it counts as failed (503, or the chunk runs again). */

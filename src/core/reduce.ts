@@ -8,7 +8,7 @@ import { ValidationError } from './errors';
 
 import type { ReduceOperation } from '../contract';
 
-export { REDUCE_OPERATIONS, type ReduceOperation } from '../contract';
+export type { ReduceOperation } from '../contract';
 
 /** Correctly rounded sum of doubles (msum with Python's final half-even correction). */
 export function exactFloatSum(values: Iterable<number>): number {

@@ -6,8 +6,8 @@
  * new lines; in a file, a line starting with `#` is a comment. An entry is `name:token` (the tenant is `name`; several
  * tokens may share a name, for rotation) or a bare token (its own tenant, named by a digest of the token:
  * `t-` and 24 hex digits, so that Redis and logs never hold the token itself). Admin tokens see and act
- * on every tenant's workloads. Without any token there is one open tenant (`OPEN_TENANT`) that sees all,
- * as before tenants existed: for a trusted network only.
+ * on every tenant's workloads. Without any token there is one open tenant (`OPEN_TENANT`) that sees all:
+ * for a trusted network only.
  */
 import { createHash } from 'node:crypto';
 
@@ -86,8 +86,8 @@ export function canSee(identity: Identity, owner: string | undefined): boolean {
 }
 
 /**
- * The name a tenant's array has in Redis: the open tenant's arrays keep their bare names (as before
- * tenants), every other tenant's live under its name, so two tenants' `x` are two arrays.
+ * The name a tenant's array has in Redis: the open tenant's arrays keep their bare names, every other
+ * tenant's live under its name, so two tenants' `x` are two arrays.
  */
 export function tenantArrayName(tenant: string, name: string): string {
   return tenant === OPEN_TENANT ? name : `${tenant}/${name}`;

@@ -111,7 +111,7 @@ export class WorkerHeartbeat {
 
   /**
    * Registers the host and keeps beating. Resolves after the first beat, or after one heartbeat period
-   * when Redis is slow or down: a worker host starts (and can be stopped) without Redis, like before.
+   * when Redis is slow or down: a worker host starts (and can be stopped) without Redis.
    */
   async start(): Promise<void> {
     this.beating = this.beat();

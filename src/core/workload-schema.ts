@@ -12,20 +12,6 @@ import { findTask, listTasks } from './tasks/task-registry';
 import type { TaskDefinition } from './tasks/task-definition';
 import type { FetchOptions, FetchRequestSpec } from './workload';
 
-export {
-  LIMITS,
-  arrayBindingsSchema,
-  computeSubmissionSchema,
-  fetchSubmissionSchema,
-  submissionSchema,
-  FETCH_METHODS,
-  type ArrayBindings,
-  type ComputeSubmission,
-  type FetchMethod,
-  type FetchSubmission,
-  type WorkloadSubmission,
-} from '../contract';
-
 /** A fetch submission's items as uniform requests (`urls` become GETs), bodies ready to send. */
 export function toFetchRequests(submission: FetchSubmission): FetchRequestSpec[] {
   if (submission.urls) return submission.urls.map((url) => ({ url }));

@@ -4,15 +4,13 @@
  * parser hands the bytes over as one Buffer, which goes to Redis as it is (core/array-store.ts).
  */
 import express, { Router, type RequestHandler, type Response } from 'express';
-import { arrayPutQuery, LIMITS, type StoredArray } from '../contract';
-import { ARRAY_NAME, FLOAT64_BYTES, type ArrayStore } from '../core/array-store';
+import { arrayName as arrayNameSchema, arrayPutQuery, type StoredArray } from '../contract';
+import { FLOAT64_BYTES, type ArrayStore } from '../core/array-store';
 import { ChunkmillError, NotFoundError, ValidationError } from '../core/errors';
-import { parseOrThrow } from '../core/workload-schema';
+import { issuesToDetails, parseOrThrow } from '../core/workload-schema';
 import { identityOf, tenantArrayName } from '../core/tenants';
 
 const OCTET_STREAM = 'application/octet-stream';
-/** The longest TTL an array may ask for: 30 days. */
-export const MAX_ARRAY_TTL_SECONDS = LIMITS.maxArrayTtlSeconds;
 
 export interface ArrayRouteOptions {
   arrays: ArrayStore;
@@ -29,11 +27,11 @@ const requireOctetStream: RequestHandler = (req, _res, next) => {
   next();
 };
 
+/** The `:name` of a route, checked by the contract's rule. */
 function arrayName(value: unknown): string {
-  if (typeof value !== 'string' || !ARRAY_NAME.test(value)) {
-    throw new ValidationError('The array name is not valid.', [{ path: 'name', message: 'letters, digits, "_" and "-" only (1-64 characters)' }]);
-  }
-  return value;
+  const parsed = arrayNameSchema.safeParse(value);
+  if (!parsed.success) throw new ValidationError('The array name is not valid.', issuesToDetails(parsed.error.issues, ['name']));
+  return parsed.data;
 }
 
 export function arrayRoutes(options: ArrayRouteOptions): Router {

@@ -19,7 +19,7 @@ export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
  * far gone to release the claim, the key frees itself soon instead of blocking retries for a day.
  */
 export const PENDING_CLAIM_TTL_SECONDS = 60;
-const MAX_KEY_LENGTH = 255;
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
 export type Claim = { kind: 'claimed' } | { kind: 'repeat'; workloadId: string };
 
@@ -32,8 +32,8 @@ export class IdempotencyKeys {
   ) {}
 
   static check(key: string): void {
-    if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
-      throw new ValidationError(`Idempotency-Key must be 1 to ${MAX_KEY_LENGTH} characters long.`);
+    if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+      throw new ValidationError(`Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters long.`);
     }
   }
 
@@ -63,7 +63,7 @@ export class IdempotencyKeys {
     await this.redis.del(this.redisKey(tenant, key));
   }
 
-  /** The open tenant keeps the key's digest alone, as before tenants (claims survive an upgrade). */
+  /** The open tenant keeps the key's digest alone; any other tenant's digest covers its name too. */
   private redisKey(tenant: string, key: string): string {
     return this.keys.idempotency(digest(tenant === OPEN_TENANT ? key : `${tenant}\n${key}`));
   }

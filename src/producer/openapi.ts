@@ -8,7 +8,19 @@
  * the tests receive against it.
  */
 import type { z } from 'zod';
-import { arrayPutQuery, contractJsonSchemas, EVENT_SCHEMA_NAMES, listQuery, resultsQuery, toJsonSchema, WORKLOAD_ID, type JsonSchema } from '../contract';
+import { packageVersion } from '../core/package-version';
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency';
+import {
+  ARRAY_NAME,
+  arrayPutQuery,
+  contractJsonSchemas,
+  EVENT_SCHEMA_NAMES,
+  listQuery,
+  resultsQuery,
+  toJsonSchema,
+  WORKLOAD_ID,
+  type JsonSchema,
+} from '../contract';
 import { listTasks } from '../core/tasks/task-registry';
 
 const octetStream = { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } };
@@ -16,7 +28,7 @@ const octetStream = { 'application/octet-stream': { schema: { type: 'string', co
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown, description: string) => ({ description, content: { 'application/json': { schema } } });
 const errorAnswer = (description: string) => json(ref('Error'), description);
-const arrayNameParameter = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } };
+const arrayNameParameter = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: ARRAY_NAME.source } };
 const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: WORKLOAD_ID.source } };
 
 /** Query parameters from a zod object schema, one per property. */
@@ -55,7 +67,7 @@ const v1Errors = {
   default: errorAnswer('any other error, e.g. INTERNAL_ERROR (500)'),
 };
 
-export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; version?: string }): Record<string, unknown> {
+export function buildOpenApiDocument(options: { maxItemsPerWorkload: number }): Record<string, unknown> {
   const taskInputs = Object.fromEntries(
     listTasks().map((task) => [`TaskInput.${task.name}`, { description: task.description, ...toJsonSchema(task.input, 'input') }]),
   );
@@ -64,7 +76,7 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
     openapi: '3.1.0',
     info: {
       title: 'chunkmill',
-      version: options.version ?? '0.1.0',
+      version: packageVersion(),
       description:
         'A distributed job queue for chunked work: submit a workload (a list of items and what to do with each), follow it, read its results ' +
         'per item, in order.',
@@ -122,7 +134,7 @@ export function buildOpenApiDocument(options: { maxItemsPerWorkload: number; ver
               name: 'Idempotency-Key',
               in: 'header',
               required: false,
-              schema: { type: 'string', minLength: 1, maxLength: 255 },
+              schema: { type: 'string', minLength: 1, maxLength: MAX_IDEMPOTENCY_KEY_LENGTH },
               description: 'a repeat with the same key answers the first workload (200) and enqueues nothing',
             },
           ],

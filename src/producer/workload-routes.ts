@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
-import { LIMITS, listQuery, resultsQuery, WORKLOAD_ID, type SubmitAnswer, type TaskList } from '../contract';
+import { listQuery, resultsQuery, WORKLOAD_ID, type SubmitAnswer, type TaskList } from '../contract';
 import { ChunkmillError, NotFoundError } from '../core/errors';
 import type { Keys } from '../core/keys';
 import type { RedisSubscriber } from '../core/redis-subscriber';
@@ -17,15 +17,8 @@ import { streamWorkloadEvents } from './workload-event-stream';
 import type { WorkloadPresence } from './workload-presence';
 import { resultsBody, type WorkloadService } from './workload-service';
 
-/** How long a results request may long-poll. */
-export const MAX_WAIT_MS = LIMITS.maxWaitMs;
 /** How long a repeated Idempotency-Key waits for the first submission to be written. */
 const IDEMPOTENT_REPEAT_WAIT_MS = 5_000;
-
-/** Items a results page may ask for: one JSON body of that many items is assembled in memory. */
-export const MAX_RESULTS_LIMIT = LIMITS.maxResultsLimit;
-// The query schemas are the contract's (src/contract/queries.ts).
-export { listQuery, resultsQuery };
 
 export interface RouteDeps {
   service: WorkloadService;

@@ -23,17 +23,8 @@ import { reduceValues } from '../core/reduce';
 import { WorkloadReductions } from './results-reduction';
 import { separateHeaders } from '../core/request-headers';
 import { currentTraceCarrier, inRootSpan, setSpanAttributes } from '../core/tracing';
-import { DEFAULT_ATTEMPTS, type SubmitAnswer } from '../contract';
-import {
-  LIMITS,
-  parseOrThrow,
-  resolveComputeTask,
-  submissionSchema,
-  toFetchOptions,
-  toFetchRequests,
-  type ArrayBindings,
-  type WorkloadSubmission,
-} from '../core/workload-schema';
+import { DEFAULT_ATTEMPTS, LIMITS, submissionSchema, type ArrayBindings, type SubmitAnswer, type WorkloadSubmission } from '../contract';
+import { parseOrThrow, resolveComputeTask, toFetchOptions, toFetchRequests } from '../core/workload-schema';
 import { canSee, OPEN_IDENTITY, OPEN_TENANT, tenantArrayName, type Identity } from '../core/tenants';
 import type { WorkloadStore } from '../core/workload-store';
 import type { FinishedWorkloads } from './finished-workloads';

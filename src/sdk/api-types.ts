@@ -18,6 +18,7 @@ import type {
   ResultsHead,
   WorkloadResults,
 } from './contract.generated';
+import type { COMPUTE_OPTION_FIELDS, FETCH_OPTION_FIELDS } from './contract.generated';
 
 export type {
   ApiError,
@@ -36,17 +37,18 @@ export type {
 } from './contract.generated';
 export { COMPUTE_OPTION_FIELDS, FETCH_OPTION_FIELDS } from './contract.generated';
 
-/** The fields of a submission that are its items, its type or its task: every other field is an option. */
-type ItemFields = 'type' | 'task' | 'inputs' | 'arrays' | 'urls' | 'requests';
+/** The option fields (every field but the items, the type and the task), as the contract lists them. */
+type ComputeOptionField = (typeof COMPUTE_OPTION_FIELDS)[number];
+type FetchOptionField = (typeof FETCH_OPTION_FIELDS)[number];
 
 /** Options every submission may carry (the fields compute and fetch submissions share). */
-export type WorkloadOptions = Pick<ComputeSubmissionFields, Exclude<keyof ComputeSubmissionFields & keyof FetchSubmissionFields, ItemFields>>;
+export type WorkloadOptions = Pick<ComputeSubmissionFields, ComputeOptionField & FetchOptionField>;
 
-/** The options of a compute workload over `inputs`: every field of the contract's compute submission but its items. */
-export type ComputeOptions = Omit<ComputeSubmissionFields, ItemFields | 'elementsPerItem'>;
+/** The options of a compute workload over `inputs`: every option of the contract's compute submission but `elementsPerItem`. */
+export type ComputeOptions = Omit<Pick<ComputeSubmissionFields, ComputeOptionField>, 'elementsPerItem'>;
 
-/** The options of a fetch workload: every field of the contract's fetch submission but its items. */
-export type FetchSubmissionOptions = Omit<FetchSubmissionFields, ItemFields>;
+/** The options of a fetch workload: every option of the contract's fetch submission. */
+export type FetchSubmissionOptions = Pick<FetchSubmissionFields, FetchOptionField>;
 
 /** A compute workload over `inputs`. */
 export type ComputeSubmission = Omit<ComputeSubmissionFields, 'inputs' | 'arrays' | 'elementsPerItem'> & Required<Pick<ComputeSubmissionFields, 'inputs'>>;

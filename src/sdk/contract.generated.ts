@@ -2,7 +2,6 @@
  * GENERATED from the API contract (src/contract) by `npm run contract`: do not edit by hand.
  * The types of what the chunkmill API accepts and answers; src/sdk/api-types.ts gives them the SDK's names.
  */
-/* eslint-disable */
 
 /**
  * A workload: compute or fetch

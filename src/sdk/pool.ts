@@ -142,7 +142,8 @@ const DEFAULTS = { pollMs: 30_000, lookAhead: 1000, resultsPageSize: 100_000 } a
 /**
  * A client for a chunkmill cluster shaped like `multiprocessing.Pool`. `Tasks` types the task names:
  * any name, unknown input and output by default (`chunkmill`'s `Pool` defaults to the built-in tasks);
- * type your own with `new Pool<BuiltInTaskTypes & { fib: { input: number; output: number | string } }>()`.
+ * type your own with `new Pool<{ fib: { input: number; output: number | string } }>()` (`chunkmill` also
+ * exports `BuiltInTaskTypes` and `TaskTypesOf`, which derives the map from task definitions).
  */
 export class Pool<Tasks extends TaskMap = TaskMap> {
   private readonly http: HttpClient;

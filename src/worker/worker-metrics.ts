@@ -150,7 +150,7 @@ export class WorkerMetrics {
       } catch (error) {
         if (error instanceof DelayedError) {
           outcome = 'handed_back';
-          // A DelayedError of another origin (none today) is told as a shutdown's.
+          // A DelayedError that is not a HandBackError is counted as a shutdown's hand-back.
           handBack = error instanceof HandBackError ? error.reason : 'shutdown';
         }
         throw error;

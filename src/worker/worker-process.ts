@@ -166,7 +166,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, redisAv
   }
   // Ready only once every worker's blocking connection is: a BullMQ worker closed while that connection
   // is still initializing emits an error nobody listens to any more, and the process dies on it
-  // (taskforcesh/bullmq#2686; seen here when a SIGTERM came right after start).
+  // (taskforcesh/bullmq#2686: a SIGTERM right after start).
   await Promise.all(workers.map(([, worker]) => worker.waitUntilReady()));
   logger.info(
     { queues: config.WORKER_QUEUES, threads: pool.threads, concurrency: config.WORKER_CONCURRENCY, fetchConcurrency: config.WORKER_FETCH_CONCURRENCY },

@@ -7,7 +7,7 @@
  * a dead worker interrupted, a failed chunk whose reap did not stick. Each worker host's primary runs this
  * reconciler every RECONCILE_INTERVAL_MS over the open workloads (`Keys.openWorkloads`, oldest first):
  *
- *   record gone, or final            ─▶ off the open list (a gone record is logged: see the README's guarantees)
+ *   record gone, or final            ─▶ off the open list (a gone record is logged: see docs/guarantees.md)
  *   submission not whole yet         ─▶ left alone for SUBMISSION_GRACE_MS (the producer may still roll it back)
  *   windowed                         ─▶ top up its window; fed chunks neither done nor queued are suspects
  *   no progress for QUIET_LOOKS looks ─▶ chunks with items that have no outcome, checked against the queue:

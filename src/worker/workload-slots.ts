@@ -14,8 +14,8 @@
  *   gives leases back while someone waits, publishes the workload's waiting processes on one channel
  *   (Keys.fetchLeaseChannel); a waiting process asks again as soon as it hears of its workload from
  *   another process. A slow poll (every `waitingPollMs`) keeps its note alive and finds the leases of a
- *   crashed holder once they expire. (It used to poll every 2–10 ms and look for waiting processes every
- *   10 ms: hundreds of script runs a second per process, on the cores the requests needed.)
+ *   crashed holder once they expire. Waiting is told, not polled for: polling every few ms would cost
+ *   hundreds of script runs a second per process, on the cores the requests need.
  * - Sharing between processes: while other processes wait, a process keeps (and asks for) no more than
  *   its fair share (limit / waiting processes, itself included): a finished request's lease past that
  *   share goes back to Redis, and the news wakes the waiting processes. Without this, the first process

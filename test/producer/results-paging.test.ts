@@ -73,7 +73,7 @@ describe('results in pages and as NDJSON, from a real worker', () => {
     }
   });
 
-  it('without offset and limit the answer is every item, as before', async () => {
+  it('without offset and limit the answer is every item', async () => {
     const whole = await chunkmill.api.get(`/v1/workloads/${big}/results`);
     expect(whole.body).toMatchObject({ total: TOTAL, offset: 0, reduced: SUM });
     expect(whole.body.results).toHaveLength(TOTAL);

@@ -203,7 +203,7 @@ describe('tenants: configuration and rate limits', () => {
     expect((await get('d-one-7a8b9c')).status).toBe(200);
   });
 
-  it('without tokens: one open tenant that sees everything, as before', async () => {
+  it('without tokens: one open tenant that sees everything', async () => {
     harness = await startProducerHarness('tenant-open');
     const id = await harness.api.submit(notebook);
     expect((await harness.api.get(`/v1/workloads/${id}`)).status).toBe(200);
