@@ -22,6 +22,7 @@
  * Off, the SDK is never loaded (required lazily here), jobs carry no `trace` field, and the hot path
  * pays one boolean test per chunk and per span site.
  */
+import cluster from 'node:cluster';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { timeLimit } from './time-limit';
@@ -37,6 +38,15 @@ const SERVICE_NAMES: Record<string, string> = { producer: 'chunkmill-producer', 
 
 /** How long the SDK's shutdown (the last spans' export) may hold up a process's exit. */
 const SHUTDOWN_WAIT_MS = 5_000;
+/**
+ * The same in a worker host's child process, which the host kills SHUTDOWN_GRACE_MS + 5 s after its
+ * SIGTERM (cluster-supervisor.ts). Before the flush, the child spends at most the grace period plus
+ * 2 s handing chunks back and closing Redis (worker-process.ts's HAND_BACK_MS) and 2 s sending its final
+ * metrics (cluster-metrics.ts): grace + 4 s. The flush's 500 ms then ends with half a second to spare.
+ * It is the export of the spans still buffered (a batch delay's worth, the last chunks' spans): one
+ * request, short unless the collector is unreachable, when it is given up on.
+ */
+const CHILD_SHUTDOWN_WAIT_MS = 500;
 
 const TRACER_NAME = 'chunkmill';
 
@@ -108,9 +118,42 @@ export async function stopTracing(): Promise<void> {
   workerIdentity = undefined;
   await timeLimit(
     stopping.shutdown().catch(() => undefined),
-    SHUTDOWN_WAIT_MS,
+    cluster.isWorker ? CHILD_SHUTDOWN_WAIT_MS : SHUTDOWN_WAIT_MS,
     undefined,
   );
+}
+
+/** Text that may hold URLs (an absolute one, scheme://…). */
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`),]*/gi;
+/** A query or fragment left in the text (a relative URL): `?…` or `#…` up to the next space. */
+const QUERY_IN_TEXT = /[?#][^\s"'<>`]+/g;
+
+/**
+ * `message` fit for a span: every URL reduced to its origin (scheme://host:port, no user info, path, query
+ * or fragment: a URL's query may carry a key), and whatever query or fragment of a relative URL is left,
+ * cut off. Spans go to a collector that the workloads' owners do not own.
+ */
+export function urlsAsOrigins(message: string): string {
+  return message
+    .replace(URL_IN_TEXT, (found) => {
+      try {
+        const { origin } = new URL(found);
+        if (origin !== 'null') return origin;
+      } catch {
+        // Not a URL WHATWG can read: its scheme and host part as they are written.
+      }
+      const scheme = found.slice(0, found.indexOf('://') + 3);
+      const authority = found.slice(scheme.length).split(/[/?#\\]/)[0] ?? '';
+      return scheme + authority.slice(authority.lastIndexOf('@') + 1);
+    })
+    .replace(QUERY_IN_TEXT, '');
+}
+
+/** What a span records of an error: its code (an ItemError's, else its name) and its message, URLs as origins. No stack. */
+function spanException(error: unknown): { name: string; code?: string; message: string } {
+  if (!(error instanceof Error)) return { name: 'Error', message: urlsAsOrigins(String(error)) };
+  const code = (error as { code?: unknown }).code;
+  return { name: error.name, ...(typeof code === 'string' ? { code } : {}), message: urlsAsOrigins(error.message) };
 }
 
 /** True once startTracing has started the SDK in this process. */
@@ -186,8 +229,10 @@ async function inSpan<T>(
     return await context.with(trace.setSpan(parent, span), () => run(span));
   } catch (error) {
     if (!isFailure(error)) throw error;
-    if (error instanceof Error) span.recordException(error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    // Not the error itself: its message may hold a URL with a key, its stack a path (see spanException).
+    const exception = spanException(error);
+    span.recordException(exception);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: exception.message });
     throw error;
   } finally {
     span.end();

@@ -6,6 +6,7 @@
  *     instead of before them, see below)
  *     ─▶ cancelled?        stop quietly (the workload is already final)
  *     ─▶ shutting down?    hand the chunk back to the queue (moveToDelayed + HandBackError, a DelayedError): no attempt used
+ *                          (the lock gone meanwhile: NotHandedBackError, the stalled checker gives the job back)
  *     ─▶ retryable failures and attempts left?  throw, so that BullMQ runs the chunk again; the retry runs
  *                          only the items still unfinished (exactly-once recording, see workload-store.ts)
  *     ─▶ otherwise         record the outcomes (the failures as the items' errors); the job completes,
@@ -16,14 +17,14 @@
  */
 import { setMaxListeners } from 'node:events';
 import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
-import { DelayedError, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import { ItemError } from '../core/errors';
 import { chunkPosition } from '../core/results-packing';
-import { inCarriedSpan, inChildSpan, tracedWorkerId, tracingOn } from '../core/tracing';
+import { inCarriedSpan, inChildSpan, tracedWorkerId, tracingOn, urlsAsOrigins } from '../core/tracing';
 import type { WorkloadStore } from '../core/workload-store';
 import type { ChunkJobData, ItemOutcome } from '../core/workload';
 import { ChunkRecorder } from './chunk-recorder';
-import { HandBackError } from './hand-back';
+import { endsInHandBack, HandBackError, isHandedBackFailure, NotHandedBackError } from './hand-back';
 import { linkedAbort } from './linked-abort';
 import type { RecordingOrder } from './recording-order';
 import type { WorkloadSessions } from './workload-session';
@@ -76,7 +77,9 @@ const range = (start: number, count: number): number[] => Array.from({ length: c
 /**
  * Runs one attempt of a chunk job. With tracing on and a job that carries its workload's trace context,
  * inside a `chunkmill.chunk` span (core/tracing.ts), whose `chunkmill.chunk.outcome` says how it ended:
- * recorded, stopped (`chunkmill.chunk.stopped`: the workload's status), handed-back, retry or error.
+ * recorded, stopped (`chunkmill.chunk.stopped`: the workload's status), handed-back (`chunkmill.chunk.hand_back.reason`:
+ * shutting down, or a failure the infrastructure guard hands back: not an error), left-to-stall-check (the
+ * hand-back found the lock gone), retry or error.
  */
 export function runChunk(job: Job<ChunkJobData>, token: string | undefined, deps: ChunkRunDeps, items: ChunkItemRunner): Promise<ChunkOutcome> {
   const { data } = job;
@@ -108,12 +111,16 @@ export function runChunk(job: Job<ChunkJobData>, token: string | undefined, deps
         });
         return outcome;
       } catch (error) {
-        const handedBack = error instanceof DelayedError;
-        span?.setAttribute('chunkmill.chunk.outcome', handedBack ? 'handed-back' : isLastAttempt(job) ? 'error' : 'retry');
+        // Handed back here (shutting down) or by the infrastructure guard around this run (Redis could
+        // not serve): no attempt used, so not the span's error either.
+        const handedBack = endsInHandBack(error);
+        const outcome = handedBack ? 'handed-back' : error instanceof NotHandedBackError ? 'left-to-stall-check' : isLastAttempt(job) ? 'error' : 'retry';
+        span?.setAttribute('chunkmill.chunk.outcome', outcome);
+        if (handedBack) span?.setAttribute('chunkmill.chunk.hand_back.reason', error instanceof HandBackError ? error.reason : 'redis_unavailable');
         throw error;
       }
     },
-    (error) => !(error instanceof DelayedError),
+    (error) => !endsInHandBack(error) && !(error instanceof NotHandedBackError),
   );
 }
 
@@ -236,13 +243,22 @@ async function runChunkAttempt(job: Job<ChunkJobData>, token: string | undefined
   if (deps.shutdownSignal.aborted) {
     // Hand the chunk back: it waits in the queue for another worker, its attempt not counted.
     await record();
-    await job.moveToDelayed(Date.now(), token);
+    try {
+      await job.moveToDelayed(Date.now(), token);
+    } catch (error) {
+      // Redis could not serve: the infrastructure guard tries again. The lock gone: not handed back
+      // (nor counted as such), the stalled checker gives the job back (NotHandedBackError).
+      if (isHandedBackFailure(error)) throw error;
+      throw new NotHandedBackError();
+    }
     throw new HandBackError('shutdown');
   }
   if (retryable.length > 0 && !isLastAttempt(job)) {
     await record();
     const first = retryable[0] as Extract<ItemOutcome, { ok: false }>;
-    throw new Error(`${retryable.length} of ${unfinished.length} items failed (first: ${first.code}: ${first.message})`);
+    // Its message goes to the job's failedReason and the "chunk attempt failed" log line: URLs as origins only
+    // (a redirect's URL may carry a key; the item's own error, with the whole URL, is its owner's, in the results).
+    throw new Error(`${retryable.length} of ${unfinished.length} items failed (first: ${first.code}: ${urlsAsOrigins(first.message)})`);
   }
   // On the last attempt the failures are the items' final word.
   for (const outcome of retryable) recorder.add(outcome);

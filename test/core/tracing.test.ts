@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Keys } from '../../src/core/keys';
-import { currentTraceCarrier, tracingOn, tracingWanted } from '../../src/core/tracing';
+import { currentTraceCarrier, tracingOn, tracingWanted, urlsAsOrigins } from '../../src/core/tracing';
 import { chunkJobId } from '../../src/core/workload';
 import { startProducerHarness, type ProducerHarness } from '../utils/producer-harness';
 import { testRedisUrl } from '../utils/redis';
@@ -32,6 +32,22 @@ describe('tracing variables', () => {
     [{ OTEL_SERVICE_NAME: 'mine', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, false],
   ])('%j: %s', (env, wanted) => {
     expect(tracingWanted(env)).toBe(wanted);
+  });
+});
+
+describe('messages fit for a span', () => {
+  it.each([
+    ['Redirect loop: https://api.example.com:8443/v1/x?key=secret#frag was already visited', 'Redirect loop: https://api.example.com:8443 was already visited'],
+    ['More than 5 redirects (last to http://user:secret@host.test/a?key=secret)', 'More than 5 redirects (last to http://host.test)'],
+    ['Redirect to an invalid URL: http://[bad/secret?key=secret', 'Redirect to an invalid URL: http://[bad'],
+    ['Redirect to an invalid URL: /relative/path?key=secret', 'Redirect to an invalid URL: /relative/path'],
+    [
+      '2 of 4 items failed (first: FETCH_NETWORK: http://127.0.0.1:9: ECONNREFUSED)',
+      '2 of 4 items failed (first: FETCH_NETWORK: http://127.0.0.1:9: ECONNREFUSED)',
+    ],
+    ['No URL here', 'No URL here'],
+  ])('%s', (message, fit) => {
+    expect(urlsAsOrigins(message)).toBe(fit);
   });
 });
 

@@ -189,4 +189,38 @@ describe('tracing', () => {
     }
     expect(requests.map((span) => span.attributes['chunkmill.item.index']).sort()).toEqual([0, 1, 2, 3, 4, 5]);
   });
+
+  it("records a failed request's code and origin, never its URL's key", async () => {
+    const SECRET = 'secret-key-4f1e9a';
+    // Two URLs redirecting to each other: the item fails with FETCH_REDIRECTS, "Redirect loop: <URL> ...".
+    const looping = http.createServer((req, res) => {
+      const next = req.url!.startsWith('/a') ? '/b' : '/a';
+      res.writeHead(302, { location: `${next}?key=${SECRET}` }).end();
+    });
+    await new Promise<void>((resolve) => looping.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(looping.address() as AddressInfo).port}`;
+    try {
+      const id = await chunkmill.api.submit({ type: 'fetch', urls: [`${origin}/a?key=${SECRET}`] });
+      const results = await chunkmill.api.results(id);
+      // The item's error, in its owner's results, says which URL looped.
+      expect(results.errors).toEqual([{ index: 0, code: 'FETCH_REDIRECTS', message: `Redirect loop: ${origin}/a?key=${SECRET} was already visited` }]);
+
+      const spans = await workerSpans(submitSpan(id), 1);
+      const [request] = spans.filter((span) => span.name === 'chunkmill.item');
+      expect(request.status?.code).toBe(2);
+      const event = (request as unknown as { events: Array<{ name: string; attributes: OtlpAttribute[] }> }).events[0];
+      expect(event.name).toBe('exception');
+      expect(attributesOf(event.attributes)).toEqual({
+        'exception.type': 'FETCH_REDIRECTS',
+        'exception.message': `Redirect loop: ${origin} was already visited`,
+      });
+      // Nowhere in any span: attributes, events, status.
+      expect(spans.filter((span) => JSON.stringify(span).includes(SECRET))).toEqual([]);
+      // Nor in any line the worker host logged.
+      expect(chunkmill.worker.output.filter((line) => line.includes(SECRET))).toEqual([]);
+    } finally {
+      looping.closeAllConnections();
+      await new Promise((resolve) => looping.close(resolve));
+    }
+  });
 });

@@ -116,4 +116,20 @@ describe('fetch secrets', () => {
       await new Promise((resolve) => redirecting.close(resolve));
     }
   });
+
+  it("a redirect loop's URL, key included, is in its owner's results and in no log line", async () => {
+    const looping = http.createServer((req, res) => res.writeHead(302, { location: `${req.url!.startsWith('/a') ? '/b' : '/a'}?key=${API_KEY}` }).end());
+    await new Promise<void>((resolve) => looping.listen(0, '127.0.0.1', resolve));
+    const loopOrigin = `http://127.0.0.1:${(looping.address() as AddressInfo).port}`;
+    try {
+      const id = await chunkmill.api.submit({ type: 'fetch', urls: [`${loopOrigin}/a?key=${API_KEY}`] });
+      const results = await chunkmill.api.results(id);
+      expect(results.errors).toEqual([{ index: 0, code: 'FETCH_REDIRECTS', message: `Redirect loop: ${loopOrigin}/a?key=${API_KEY} was already visited` }]);
+      // The worker logs at trace level here: still not a line with the key.
+      expect([...producerLog, ...chunkmill.worker.output].filter((line) => line.includes(API_KEY))).toEqual([]);
+    } finally {
+      looping.closeAllConnections();
+      await new Promise((resolve) => looping.close(resolve));
+    }
+  });
 });
