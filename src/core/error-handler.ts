@@ -5,6 +5,7 @@
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { REDIS_NOISE } from './logger';
 import { ChunkmillError, errorEnvelope, NotFoundError, RateLimitedError, RedisUnavailableError, UnauthorizedError, ValidationError } from './errors';
 import { isRedisUnavailable } from './redis-errors';
 
@@ -41,7 +42,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const known = toChunkmillError(error);
     if (!known) logger.error({ err: error, method: req.method, path: req.path }, 'unexpected error');
-    else if (known.httpStatus >= 500) logger.warn({ err: error, path: req.path }, known.message);
+    // A 503 for every request during an outage: the outage is told once (redis-availability.ts).
+    else if (known.httpStatus >= 500)
+      logger.warn({ err: error, path: req.path, ...(known instanceof RedisUnavailableError ? REDIS_NOISE : {}) }, known.message);
     const answer = known ?? new ChunkmillError('INTERNAL_ERROR', 'Something went wrong on our side.', 500);
     if (res.headersSent) return res.end();
     // 429 and 503 tell the client when to come back.

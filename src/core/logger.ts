@@ -4,32 +4,47 @@ export type { Logger };
 
 export interface LoggerOptions {
   /**
-   * Asked about every warning and error whose `err` field is set: answering true leaves the line out.
-   * A role's process passes RedisAvailability.absorb, so that a Redis outage is told once rather than
-   * by every failed reconnect and request (redis-availability.ts).
+   * Asked about every warning marked `redisNoise: true` (see REDIS_NOISE) that has an `err` field:
+   * answering true leaves the line out. A role's process passes RedisAvailability.absorb, so that a
+   * Redis outage is told once rather than by every failed reconnect and retry (redis-availability.ts).
    */
   absorb?: (error: unknown) => boolean;
+  /** Where the lines go. @defaultValue stdout */
+  destination?: pino.DestinationStream;
 }
 
-/** pino's numeric levels: warn and error lines may be absorbed, fatal ones never. */
+/**
+ * The mark of a warning that repeats while Redis is away (a connection's or BullMQ's 'error' event, a
+ * periodic task that failed): `logger.warn({ err, ...REDIS_NOISE }, msg)`. With a lost connection as its
+ * `err`, the outage's own lines tell it instead. Never for a line that must be seen once (a failure to
+ * undo, to start or to stop).
+ */
+export const REDIS_NOISE = { redisNoise: true } as const;
+
+/** pino's numeric level of warnings: only these may be absorbed, never errors. */
 const WARN = 40;
-const FATAL = 60;
 
 /** JSON lines on stdout, one logger per role; tokens and bodies are never logged. */
 export function createLogger(role: string, level: string, options: LoggerOptions = {}): Logger {
-  const { absorb } = options;
-  return pino({
-    level,
-    base: { role, pid: process.pid },
-    redact: { paths: ['req.headers.authorization', 'authorization', 'token'], censor: '[redacted]' },
-    hooks: absorb
-      ? {
-          logMethod(args, method, lineLevel) {
-            const fields = args[0] as unknown;
-            if (lineLevel >= WARN && lineLevel < FATAL && typeof fields === 'object' && fields !== null && 'err' in fields && absorb(fields.err)) return;
-            method.apply(this, args);
-          },
-        }
-      : undefined,
-  });
+  const { absorb, destination } = options;
+  return pino(
+    {
+      level,
+      base: { role, pid: process.pid },
+      redact: { paths: ['req.headers.authorization', 'authorization', 'token'], censor: '[redacted]' },
+      hooks: absorb
+        ? {
+            logMethod(args, method, lineLevel) {
+              if (lineLevel === WARN && isRedisNoise(args[0]) && absorb(args[0].err)) return;
+              method.apply(this, args);
+            },
+          }
+        : undefined,
+    },
+    destination,
+  );
+}
+
+function isRedisNoise(fields: unknown): fields is { err: unknown; redisNoise: true } {
+  return typeof fields === 'object' && fields !== null && 'err' in fields && (fields as { redisNoise?: unknown }).redisNoise === true;
 }

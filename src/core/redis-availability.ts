@@ -1,16 +1,16 @@
 /**
  * Whether this process has Redis, told in as few log lines as an outage deserves, and asked by `/readyz`.
  *
- * Without it, each connection (and each of BullMQ's duplicates) logged every failed reconnect with a
- * stack trace: an 8-second Redis outage gave 150-180 lines per worker host. Now a process says
- * "waiting for Redis at <url>" once when it starts waiting (at start-up, or when Redis goes away), at most
- * one reminder per `remindEveryMs` while it waits, and "Redis is back" once. The URL's password is never
- * logged.
+ * A process says "waiting for Redis at <url>" once when it starts waiting (at start-up, or when Redis goes
+ * away), at most one "still waiting" reminder per `remindEveryMs` while it waits, and "Redis is back" once.
+ * Log lines show the URL with its password replaced (redactRedisUrl); `/readyz`, which anyone may ask,
+ * shows only its hosts (redisUrlHosts).
  *
- * The process's logger (created by run-main.ts) hands every warning or error whose `err` is a lost
- * connection (isRedisConnectionFailure: refused, reset, closed, timed out) to `absorb`, which counts it
- * towards the outage instead of logging it. Redis that answers but refuses (full, read-only, ...) is not
- * an outage: those lines stay as they are.
+ * Lines that repeat while Redis is away (a connection's or BullMQ's 'error' event, a periodic task that
+ * failed) are logged at warn level with `redisNoise: true`. The process's logger (created by run-main.ts)
+ * hands each of them to `absorb`: a lost connection (isRedisConnectionFailure: refused, reset, closed,
+ * timed out) is counted towards the outage instead of being logged. Other lines, error-level ones, and
+ * a Redis that answers but refuses (full, read-only, ...) are logged as they are.
  *
  * While waiting, it PINGs Redis through the first watched connection every `probeEveryMs`: Redis is back
  * once every watched connection is connected and the PING is answered (a Redis that was frozen, not
@@ -30,9 +30,35 @@ export interface RedisAvailabilityOptions {
   connectGraceMs?: number;
 }
 
-/** A Redis URL fit for a log line: any password (user info or `password=` query) replaced by `***`. */
+/** `scheme://`, the user info (up to the last `@`, which may be in a password) and the rest. */
+function splitRedisUrl(url: string): { scheme: string; userInfo?: string; rest: string } | undefined {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0];
+  if (!scheme) return undefined;
+  const afterScheme = url.slice(scheme.length);
+  const at = afterScheme.lastIndexOf('@');
+  return at < 0 ? { scheme, rest: afterScheme } : { scheme, userInfo: afterScheme.slice(0, at), rest: afterScheme.slice(at + 1) };
+}
+
+/**
+ * A Redis URL fit for a log line: everything up to the last `@` after `://` is user info, and only the
+ * user name of a `user:password@` survives (`redis://app:***@host`); user info without a colon (the
+ * password of a `redis+cluster://` URL, perhaps a password elsewhere too) and any `password=` query
+ * value become `***`. What cannot be read as a URL is shown as `***`.
+ */
 export function redactRedisUrl(url: string): string {
-  return url.replace(/^([a-z+]+:\/\/)([^@/]*):([^@/]*)@/i, '$1$2:***@').replace(/([?&]password=)[^&]*/i, '$1***');
+  const parts = splitRedisUrl(url);
+  if (!parts) return '***';
+  const { scheme, userInfo, rest } = parts;
+  const colon = userInfo?.indexOf(':') ?? -1;
+  const shown = userInfo === undefined ? '' : colon < 0 ? '***@' : `${userInfo.slice(0, colon)}:***@`;
+  return scheme + shown + rest.replace(/([?&]password=)[^&#]*/gi, '$1***');
+}
+
+/** Only the scheme and hosts of a Redis URL (`redis://h1:6379`, `redis+cluster://a:1,b:2`): no user, password or options. */
+export function redisUrlHosts(url: string): string {
+  const parts = splitRedisUrl(url);
+  if (!parts) return '***';
+  return parts.scheme + parts.rest.replace(/[/?#].*$/s, '');
 }
 
 export class RedisAvailability {
@@ -50,7 +76,10 @@ export class RedisAvailability {
   private readonly remindEveryMs: number;
   private readonly probeEveryMs: number;
   private readonly connectGraceMs: number;
+  /** The URL for log lines, its password redacted. */
   readonly url: string;
+  /** The URL's scheme and hosts only, for `/readyz` answers. */
+  readonly hosts: string;
 
   constructor(
     url: string,
@@ -58,6 +87,7 @@ export class RedisAvailability {
     options: RedisAvailabilityOptions = {},
   ) {
     this.url = redactRedisUrl(url);
+    this.hosts = redisUrlHosts(url);
     this.remindEveryMs = options.remindEveryMs ?? 10_000;
     this.probeEveryMs = options.probeEveryMs ?? 1_000;
     this.connectGraceMs = options.connectGraceMs ?? 1_500;
@@ -67,7 +97,8 @@ export class RedisAvailability {
   watch(...connections: RedisClient[]): void {
     for (const connection of connections) {
       this.connections.push(connection);
-      const onError = (error: Error): void => void this.absorb(error, true);
+      // Always about the connection (a DNS failure too). Its line, if logged as noise, is counted by `absorb`.
+      const onError = (error: Error): void => this.noteFailure(reasonOf(error));
       // A connection Redis closed (a restart, a kill) is an outage even before a reconnect fails.
       const onClose = (): void => {
         if (!this.closed && connection.status !== 'end') this.startWaiting('connection closed');
@@ -99,23 +130,15 @@ export class RedisAvailability {
   }
 
   /**
-   * Counts a lost-connection error towards the outage (starting one if there is none) and answers true:
-   * its line is left out. Any other error answers false (log it as usual). `connectionEvent`: the error
-   * came from a connection's 'error' event, which is always about the connection (a DNS failure too).
+   * Asked by the logger about a warning marked `redisNoise: true`: a lost connection is counted towards
+   * the outage (starting one if there is none) and answers true, its line is left out. Anything else
+   * answers false: log it as usual. After `close`, lost connections are left out uncounted (a shutdown's).
    */
-  absorb(error: unknown, connectionEvent = false): boolean {
-    if (this.closed) return isRedisConnectionFailure(error);
-    if (!connectionEvent && !isRedisConnectionFailure(error)) return false;
-    this.lastReason = reasonOf(error);
+  absorb(error: unknown): boolean {
+    if (!isRedisConnectionFailure(error) && !isRedisConnectionFailure(reasonOf(error))) return false;
+    if (this.closed) return true;
+    this.noteFailure(reasonOf(error));
     this.absorbed++;
-    if (this.waitingSince === undefined) this.startWaiting(this.lastReason);
-    else if (Date.now() - this.lastLineAt >= this.remindEveryMs) {
-      this.lastLineAt = Date.now();
-      this.logger.warn(
-        { redis: this.url, reason: this.lastReason, waitingMs: Date.now() - this.waitingSince, linesLeftOut: this.absorbed },
-        `still waiting for Redis at ${this.url}`,
-      );
-    }
     return true;
   }
 
@@ -126,7 +149,7 @@ export class RedisAvailability {
 
   /** Why this process is not ready, or undefined when Redis answers and every condition is met. */
   notReadyReason(): string | undefined {
-    if (this.waiting) return `waiting for Redis at ${this.url} (${this.lastReason})`;
+    if (this.waiting) return `waiting for Redis at ${this.hosts} (${this.lastReason})`;
     for (const condition of this.conditions) {
       const reason = condition();
       if (reason) return reason;
@@ -145,6 +168,22 @@ export class RedisAvailability {
 
   private connected(): boolean {
     return this.connections.every((connection) => connection.status === 'ready');
+  }
+
+  /** A lost connection: starts an outage, or reminds of the one going on (once per `remindEveryMs`). */
+  private noteFailure(reason: string): void {
+    if (this.closed) return;
+    this.lastReason = reason;
+    if (this.waitingSince === undefined) {
+      this.startWaiting(reason);
+      return;
+    }
+    if (Date.now() - this.lastLineAt < this.remindEveryMs) return;
+    this.lastLineAt = Date.now();
+    this.logger.warn(
+      { redis: this.url, reason, waitingMs: Date.now() - this.waitingSince, linesLeftOut: this.absorbed },
+      `still waiting for Redis at ${this.url}`,
+    );
   }
 
   private startWaiting(reason: string): void {
@@ -179,6 +218,9 @@ export class RedisAvailability {
   }
 }
 
+/** An error's message (one from another realm, e.g. a VM context, is no `instanceof Error` but has one too). */
 function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message || error.name : String(error);
+  const { message, name } = (typeof error === 'object' && error !== null ? error : {}) as { message?: unknown; name?: unknown };
+  if (typeof message === 'string' && message) return message;
+  return typeof name === 'string' && name ? name : String(error);
 }

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { REDIS_NOISE } from './logger';
 import type { WorkerInfo } from '../contract';
 import type { Keys } from './keys';
 import type { RedisClient } from './redis-connection';
@@ -106,8 +107,14 @@ export class WorkerHeartbeat {
   private beating: Promise<void> = Promise.resolve();
   private id?: string;
   private warnedAbout?: string;
+  private lastBeatAt?: number;
 
   constructor(private readonly options: WorkerHeartbeatOptions) {}
+
+  /** Whether the host's entry is in the registry: a beat succeeded, recently enough that the entry has not expired. */
+  get registered(): boolean {
+    return this.lastBeatAt !== undefined && Date.now() - this.lastBeatAt < this.options.registry.expiresAfterMs;
+  }
 
   /**
    * Registers the host and keeps beating. Resolves after the first beat, or after one heartbeat period
@@ -145,13 +152,15 @@ export class WorkerHeartbeat {
     try {
       const info = await this.options.describe();
       this.id = info.id;
+      const sentAt = Date.now();
       const other = await this.options.registry.beat(info, this.instance);
+      this.lastBeatAt = sentAt;
       if (other && this.warnedAbout !== other.hostname + other.pid) {
         this.warnedAbout = other.hostname + other.pid;
         this.options.logger.warn({ workerId: info.id, otherHost: other.hostname, otherPid: other.pid }, 'another worker host uses the same WORKER_ID');
       }
     } catch (error) {
-      this.options.logger.warn({ err: error }, 'worker registry heartbeat failed');
+      this.options.logger.warn({ err: error, ...REDIS_NOISE }, 'worker registry heartbeat failed');
     }
   }
 }

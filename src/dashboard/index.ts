@@ -8,10 +8,10 @@ import { Registry } from 'prom-client';
 import type { Config } from '../core/config';
 import { Keys } from '../core/keys';
 import { dashboardMetrics, processMetrics } from '../core/metrics';
-import { closeQueues, openQueues } from '../core/queues';
+import { closeQueues, initialiseQueues, openQueues } from '../core/queues';
 import { closeRedis, createRedis } from '../core/redis-connection';
 import { listenOn } from '../core/http-listen';
-import type { Logger } from '../core/logger';
+import { REDIS_NOISE, type Logger } from '../core/logger';
 import { RedisAvailability } from '../core/redis-availability';
 import { runMain, type Shutdown } from '../core/run-main';
 import { WorkloadStore } from '../core/workload-store';
@@ -33,25 +33,32 @@ export async function startDashboard(
   config: Config,
   logger: Logger,
   _stop?: (reason: string) => void,
-  redisAvailability = new RedisAvailability(config.REDIS_URL, logger),
+  redisAvailability?: RedisAvailability,
 ): Promise<Shutdown> {
+  // One it made itself (embedded without one) is closed with it.
+  const availability = redisAvailability ?? new RedisAvailability(config.REDIS_URL, logger);
   const keys = new Keys(config.CHUNKMILL_PREFIX);
   const redis = createRedis(config.REDIS_URL, 'producer', 'chunkmill-dashboard', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
-  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-  redisAvailability.watch(redis);
+  redis.on('error', (error) => logger.warn({ err: error, ...REDIS_NOISE }, 'redis connection error'));
+  availability.watch(redis);
   const queues = openQueues(redis, keys);
+  // An initialisation that fails (Redis gone again before it finished) is tried again until the dashboard stops.
   let queuesReady = false;
-  Promise.all(Object.values(queues).map((queue) => queue.waitUntilReady())).then(
+  const stopping = new AbortController();
+  initialiseQueues(Object.values(queues), {
+    signal: stopping.signal,
+    onRetry: (error, retryInMs) => logger.warn({ err: error, retryInMs, ...REDIS_NOISE }, 'the queues could not be initialised; trying again'),
+  }).then(
     () => {
       queuesReady = true;
       logger.info('dashboard ready');
     },
-    (error) => logger.error({ err: error }, 'the queues could not be initialised'),
+    () => undefined,
   );
-  redisAvailability.require(() => (queuesReady ? undefined : 'the queues are not initialised yet'));
+  availability.require(() => (queuesReady ? undefined : 'the queues are not initialised yet'));
   // Ready: connected, the queues initialised, and Redis answers a PING now (a frozen one does not, within its command deadline).
   const notReadyReason = async (): Promise<string | undefined> =>
-    redisAvailability.notReadyReason() ??
+    availability.notReadyReason() ??
     redis.ping().then(
       () => undefined,
       (error: Error) => `Redis does not answer: ${error.message}`,
@@ -73,6 +80,8 @@ export async function startDashboard(
   const server = await listenOn(app, config.DASHBOARD_PORT, config.HOST, 'DASHBOARD_PORT');
   logger.info({ port: (server.address() as AddressInfo).port }, 'dashboard listening');
   return async () => {
+    stopping.abort();
+    if (!redisAvailability) availability.close();
     feed.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());

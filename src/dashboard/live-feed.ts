@@ -13,6 +13,7 @@
  * Throughput and queue depths are totals over every tenant (numbers only, no ids).
  */
 import type { Logger } from 'pino';
+import { REDIS_NOISE } from '../core/logger';
 import { canSee, OPEN_IDENTITY, type Identity } from '../core/tenants';
 import { toWorkloadView, type WorkloadRecord, type WorkloadType, type WorkloadView } from '../core/workload';
 import { emptyDepths, type QueueDepths, type QueueOverview } from './queue-overview';
@@ -113,7 +114,7 @@ export class LiveFeed {
       this.failing = false;
       for (const [listener, viewer] of this.listeners) listener({ point, queues, workloads: this.visibleTo(viewer) });
     } catch (error) {
-      if (!this.failing) this.logger.warn({ err: error }, 'live feed could not sample Redis');
+      if (!this.failing) this.logger.warn({ err: error, ...REDIS_NOISE }, 'live feed could not sample Redis');
       this.failing = true;
     } finally {
       this.sampling = false;

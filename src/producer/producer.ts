@@ -1,11 +1,12 @@
 /** Wires the producer together: connections, queues, store, service and the Express app. */
 import type { Express } from 'express';
 import type { Logger } from 'pino';
+import { REDIS_NOISE } from '../core/logger';
 import type { Config } from '../core/config';
 import { ArrayStore } from '../core/array-store';
 import { ChunkFeeder } from '../core/chunk-feeder';
 import { Keys } from '../core/keys';
-import { closeQueues, openQueues, type ChunkQueues } from '../core/queues';
+import { closeQueues, initialiseQueues, openQueues, type ChunkQueues } from '../core/queues';
 import { RedisAvailability } from '../core/redis-availability';
 import { closeRedis, createRedis } from '../core/redis-connection';
 import { RedisSubscriber } from '../core/redis-subscriber';
@@ -55,11 +56,11 @@ export function openProducer(config: Config, logger: Logger, redisAvailability =
   const keys = new Keys(config.CHUNKMILL_PREFIX);
   const deadline = { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS };
   const redis = createRedis(config.REDIS_URL, 'producer', undefined, deadline);
-  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  redis.on('error', (error) => logger.warn({ err: error, ...REDIS_NOISE }, 'redis connection error'));
   const subscriber = new RedisSubscriber(createRedis(config.REDIS_URL, 'subscriber'));
-  subscriber.connection.on('error', (error) => logger.warn({ err: error }, 'redis subscriber connection error'));
+  subscriber.connection.on('error', (error) => logger.warn({ err: error, ...REDIS_NOISE }, 'redis subscriber connection error'));
   const queues = openQueues(redis, keys);
-  for (const queue of Object.values(queues)) queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
+  for (const queue of Object.values(queues)) queue.on('error', (error) => logger.warn({ err: error, ...REDIS_NOISE }, 'queue error'));
   const store = new WorkloadStore(
     redis,
     keys,
@@ -71,7 +72,7 @@ export function openProducer(config: Config, logger: Logger, redisAvailability =
   // Whole arrays (up to MAX_ARRAY_BYTES in one SET or GET) go over their own connection, whose deadline
   // also counts the transfer, so that the others keep their short one.
   const arrayRedis = createRedis(config.REDIS_URL, 'producer', 'chunkmill-producer-arrays', { commandTimeoutMs: arrayCommandTimeoutMs(config) });
-  arrayRedis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  arrayRedis.on('error', (error) => logger.warn({ err: error, ...REDIS_NOISE }, 'redis connection error'));
   const arrays = new ArrayStore(arrayRedis, keys);
   const presence = new WorkloadPresence(store);
   const service = new WorkloadService(config, store, queues, finished, logger, feeder, arrays, presence, new MissingWorkloads(store));
@@ -80,16 +81,23 @@ export function openProducer(config: Config, logger: Logger, redisAvailability =
   // Fail-fast connections refuse commands until connected, and BullMQ writes each queue's meta hash once
   // its connection is initialised: requests wait for both (app.ts), so that a refused request never sees
   // keys appear that it did not write.
+  // An initialisation that fails (Redis gone again before it finished) is tried again until the producer closes.
   let queuesReady = false;
+  const stopping = new AbortController();
   const connected = [redis, arrayRedis, subscriber.connection].map((connection) =>
     connection.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => connection.once('ready', () => resolve())),
   );
   const started = Promise.all(connected)
-    .then(() => Promise.all(Object.values(queues).map((queue) => queue.waitUntilReady())))
+    .then(() =>
+      initialiseQueues(Object.values(queues), {
+        signal: stopping.signal,
+        onRetry: (error, retryInMs) => logger.warn({ err: error, retryInMs, ...REDIS_NOISE }, 'the queues could not be initialised; trying again'),
+      }),
+    )
     .then(() => {
       queuesReady = true;
     });
-  started.catch((error) => logger.error({ err: error }, 'the queues could not be initialised'));
+  started.catch(() => undefined);
   redisAvailability.require(() => (queuesReady ? undefined : 'the queues are not initialised yet'));
   const workers = new WorkerRegistry(redis, keys, config.WORKER_HEARTBEAT_MS);
   const app = createProducerApp({
@@ -117,6 +125,7 @@ export function openProducer(config: Config, logger: Logger, redisAvailability =
     started,
     close: () =>
       (closing ??= (async () => {
+        stopping.abort();
         redisAvailability.close();
         await closeQueues(queues);
         presence.close();

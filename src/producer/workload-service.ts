@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { SpanKind } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import { REDIS_NOISE } from '../core/logger';
 import { defaultChunkSize, planChunks, type ChunkRange } from '../core/chunk-planner';
 import type { Config } from '../core/config';
 import type { ChunkFeeder } from '../core/chunk-feeder';
@@ -478,7 +479,7 @@ export class WorkloadService {
       ).unref();
     };
     await remove().catch((error) => {
-      this.logger.warn({ err: error, workloadId: record.id }, 'could not roll back a failed submission yet; retrying');
+      this.logger.warn({ err: error, workloadId: record.id, ...REDIS_NOISE }, 'could not roll back a failed submission yet; retrying');
       retry(error);
     });
   }

@@ -4,6 +4,7 @@
  * together when it ends). A cache that Redis cannot read or write only costs the speed-up: the items run.
  */
 import type { Logger } from 'pino';
+import { REDIS_NOISE } from '../core/logger';
 import type { ResultCache } from '../core/result-cache';
 
 export interface CacheLookupCounts {
@@ -25,7 +26,7 @@ export class CachedItems {
 
   static async load(cache: ResultCache, task: string, inputs: unknown[], logger: Logger, onLookup?: (counts: CacheLookupCounts) => void): Promise<CachedItems> {
     const cached = await cache.lookup(task, inputs).catch((error: unknown) => {
-      logger.warn({ err: error }, 'result cache lookup failed; running the items');
+      logger.warn({ err: error, ...REDIS_NOISE }, 'result cache lookup failed; running the items');
       return inputs.map(() => null);
     });
     const hits = cached.filter((json) => json !== null).length;
@@ -45,6 +46,6 @@ export class CachedItems {
 
   async flush(): Promise<void> {
     const entries = this.fresh.splice(0);
-    await this.cache.store(this.task, entries).catch((error: unknown) => this.logger.warn({ err: error }, 'result cache write failed'));
+    await this.cache.store(this.task, entries).catch((error: unknown) => this.logger.warn({ err: error, ...REDIS_NOISE }, 'result cache write failed'));
   }
 }

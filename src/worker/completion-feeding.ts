@@ -12,6 +12,7 @@
  */
 import type { Job, Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import { REDIS_NOISE } from '../core/logger';
 import type { ChunkFeeder } from '../core/chunk-feeder';
 import type { ChunkJobData } from '../core/workload';
 
@@ -29,7 +30,7 @@ export class CompletionFeeding {
       if (!job.data.windowed) return;
       const feeding = this.feeder
         .chunkFinished(job.data.workloadId, job.data.chunkIndex)
-        .catch((error) => this.logger.warn({ err: error, jobId: job.id }, 'could not feed after a chunk; the reconciler will'));
+        .catch((error) => this.logger.warn({ err: error, jobId: job.id, ...REDIS_NOISE }, 'could not feed after a chunk; the reconciler will'));
       this.pending.add(feeding);
       void feeding.finally(() => this.pending.delete(feeding));
     });

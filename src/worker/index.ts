@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import type { Config } from '../core/config';
 import { ChunkFeeder } from '../core/chunk-feeder';
 import { Keys, QUEUE_KINDS, type QueueKind } from '../core/keys';
-import type { Logger } from '../core/logger';
+import { REDIS_NOISE, type Logger } from '../core/logger';
 import { closeQueues, openQueues } from '../core/queues';
 import { closeRedis, createRedis, withRedisDeadline } from '../core/redis-connection';
 import { runMain, type Shutdown } from '../core/run-main';
@@ -46,13 +46,15 @@ export async function startWorkerHost(
   config: Config,
   logger: Logger,
   _stop?: (reason: string) => void,
-  redis = new RedisAvailability(config.REDIS_URL, logger),
+  redisAvailability?: RedisAvailability,
 ): Promise<Shutdown> {
+  // One it made itself (embedded without one) is closed with it.
+  const redis = redisAvailability ?? new RedisAvailability(config.REDIS_URL, logger);
   // A task module it cannot use (CHUNKMILL_TASK_MODULES) stops the start with a ConfigError, before any fork.
   loadTasks();
   const keys = new Keys(config.CHUNKMILL_PREFIX);
   const connection = createRedis(config.REDIS_URL, 'worker', 'chunkmill-worker-host');
-  connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  connection.on('error', (error) => logger.warn({ err: error, ...REDIS_NOISE }, 'redis connection error'));
   redis.watch(connection);
   const store = new WorkloadStore(
     connection,
@@ -61,8 +63,6 @@ export async function startWorkerHost(
     new ReplicaWait({ replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS }),
   );
   const queues = openQueues(connection, keys);
-  let registered = false;
-  redis.require(() => (registered ? undefined : 'not registered in the worker registry yet'));
   const feeder = new ChunkFeeder(connection, keys, queues, { windowChunks: config.CHUNKS_IN_QUEUE_PER_WORKLOAD, ttlSeconds: config.RESULT_TTL_SECONDS });
   const reapers = config.WORKER_QUEUES.map((kind) => new LostChunkReaper(kind, connection, keys, store, logger, feeder));
   // Repairs what crashes and failovers left behind, so that every accepted workload ends (workload-reconciler.ts).
@@ -73,7 +73,7 @@ export async function startWorkerHost(
     reconciling = true;
     reconciler
       .look()
-      .catch((error) => logger.warn({ err: error }, 'reconciler look failed; trying again later'))
+      .catch((error) => logger.warn({ err: error, ...REDIS_NOISE }, 'reconciler look failed; trying again later'))
       .finally(() => (reconciling = false));
   }, config.RECONCILE_INTERVAL_MS);
   const supervisor = new ClusterSupervisor({ processes: config.WORKER_PROCESSES, shutdownGraceMs: config.SHUTDOWN_GRACE_MS }, logger);
@@ -96,7 +96,7 @@ export async function startWorkerHost(
       1_000,
       false,
     );
-    return answered ? undefined : `Redis at ${redis.url} does not answer`;
+    return answered ? undefined : `Redis at ${redis.hosts} does not answer`;
   };
   const metricsServer = new HostMetricsServer(clusterMetrics, logger, notReadyReason);
   await metricsServer.listen(config.WORKER_METRICS_PORT, config.HOST);
@@ -117,13 +117,16 @@ export async function startWorkerHost(
       startedAt,
     }),
   });
+  // Ready once a heartbeat has written the host's entry (not when the first one failed: Redis away, full or
+  // read-only), and not ready again while failing beats let it expire.
+  redis.require(() => (heartbeat.registered ? undefined : 'not registered in the worker registry (no successful heartbeat lately)'));
   await heartbeat.start();
-  registered = true;
   logger.info(
     { workerId: config.WORKER_ID, queues: config.WORKER_QUEUES, processes: config.WORKER_PROCESSES, threads: poolThreads(config) },
     'worker host started',
   );
   return async () => {
+    if (!redisAvailability) redis.close();
     clearInterval(reconcile);
     // Listed while its children finish their chunks; off the list once they are done.
     await supervisor.stop();

@@ -17,6 +17,7 @@
 import { Job, Queue } from 'bullmq';
 import type { RedisClient } from '../core/redis-connection';
 import type { Logger } from 'pino';
+import { REDIS_NOISE } from '../core/logger';
 import type { ChunkFeeder } from '../core/chunk-feeder';
 import { ItemErrorCode } from '../core/errors';
 import type { Keys, QueueKind } from '../core/keys';
@@ -61,7 +62,7 @@ export class LostChunkReaper {
     this.queue = new Queue<ChunkJobData>(keys.queueName(kind), { connection, prefix: keys.bullPrefix });
     this.timer = setInterval(() => {
       this.sweeping ??= this.sweep()
-        .catch((error) => logger.warn({ err: error, queue: kind }, 'could not look for lost chunks'))
+        .catch((error) => logger.warn({ err: error, queue: kind, ...REDIS_NOISE }, 'could not look for lost chunks'))
         .finally(() => (this.sweeping = undefined));
     }, options.pollMs ?? 1000);
   }
@@ -91,7 +92,7 @@ export class LostChunkReaper {
       this.unreaped.delete(jobId);
     } catch (error) {
       this.unreaped.add(jobId);
-      this.logger.warn({ err: error, jobId }, 'could not record a lost chunk yet; trying again');
+      this.logger.warn({ err: error, jobId, ...REDIS_NOISE }, 'could not record a lost chunk yet; trying again');
     }
   }
 

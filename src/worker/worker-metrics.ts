@@ -4,6 +4,7 @@
  * ran the thread, from the timings the threads send back. Every series carries the host's WORKER_ID
  * (`worker_id`). A chunk handed back to the queue is counted and logged (info) here too.
  */
+import cluster from 'node:cluster';
 import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -199,7 +200,8 @@ export class WorkerMetrics {
    */
   async close(): Promise<void> {
     this.detach();
-    if (!process.send || (await reportFinalMetrics(this.registry))) return;
+    // Only a cluster child has a primary to tell (as with the ready message, worker-process.ts).
+    if (!cluster.isWorker || (await reportFinalMetrics(this.registry))) return;
     this.logger.warn('the final metrics did not reach the primary; counts since its last poll are lost');
   }
 }

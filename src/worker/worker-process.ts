@@ -10,6 +10,7 @@ import cluster from 'node:cluster';
 import { setMaxListeners } from 'node:events';
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import { REDIS_NOISE } from '../core/logger';
 import type { Config } from '../core/config';
 import { ArrayStore } from '../core/array-store';
 import { ChunkFeeder } from '../core/chunk-feeder';
@@ -59,9 +60,9 @@ export function poolThreads(config: Config): number {
 export async function startWorkerProcess(config: Config, logger: Logger, redisAvailability?: RedisAvailability): Promise<Shutdown> {
   const keys = new Keys(config.CHUNKMILL_PREFIX);
   const connection = createRedis(config.REDIS_URL, 'worker');
-  connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  connection.on('error', (error) => logger.warn({ err: error, ...REDIS_NOISE }, 'redis connection error'));
   const subscriber = new RedisSubscriber(createRedis(config.REDIS_URL, 'subscriber'));
-  subscriber.connection.on('error', (error) => logger.warn({ err: error }, 'redis subscriber connection error'));
+  subscriber.connection.on('error', (error) => logger.warn({ err: error, ...REDIS_NOISE }, 'redis subscriber connection error'));
   redisAvailability?.watch(connection, subscriber.connection);
   const store = new WorkloadStore(
     connection,
@@ -76,7 +77,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, redisAv
   const metrics = new WorkerMetrics(pool, config.WORKER_ID, logger);
   // Array slices (megabytes each) go over their own connection, so that they never hold up a lock renewal.
   const arrayConnection = createRedis(config.REDIS_URL, 'worker', 'chunkmill-arrays');
-  arrayConnection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  arrayConnection.on('error', (error) => logger.warn({ err: error, ...REDIS_NOISE }, 'redis connection error'));
   redisAvailability?.watch(arrayConnection);
   const arrays = new ArrayItemRunners(pool, new ArrayStore(arrayConnection, keys));
   // Fetch chunks run on this event loop, not on the threads: a compute chunk and a fetch chunk in the
@@ -158,7 +159,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, redisAv
   ].filter((entry): entry is ['compute' | 'fetch', Worker] => entry[1] !== false);
   for (const [kind, worker] of workers) {
     feeding.attach(worker as Worker<ChunkJobData>);
-    worker.on('error', (error) => logger.warn({ err: error }, `${kind} worker error`));
+    worker.on('error', (error) => logger.warn({ err: error, ...REDIS_NOISE }, `${kind} worker error`));
     worker.on('failed', (job, error) =>
       logger.info({ queue: kind, jobId: job?.id, attemptsMade: job?.attemptsMade, err: error.message }, 'chunk attempt failed'),
     );

@@ -71,11 +71,34 @@ describe('WorkerRegistry', () => {
       let started = Date.now();
       await heartbeat.start();
       expect(Date.now() - started).toBeLessThan(1_500);
+      // Started, but not registered: no beat got through.
+      expect(heartbeat.registered).toBe(false);
       started = Date.now();
       await heartbeat.stop();
       expect(Date.now() - started).toBeLessThan(3_500);
     } finally {
       down.disconnect();
+    }
+  });
+
+  it('counts as registered only after a beat that succeeded, and again after a later one', async () => {
+    let refusing = true;
+    const registry = new WorkerRegistry(redis, keys, 100);
+    const beat = registry.beat.bind(registry);
+    registry.beat = (...args) => (refusing ? Promise.reject(new Error("READONLY You can't write against a read only replica.")) : beat(...args));
+    const heartbeat = new WorkerHeartbeat({ registry, logger: pino({ level: 'silent' }), describe: async () => host('refused') });
+    try {
+      await heartbeat.start();
+      expect(heartbeat.registered).toBe(false);
+      refusing = false;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(heartbeat.registered).toBe(true);
+      // Beats refused long enough for the entry to expire: not registered any more.
+      refusing = true;
+      await new Promise((resolve) => setTimeout(resolve, 450));
+      expect(heartbeat.registered).toBe(false);
+    } finally {
+      await heartbeat.stop();
     }
   });
 });
