@@ -27,7 +27,10 @@ export function parseClusterUrl(url: string): ClusterSeeds {
   const redisOptions: RedisOptions = {};
   const at = rest.lastIndexOf('@');
   if (at >= 0) {
-    const [user, password] = rest.slice(0, at).split(':').map(decodeURIComponent);
+    // The first colon ends the user name: a password may hold colons of its own.
+    const userInfo = rest.slice(0, at);
+    const colon = userInfo.indexOf(':');
+    const [user, password] = (colon < 0 ? [userInfo] : [userInfo.slice(0, colon), userInfo.slice(colon + 1)]).map(decodeURIComponent);
     if (password !== undefined) {
       if (user) redisOptions.username = user;
       redisOptions.password = password;

@@ -18,6 +18,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Job, Processor } from 'bullmq';
 import type { Logger } from 'pino';
+import { REDIS_NOISE } from '../core/logger';
 import { isRedisUnavailable } from '../core/redis-errors';
 import { HandBackError, isHandedBackFailure, NotHandedBackError } from './hand-back';
 
@@ -82,9 +83,10 @@ export class InfrastructureGuard {
       this.untold++;
       return;
     }
-    // `err` as a string: a lost connection's line is then absorbed by the outage's account (run-main.ts's logger).
+    // Marked as Redis noise: a lost connection's line is then left to the outage's account (core/logger.ts);
+    // a Redis that answers but refuses (full, read-only) is still told here.
     this.logger.warn(
-      { err: error.message, retryInMs, alsoSinceLastWarning: this.untold },
+      { ...REDIS_NOISE, err: error.message, retryInMs, alsoSinceLastWarning: this.untold },
       'Redis failed chunks; handing them back to the queue without using attempts',
     );
     this.warnedAt = now;

@@ -18,6 +18,10 @@ describe('redis+cluster:// URLs', () => {
       ],
       redisOptions: { username: 'app', password: 's@cret', tls: {} },
     });
+    // A password with colons of its own (and one without a user name: all of it is the password).
+    expect(parseClusterUrl('redis+cluster://app:pa:ss@h1:7000').redisOptions).toEqual({ username: 'app', password: 'pa:ss' });
+    expect(parseClusterUrl('redis+cluster://:pa:ss@h1:7000').redisOptions).toEqual({ password: 'pa:ss' });
+    expect(parseClusterUrl('redis+cluster://secret@h1:7000').redisOptions).toEqual({ password: 'secret' });
   });
 
   it('refuses a URL without seed nodes or with a bad port', () => {
