@@ -222,8 +222,9 @@ describe('the packages, installed from their tarballs', () => {
       WORKER_THREADS: '1',
     });
     const startRole = (role: 'producer' | 'worker'): RoleProcess => {
-      const main = path.join(app, 'node_modules/chunkmill/dist/src', role, 'main.js');
-      const child = spawn(process.execPath, [main], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      // The role's command, as npm installed it (`npx chunkmill-producer`).
+      const command = path.join(app, 'node_modules/.bin', `chunkmill-${role}`);
+      const child = spawn(command, [], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       const roleProcess = new RoleProcess(role, child);
       roles.push(roleProcess);
       return roleProcess;
