@@ -5,6 +5,10 @@
  */
 import { exactFloatSum } from '../../src/core/reduce';
 import { startChunkmill, type ChunkmillHarness } from '../utils/chunkmill-harness';
+import { validatingFetch } from '../utils/openapi-validator';
+
+/** The producer's answers, checked against its OpenAPI document. */
+const fetch = validatingFetch();
 
 const LENGTH = 100_003; // not a multiple of the item size: the last item is short
 const PER_ITEM = 8_192;
@@ -40,6 +44,7 @@ describe('array workloads with real worker processes', () => {
   afterAll(async () => {
     await harness?.close();
   });
+  afterEach(() => expect(fetch.violations.map((violation) => violation.message)).toEqual([]));
 
   it('mulArrays writes x * y into out, bit-exact with a Node loop', async () => {
     const id = await harness.api.submit({

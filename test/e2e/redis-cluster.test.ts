@@ -15,6 +15,7 @@ import { CITIES, WeatherServer, temperatureOf } from '../../bench/lib/weather-se
 import { Keys } from '../../src/core/keys';
 import { closeRedis, createRedis, type RedisClient } from '../../src/core/redis-connection';
 import { ApiClient } from '../utils/api-client';
+import { validatingFetch } from '../utils/openapi-validator';
 import { FAULT_TASKS, eventually } from '../utils/chunkmill-harness';
 import { ExactlyOnceLedger, expectValues } from '../utils/exactly-once-audit';
 import { FAST_FAULT_ENV } from '../utils/fault-cluster';
@@ -156,8 +157,10 @@ describeWithRedisCli('on a 3-master Redis Cluster', () => {
 
   it('carries pub/sub across the nodes: SSE events from Lua, and cancellation reaching every worker', async () => {
     const small = await api.post('/v1/workloads', { type: 'compute', task: 'sleep', inputs: [{ ms: 200 }, { ms: 0 }], chunkSize: 1 });
-    const stream = await fetch(`${api.baseUrl}/v1/workloads/${small.body.id}/events`);
+    const checked = validatingFetch();
+    const stream = await checked(`${api.baseUrl}/v1/workloads/${small.body.id}/events`);
     const text = await stream.text();
+    expect(checked.violations.map((violation) => violation.message)).toEqual([]);
     expect(text).toContain('event: done');
     expect(text).toContain('"status":"completed"');
 

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { freePort } from '../../src/core/redis-server';
 import { ApiClient } from '../utils/api-client';
+import { validatingFetch } from '../utils/openapi-validator';
 import { eventually, FAULT_TASKS } from '../utils/chunkmill-harness';
 import { redisClusterToolsInstalled } from '../utils/redis-cluster';
 import { startRole, type RoleProcess } from '../utils/role-process';
@@ -79,19 +80,21 @@ async function runEverything(redisUrl: string, extraEnv: Record<string, string>,
   const dashboard = await startRole('dashboard', { env: { ...env, DASHBOARD_PORT: '0' } });
   roles.push(producer.process, worker.process, dashboard.process);
   const api = new ApiClient(`http://127.0.0.1:${producer.port}`);
+  // The producer's answers that ApiClient does not read (an event stream, an array's PUT), checked against the OpenAPI document.
+  const checked = validatingFetch();
   try {
     expect((await api.get('/readyz')).body).toEqual({ status: 'ready' });
     // A compute workload, with the result cache; its results, events and the workload list.
     const id = await api.submit({ type: 'compute', task: 'sumSquares', inputs: [1, 2, 3, 1, 2, 3], chunkSize: 2, cache: true, reduce: 'sum' });
     const results = await api.results(id);
     expect(results).toMatchObject({ status: 'completed', results: [0, 1, 5, 0, 1, 5], reduced: 12 });
-    const events = await (await fetch(`${api.baseUrl}/v1/workloads/${id}/events`)).text();
+    const events = await (await checked(`${api.baseUrl}/v1/workloads/${id}/events`)).text();
     expect(events).toContain('event: done');
     expect((await api.get('/v1/workloads')).body.workloads[0].id).toBe(id);
     expect((await api.get('/v1/workers')).body.workers).toHaveLength(1);
     // Arrays: put, a workload over them, read back.
     const bytes = Buffer.from(new Float64Array([1, 2, 3, 4]).buffer);
-    expect((await fetch(`${api.baseUrl}/v1/arrays/x`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes })).status).toBe(
+    expect((await checked(`${api.baseUrl}/v1/arrays/x`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes })).status).toBe(
       200,
     );
     const arrays = await api.submit({ type: 'compute', task: 'sumArray', arrays: { x: 'x' }, elementsPerItem: 2, reduce: 'sum' });
@@ -106,6 +109,7 @@ async function runEverything(redisUrl: string, extraEnv: Record<string, string>,
     expect((await api.delete(`/v1/workloads/${slow.body.id}`)).body.status).toBe('cancelled');
     // The dashboard: metrics from Redis, the live feed, bull-board.
     const dashboardBase = `http://127.0.0.1:${dashboard.port}`;
+    expect(checked.violations.map((violation) => violation.message)).toEqual([]);
     await eventually(async () => (await (await fetch(`${dashboardBase}/metrics`)).text()).includes('chunkmill_workloads{status="completed"} 2'), 15_000, 300);
     expect((await fetch(`${dashboardBase}/queues/api/queues`)).status).toBe(200);
     // The live feed samples once a second.

@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { expectValues } from '../utils/exactly-once-audit';
 import { FaultCluster } from '../utils/fault-cluster';
 import { eventually } from '../utils/chunkmill-harness';
+import { validatingFetch } from '../utils/openapi-validator';
 
 jest.setTimeout(120_000);
 
@@ -25,6 +26,9 @@ const V1_ROUTES: Array<{ method: string; path: string; body?: string }> = [
   { method: 'GET', path: '/v1/tasks' },
   { method: 'GET', path: '/v1/no-such-route' },
 ];
+
+/** Every answer, the refusals of malformed requests too, is checked against the OpenAPI document. */
+const fetch = validatingFetch();
 
 interface RawAnswer {
   status: number;
@@ -49,6 +53,7 @@ describe('fault scenarios: what clients send wrong', () => {
   afterEach(async () => {
     await cluster?.close();
     cluster = undefined;
+    expect(fetch.violations.splice(0).map((violation) => violation.message)).toEqual([]);
   });
 
   it('10. the same Idempotency-Key twice, and twenty times at once, gives one workload', async () => {

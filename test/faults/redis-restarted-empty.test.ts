@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import { FaultCluster } from '../utils/fault-cluster';
+import { validatingFetch } from '../utils/openapi-validator';
 import { readSse } from '../../src/sdk/sse-stream';
 import { Pool, WorkloadLostError } from '../../src';
 
@@ -39,6 +40,8 @@ describe('fault scenarios: Redis restarted empty', () => {
     // 2 processes × 3 threads: 6 of the 9 chunks below run (sleep) when Redis goes, the rest wait.
     cluster = await FaultCluster.start('s12', { workerEnv: { WORKER_THREADS: '3' } });
     const api = cluster.api;
+    // The event streams and the SDK's answers, checked against the OpenAPI document (a stream once it has ended).
+    const checked = validatingFetch();
     let restartedAt = Number.POSITIVE_INFINITY;
     const endings: Array<Promise<Ending>> = [];
     const ended = (request: string, outcome: string): Ending => ({ request, outcome, atMs: Date.now() - restartedAt });
@@ -54,7 +57,7 @@ describe('fault scenarios: Redis restarted empty', () => {
     }
     const firstEvents: Array<Promise<void>> = [];
     for (const id of ids) {
-      const response = await fetch(`${api.baseUrl}/v1/workloads/${id}/events`);
+      const response = await checked(`${api.baseUrl}/v1/workloads/${id}/events`);
       expect(response.status).toBe(200);
       let connected!: () => void;
       firstEvents.push(new Promise((resolve) => (connected = resolve)));
@@ -75,7 +78,7 @@ describe('fault scenarios: Redis restarted empty', () => {
           .then((answer) => ended(`results?wait ${id}`, `${answer.status} ${answer.body?.error?.code ?? answer.body?.status}`)),
       );
     }
-    const pool = new Pool({ url: api.baseUrl });
+    const pool = new Pool({ url: api.baseUrl, fetch: checked });
     const sdkOutcome = (request: string) => (error: unknown) =>
       ended(request, error instanceof WorkloadLostError ? `WorkloadLostError ${error.code}` : `other: ${String(error)}`);
     endings.push(
@@ -122,6 +125,7 @@ describe('fault scenarios: Redis restarted empty', () => {
       });
     }
     expect(slowest.atMs).toBeLessThan(ENDS_WITHIN_MS);
+    expect(checked.violations.map((violation) => violation.message)).toEqual([]);
 
     // Asked afterwards, each accepted workload is reported lost; an id never seen is still a 404.
     const audit = await cluster.ledger.auditReportedLost('16 Redis restarted empty (all reported lost)');

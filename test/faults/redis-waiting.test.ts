@@ -15,6 +15,7 @@ import path from 'node:path';
 import { freePort, redisAnswers } from '../../src/core/redis-server';
 import { redactRedisUrl } from '../../src/core/redis-availability';
 import { eventually } from '../utils/chunkmill-harness';
+import { validatingFetch } from '../utils/openapi-validator';
 import { spawnRole, type LogLine, type RoleProcess } from '../utils/role-process';
 
 jest.setTimeout(120_000);
@@ -71,8 +72,11 @@ async function portAnswers(port: number): Promise<boolean> {
   });
 }
 
-async function get(port: number, route: string): Promise<{ status: number; body: any }> {
-  const response = await fetch(`http://127.0.0.1:${port}${route}`);
+/** The producer's answers, checked against its OpenAPI document (the dashboard's and the worker's are not in it). */
+const producerFetch = validatingFetch();
+
+async function get(port: number, route: string, via: typeof fetch = fetch): Promise<{ status: number; body: any }> {
+  const response = await via(`http://127.0.0.1:${port}${route}`);
   return { status: response.status, body: await response.json().catch(() => undefined) };
 }
 
@@ -95,6 +99,7 @@ describe('roles without Redis: listening at once, ready when Redis is, quiet dur
     await redis.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
+  afterEach(() => expect(producerFetch.violations.map((violation) => violation.message)).toEqual([]));
 
   it('starts without Redis, becomes ready with it, and tells an outage in a few lines', async () => {
     const url = `redis://:${PASSWORD}@127.0.0.1:${redis.port}`;
@@ -123,16 +128,17 @@ describe('roles without Redis: listening at once, ready when Redis is, quiet dur
       dashboard: Number((await dashboard.waitForLog((line) => line.msg === 'dashboard listening')).port),
       worker: Number((await worker.waitForLog((line) => line.msg === 'worker metrics listening')).port),
     };
+    const via = (port: number): typeof fetch => (port === ports.producer ? producerFetch : fetch);
     const allReady = async (): Promise<boolean> =>
-      (await Promise.all(Object.values(ports).map((port) => get(port, '/readyz')))).every((answer) => answer.status === 200);
+      (await Promise.all(Object.values(ports).map((port) => get(port, '/readyz', via(port))))).every((answer) => answer.status === 200);
     for (const port of Object.values(ports)) {
-      expect((await get(port, '/healthz')).status).toBe(200);
-      const readyz = await get(port, '/readyz');
+      expect((await get(port, '/healthz', via(port))).status).toBe(200);
+      const readyz = await get(port, '/readyz', via(port));
       expect(readyz.status).toBe(503);
       expect(JSON.stringify(readyz.body.error.details)).toMatch(/waiting for Redis|worker processes ready|not registered/);
     }
     // /readyz, which anyone may ask, names the hosts only.
-    const reason = (await get(ports.producer, '/readyz')).body.error.details[0].reason;
+    const reason = (await get(ports.producer, '/readyz', producerFetch)).body.error.details[0].reason;
     expect(reason).toContain(`waiting for Redis at redis://127.0.0.1:${redis.port} (`);
     expect(reason).not.toContain('***');
     // Each process (the worker host's primary and its child too) says it once, with the URL, password redacted.
@@ -157,7 +163,7 @@ describe('roles without Redis: listening at once, ready when Redis is, quiet dur
 
     // 3. Outages of 8 s: killed, then frozen, with requests coming in. A few lines per process at most.
     const submit = (): Promise<number> =>
-      fetch(`http://127.0.0.1:${ports.producer}/v1/workloads`, {
+      producerFetch(`http://127.0.0.1:${ports.producer}/v1/workloads`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ type: 'compute', task: 'sumSquares', inputs: [1, 2, 3], chunkSize: 1 }),
@@ -172,7 +178,11 @@ describe('roles without Redis: listening at once, ready when Redis is, quiet dur
       let loading = true;
       const load = (async () => {
         while (loading) {
-          await Promise.all([submit(), get(ports.producer, '/readyz').catch(() => undefined), get(ports.dashboard, '/readyz').catch(() => undefined)]);
+          await Promise.all([
+            submit(),
+            get(ports.producer, '/readyz', producerFetch).catch(() => undefined),
+            get(ports.dashboard, '/readyz').catch(() => undefined),
+          ]);
           requests++;
           await sleep(200);
         }
@@ -180,7 +190,7 @@ describe('roles without Redis: listening at once, ready when Redis is, quiet dur
       if (outage === 'killed') await redis.stop();
       else redis.signal('SIGSTOP');
       await sleep(8_000);
-      const notReady = await get(ports.producer, '/readyz');
+      const notReady = await get(ports.producer, '/readyz', producerFetch);
       expect([outage, notReady.status]).toEqual([outage, 503]);
       if (outage === 'killed') await redis.start();
       else redis.signal('SIGCONT');

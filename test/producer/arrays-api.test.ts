@@ -7,6 +7,10 @@ import { Redis } from 'ioredis';
 import { Keys } from '../../src/core/keys';
 import { startProducerHarness, type ProducerHarness } from '../utils/producer-harness';
 import { countKeys, testRedisUrl } from '../utils/redis';
+import { validatingFetch } from '../utils/openapi-validator';
+
+/** The producer's answers (bytes, stored arrays, refusals), checked against its OpenAPI document. */
+const fetch = validatingFetch();
 
 const MAX_ARRAY_BYTES = 64 * 1024;
 
@@ -25,6 +29,7 @@ describe('arrays API', () => {
   afterEach(async () => {
     redis.disconnect();
     await harness.close();
+    expect(fetch.violations.splice(0).map((violation) => violation.message)).toEqual([]);
   });
 
   const put = (name: string, body: Buffer | string, contentType = 'application/octet-stream', query = '') =>

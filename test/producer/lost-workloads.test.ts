@@ -10,6 +10,10 @@ import { PRESENCE_CHECK_MS } from '../../src/producer/workload-presence';
 import { readSse, type SseMessage } from '../../src/sdk/sse-stream';
 import { startProducerHarness, type ProducerHarness } from '../utils/producer-harness';
 import { testRedisUrl } from '../utils/redis';
+import { validatingFetch } from '../utils/openapi-validator';
+
+/** The producer's event stream, checked against its OpenAPI document: status and media type at once, each event once it has ended. */
+const fetch = validatingFetch();
 
 const workload = { type: 'compute', task: 'sumSquares', inputs: [1, 2, 3], chunkSize: 1 };
 /** The longest a vanished workload's stream or long-poll may take to end: a presence check and some slack. */
@@ -31,6 +35,7 @@ describe('lost workloads', () => {
     for (const other of others.splice(0)) await other.close();
     redis.disconnect();
     await harness.close();
+    expect(fetch.violations.splice(0).map((violation) => violation.message)).toEqual([]);
   });
 
   /** A second producer on the same prefix: it never saw the workloads, only Redis can tell it about them. */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import Ajv2020 from 'ajv/dist/2020';
 import { LIMITS } from '../../src/contract';
-import { OpenApiValidator, OpenApiViolation } from '../utils/openapi-validator';
+import { OpenApiValidator, OpenApiViolation, validatingFetch } from '../utils/openapi-validator';
 import { startProducerHarness, type ProducerHarness } from '../utils/producer-harness';
 
 interface Layer {
@@ -30,6 +30,9 @@ function appRoutes(stack: Layer[], prefix = ''): string[] {
     return [];
   });
 }
+
+/** The producer's answers, checked against its OpenAPI document (the docs page's assets are not in it, and pass unchecked). */
+const fetch = validatingFetch();
 
 function documentRoutes(document: { paths: Record<string, Record<string, unknown>> }): string[] {
   return Object.entries(document.paths).flatMap(([routePath, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${routePath}`));
@@ -66,6 +69,7 @@ describe('OpenAPI document', () => {
     document = answer.body;
   });
   afterAll(async () => producer.close());
+  afterEach(() => expect(fetch.violations.splice(0).map((violation) => violation.message)).toEqual([]));
 
   it('is OpenAPI 3.1 and describes every route the producer answers, and no other', () => {
     expect(document.openapi).toBe('3.1.0');

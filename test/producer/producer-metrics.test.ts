@@ -5,6 +5,10 @@
  */
 import { startProducerHarness, type ProducerHarness } from '../utils/producer-harness';
 import { parseMetrics, samplesOf, sumOf, type Sample } from '../utils/prometheus-text';
+import { validatingFetch } from '../utils/openapi-validator';
+
+/** The producer's answers (/metrics is in its OpenAPI document, with its 401 and 403), checked against the document. */
+const fetch = validatingFetch();
 
 const TOKENS = { alice: 'alice-token-1234567890', root: 'root-token-1234567890', metrics: 'metrics-token-1234567890' };
 
@@ -20,6 +24,7 @@ describe('producer /metrics', () => {
     producer = await startProducerHarness('producer-metrics');
   });
   afterAll(async () => producer?.close());
+  afterEach(() => expect(fetch.violations.splice(0).map((violation) => violation.message)).toEqual([]));
 
   it('counts requests by route pattern and status, 400 and 404 included, and submissions by outcome', async () => {
     const { api } = producer;

@@ -8,8 +8,16 @@ import { Keys } from '../../src/core/keys';
 import { startChunkmill, type ChunkmillHarness } from '../utils/chunkmill-harness';
 import { startProducerHarness, type ProducerHarness } from '../utils/producer-harness';
 import { countKeys, testRedisUrl } from '../utils/redis';
+import { validatingFetch } from '../utils/openapi-validator';
 
 const NDJSON = { accept: 'application/x-ndjson' };
+
+/**
+ * The producer's answers, checked against its OpenAPI document: an NDJSON stream still arrives line by line
+ * (its status and media type checked at once, its lines once it has ended; one left mid-stream is not).
+ */
+const fetch = validatingFetch();
+afterEach(() => expect(fetch.violations.splice(0).map((violation) => violation.message)).toEqual([]));
 
 /** Reads an NDJSON answer line by line as it arrives; `pauseAfterFirst` runs after the first line. */
 async function readNdjson(url: string, pauseAfterFirst?: () => Promise<void>): Promise<{ status: number; type: string | null; lines: any[] }> {

@@ -12,6 +12,10 @@ import { digestTenant } from '../../src/core/tenants';
 import { ApiClient, type ApiAnswer } from '../utils/api-client';
 import { startProducerHarness, type ProducerHarness } from '../utils/producer-harness';
 import { testRedisUrl } from '../utils/redis';
+import { validatingFetch } from '../utils/openapi-validator';
+
+/** The producer's answers that ApiClient does not read (bytes, streams), checked against its OpenAPI document; a stream by status and media type. */
+const fetch = validatingFetch();
 
 const TOKENS = { alice: 'alice-tok-6c1f0e9a8b7d', bob: 'bob-tok-2d4e6f8a0c1b', root: 'root-tok-9a8b7c6d5e4f' };
 const notebook = { type: 'compute', task: 'sumSquares', inputs: [1, 2, 3], chunkSize: 1 };
@@ -42,6 +46,7 @@ describe('tenants', () => {
     await harness?.close();
     fs.rmSync(path.dirname(tokenFile), { recursive: true, force: true });
   });
+  afterEach(() => expect(fetch.violations.splice(0).map((violation) => violation.message)).toEqual([]));
 
   /** A request that answers as soon as the headers are in (an event stream of a queued workload never ends). */
   async function status(who: Caller, method: string, url: string, body?: Buffer | string, contentType?: string): Promise<ApiAnswer> {

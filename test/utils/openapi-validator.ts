@@ -74,16 +74,19 @@ export class OpenApiValidator {
     return this.templates.find(({ pattern }) => pattern.test(bare))?.template;
   }
 
-  /** Throws an OpenApiViolation when the answer is not what the document says the operation answers. */
-  check(answer: Answer): void {
+  /**
+   * The documented response an answer's status selects (undefined: a path or method the document does not
+   * describe); throws when the status is not documented for the operation.
+   */
+  private responseOf(answer: Omit<Answer, 'text'>): { template: string; statusKey: string; response: Operation['responses'][string] } | undefined {
     const template = this.templateOf(answer.path);
-    if (!template) return;
+    if (!template) return undefined;
     const where = `${answer.method.toUpperCase()} ${answer.path} → ${answer.status}`;
     const method = answer.method.toLowerCase();
     const operation = this.document.paths[template][method];
     if (!operation) {
       // A method the API does not have: the router's plain 404 (or 405) is no operation's answer.
-      if (answer.status === 404 || answer.status === 405) return;
+      if (answer.status === 404 || answer.status === 405) return undefined;
       throw new OpenApiViolation(`${where}: the document has no ${method.toUpperCase()} ${template}`);
     }
     const statusKey = String(answer.status) in operation.responses ? String(answer.status) : 'default';
@@ -93,15 +96,41 @@ export class OpenApiValidator {
         `${where}: status ${answer.status} is not documented for ${method.toUpperCase()} ${template} (${Object.keys(operation.responses).join(', ')})`,
       );
     }
+    return { template, statusKey, response };
+  }
+
+  /** Throws when a media type is not one the response documents. */
+  private mediaTypeOf(answer: Omit<Answer, 'text'>, content: Record<string, unknown>): string {
+    const mediaType = (answer.contentType ?? '').split(';')[0].trim().toLowerCase();
+    if (!(mediaType in content)) {
+      const where = `${answer.method.toUpperCase()} ${answer.path} → ${answer.status}`;
+      throw new OpenApiViolation(`${where}: Content-Type ${mediaType || '(none)'} is not documented (${Object.keys(content).join(', ')})`);
+    }
+    return mediaType;
+  }
+
+  /**
+   * What can be checked before the body is read (a stream's status and media type, as soon as its headers
+   * are in): throws an OpenApiViolation when the status, or the media type of a body, is not documented.
+   */
+  checkHead(answer: Omit<Answer, 'text'>): void {
+    const found = this.responseOf(answer);
+    if (found?.response.content && answer.contentType) this.mediaTypeOf(answer, found.response.content);
+  }
+
+  /** Throws an OpenApiViolation when the answer is not what the document says the operation answers. */
+  check(answer: Answer): void {
+    const found = this.responseOf(answer);
+    if (!found) return;
+    const { template, statusKey, response } = found;
+    const where = `${answer.method.toUpperCase()} ${answer.path} → ${answer.status}`;
+    const method = answer.method.toLowerCase();
     if (!response.content || answer.text.length === 0) {
       if (response.content && method !== 'head')
         throw new OpenApiViolation(`${where}: an empty body, but the document promises ${Object.keys(response.content).join(', ')}`);
       return;
     }
-    const mediaType = (answer.contentType ?? '').split(';')[0].trim().toLowerCase();
-    if (!(mediaType in response.content)) {
-      throw new OpenApiViolation(`${where}: Content-Type ${mediaType || '(none)'} is not documented (${Object.keys(response.content).join(', ')})`);
-    }
+    const mediaType = this.mediaTypeOf(answer, response.content);
     const schemaAt = `#/paths/${pointer(template)}/${method}/responses/${statusKey}/content/${pointer(mediaType)}/schema`;
     if (mediaType === 'application/json') this.validate(schemaAt, parse(answer.text, where), where);
     else if (mediaType === 'application/x-ndjson') {
@@ -158,7 +187,10 @@ export function openApiValidator(): OpenApiValidator {
 /**
  * A `fetch` for the SDK's Pool that checks every answer against the document: a JSON answer before the
  * Pool sees it (a mismatch rejects the call), a stream (NDJSON, events) once it has ended, as read
- * through a copy; its mismatches land in `violations` (assert it stays empty).
+ * through a copy (a stream the reader cancels before its end is not checked), any other answer of a
+ * documented path (bytes, HTML, an empty 204) by status and media type; its mismatches land in
+ * `violations` (assert it stays empty). Usable as a test file's `fetch`: paths the document does not
+ * describe pass through unchecked.
  */
 export function validatingFetch(given?: OpenApiValidator, inner: typeof fetch = globalThis.fetch): typeof fetch & { violations: Error[] } {
   const violations: Error[] = [];
@@ -178,7 +210,15 @@ export function validatingFetch(given?: OpenApiValidator, inner: typeof fetch = 
         throw error;
       }
     } else if (/^(application\/x-ndjson|text\/event-stream)/.test(contentType ?? '') && response.body) {
-      // Passed through as it arrives; checked when it ends. A stream the reader cancels closes as before.
+      // Its status and media type at once; its lines or events passed through as they arrive, checked when it
+      // ends. A stream the reader cancels closes as before (and what it carried so far is not checked).
+      try {
+        validator.checkHead(base);
+      } catch (error) {
+        violations.push(error as Error);
+        await response.body.cancel().catch(() => undefined);
+        throw error;
+      }
       const decoder = new TextDecoder();
       let text = '';
       const tap = new TransformStream<Uint8Array, Uint8Array>({
@@ -195,6 +235,15 @@ export function validatingFetch(given?: OpenApiValidator, inner: typeof fetch = 
         },
       });
       return new Response(response.body.pipeThrough(tap), { status: response.status, statusText: response.statusText, headers: response.headers });
+    } else if (validator.templateOf(url.pathname) !== undefined) {
+      // Any other answer the document describes (an array's bytes, a 204, the docs page): its status and media type, read through a copy.
+      const text = method.toUpperCase() === 'HEAD' ? '' : await response.clone().text();
+      try {
+        validator.check({ ...base, text });
+      } catch (error) {
+        violations.push(error as Error);
+        throw error;
+      }
     }
     return response;
   };

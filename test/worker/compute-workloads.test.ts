@@ -6,6 +6,7 @@ import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Keys } from '../../src/core/keys';
 import { startChunkmill, eventually, type ChunkmillHarness } from '../utils/chunkmill-harness';
+import { validatingFetch } from '../utils/openapi-validator';
 
 describe('compute workloads', () => {
   let chunkmill: ChunkmillHarness;
@@ -100,9 +101,12 @@ describe('compute workloads', () => {
 
   it('streams progress, each result once, and done over SSE', async () => {
     const id = await chunkmill.api.submit({ type: 'compute', task: 'sleep', inputs: [{ ms: 300 }, { ms: 0 }, { ms: 150 }], chunkSize: 1 });
-    const response = await fetch(`${chunkmill.api.baseUrl}/v1/workloads/${id}/events`);
+    // The stream checked against the OpenAPI document, each event's data by its event name.
+    const checked = validatingFetch();
+    const response = await checked(`${chunkmill.api.baseUrl}/v1/workloads/${id}/events`);
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     const text = await response.text();
+    expect(checked.violations.map((violation) => violation.message)).toEqual([]);
     const events = text
       .trim()
       .split('\n\n')

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startChunkmill, eventually, type ChunkmillHarness } from '../utils/chunkmill-harness';
 import { testRedisUrl } from '../utils/redis';
+import { validatingFetch } from '../utils/openapi-validator';
 
 const SECRET = `UPSTREAM-SECRET-${randomBytes(8).toString('hex')}`;
 const API_KEY = `KEY-SECRET-${randomBytes(8).toString('hex')}`;
@@ -68,8 +69,9 @@ describe('fetch secrets', () => {
     const requests = Array.from({ length: 4 }, (_, i) => ({ url: `${origin}/item/${i}?delay=1500`, headers }));
     const id = await chunkmill.api.submit({ type: 'fetch', requests, chunkSize: 1, concurrency: 4 });
 
-    // The event stream, read whole while the workload runs.
-    const events = fetch(`${chunkmill.api.baseUrl}/v1/workloads/${id}/events`).then((response) => response.text());
+    // The event stream, read whole while the workload runs (and checked against the OpenAPI document once it has ended).
+    const checked = validatingFetch();
+    const events = checked(`${chunkmill.api.baseUrl}/v1/workloads/${id}/events`).then((response) => response.text());
 
     // In flight: the only key holding the secrets is the workload's own header hash.
     await eventually(() => received.length >= 1, 10_000);
@@ -91,6 +93,7 @@ describe('fetch secrets', () => {
     const stream = await events;
     expect(stream).toContain('event: done');
     expect(stream).not.toContain(SECRET);
+    expect(checked.violations.map((violation) => violation.message)).toEqual([]);
     const logLines = [...producerLog, ...chunkmill.worker.output];
     expect(logLines.length).toBeGreaterThan(5);
     expect(logLines.filter((line) => line.includes(SECRET) || line.includes(API_KEY))).toEqual([]);
